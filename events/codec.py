@@ -1,0 +1,225 @@
+"""JSON codec, canonical bytes and the hash chain.
+
+Canonical bytes of an event: msgspec JSON with keys sorted at every level and defaults
+omitted, UTF-8, no insignificant white space. The same event gives the same bytes wherever it
+is encoded, whatever key order it arrived in.
+
+A recorded event is the event plus what the log assigned: position, recorded_at (UTC,
+microseconds), the schema version of its payload, prev_hash and hash, where
+
+    hash = SHA-256(prev_hash || canonical envelope)
+    envelope = {"event": <canonical payload>, "position": n, "recorded_at": t, "schema_version": v}
+
+and the first event's prev_hash is 32 zero bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+import uuid
+from typing import Any
+
+import msgspec
+
+from events.dates import PartialDate
+from events.types import EVENT_TYPES, AnyEvent, Event, type_name
+from events.upcast import UpcastError, current_version, upcast
+
+GENESIS_HASH = bytes(32)
+
+
+class EventInvalid(ValueError):
+    """An event that cannot be appended, for a reason that needs no database. Names the field."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, PartialDate):
+        return str(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+def _dec_hook(tp: type, obj: Any) -> Any:
+    if tp is PartialDate:
+        return PartialDate(obj)
+    raise NotImplementedError(f"cannot decode {tp!r}")
+
+
+_event_decoder = msgspec.json.Decoder(AnyEvent, dec_hook=_dec_hook)
+_canonical_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
+_encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
+
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def field_of(error: msgspec.ValidationError, prefix: str = "") -> EventInvalid:
+    """Turn msgspec's 'Expected `str`, got `int` - at `$.sources[0].url`' into a named field."""
+    message = str(error)
+    match = _PATH.search(message)
+    if match is None:
+        return EventInvalid(prefix or "$", message)
+    path = match["path"].lstrip(".")
+    detail = message[: match.start()]
+    if path == "type" and detail.startswith("Invalid value"):
+        detail = f"unknown event type; known: {', '.join(EVENT_TYPES)}"
+    if not prefix:
+        return EventInvalid(path or "$", detail)
+    if not path:
+        return EventInvalid(prefix, detail)
+    return EventInvalid(prefix + path if path.startswith("[") else f"{prefix}.{path}", detail)
+
+
+def decode_event(data: bytes | str, *, schema_version: int | None = None) -> AnyEvent:
+    """Decode one event's JSON. Old schema versions are upcast; errors name the field."""
+    if schema_version is None:
+        try:
+            return check(_event_decoder.decode(data))
+        except msgspec.ValidationError as exc:
+            raise field_of(exc) from None
+        except msgspec.DecodeError as exc:
+            raise EventInvalid("$", f"malformed JSON: {exc}") from None
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise EventInvalid("$", f"malformed JSON: {exc}") from None
+    return from_builtins(raw, schema_version=schema_version)
+
+
+def from_builtins(raw: Any, *, schema_version: int | None = None) -> AnyEvent:
+    """Convert already-parsed JSON (dicts, lists, strings) to an event, upcasting if asked."""
+    if not isinstance(raw, dict):
+        raise EventInvalid("$", "an event is a JSON object")
+    tag = raw.get("type")
+    if not isinstance(tag, str) or tag not in EVENT_TYPES:
+        raise EventInvalid("type", f"unknown event type {tag!r}; known: {', '.join(EVENT_TYPES)}")
+    if schema_version is not None and schema_version != current_version(tag):
+        try:
+            raw = upcast(tag, schema_version, raw)
+        except UpcastError as exc:
+            raise EventInvalid("schema_version", str(exc)) from None
+    try:
+        event = msgspec.convert(raw, AnyEvent, dec_hook=_dec_hook, strict=True)
+    except msgspec.ValidationError as exc:
+        raise field_of(exc) from None
+    return check(event)
+
+
+def check(event: AnyEvent) -> AnyEvent:
+    """The rules of contract section 1 that need no database."""
+    tag = type_name(event)
+    if tag == "EventRetracted" and not event.supersedes:
+        raise EventInvalid("supersedes", "EventRetracted must name at least one event")
+    if len(set(event.supersedes)) != len(event.supersedes):
+        raise EventInvalid("supersedes", "an event id is named twice")
+    if event.id is not None and event.id in event.supersedes:
+        raise EventInvalid("supersedes", "an event cannot supersede itself")
+    for field, ref in event.referenced_entities().items():
+        if ref == event.entity and (field in ("list", "parent")):
+            raise EventInvalid(field, f"must name another entity than the subject {ref!r}")
+    for field in ("headline", "text"):
+        for lang, value in getattr(event, field).items():
+            if not value.strip():
+                raise EventInvalid(f"{field}.{lang}", "must not be blank")
+    return event
+
+
+def with_id(event: AnyEvent, event_id: uuid.UUID) -> AnyEvent:
+    return msgspec.structs.replace(event, id=event_id)
+
+
+def canonical(event: Event) -> bytes:
+    """Deterministic bytes of an event: sorted keys, defaults omitted, UTF-8."""
+    return _canonical_encoder.encode(event)
+
+
+def encode(obj: Any) -> bytes:
+    """Plain JSON encoding for anything of ours (API answers, exports)."""
+    return _encoder.encode(obj)
+
+
+class _Envelope(msgspec.Struct, frozen=True):
+    event: msgspec.Raw
+    position: int
+    recorded_at: _dt.datetime
+    schema_version: int
+
+
+def envelope_bytes(
+    *, payload: bytes, position: int, recorded_at: _dt.datetime, schema_version: int
+) -> bytes:
+    if recorded_at.tzinfo is None:
+        raise ValueError("recorded_at must be timezone-aware")
+    recorded_at = recorded_at.astimezone(_dt.UTC)
+    return _canonical_encoder.encode(
+        _Envelope(
+            event=msgspec.Raw(payload),
+            position=position,
+            recorded_at=recorded_at,
+            schema_version=schema_version,
+        )
+    )
+
+
+def chain_hash(
+    prev_hash: bytes,
+    *,
+    payload: bytes,
+    position: int,
+    recorded_at: _dt.datetime,
+    schema_version: int,
+) -> bytes:
+    envelope = envelope_bytes(
+        payload=payload, position=position, recorded_at=recorded_at, schema_version=schema_version
+    )
+    return hashlib.sha256(prev_hash + envelope).digest()
+
+
+class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as the log holds it. `payload` is the exact canonical bytes that were hashed."""
+
+    position: int
+    type: str
+    entity: str
+    recorded_at: _dt.datetime
+    schema_version: int
+    prev_hash: bytes
+    hash: bytes
+    payload: bytes
+
+    @property
+    def event(self) -> AnyEvent:
+        return decode_stored(self.payload, self.schema_version, self.type)
+
+    def verify(self, prev_hash: bytes) -> bool:
+        return self.prev_hash == prev_hash and self.hash == chain_hash(
+            prev_hash,
+            payload=self.payload,
+            position=self.position,
+            recorded_at=self.recorded_at,
+            schema_version=self.schema_version,
+        )
+
+
+def decode_stored(payload: bytes, schema_version: int, tag: str) -> AnyEvent:
+    """Decode a payload read back from the log: fast when it is of the current version."""
+    cls = EVENT_TYPES.get(tag)
+    if cls is not None and cls.schema_version == schema_version:
+        return _event_decoder.decode(payload)
+    return decode_event(payload, schema_version=schema_version)
+
+
+def verify_chain(events: list[RecordedEvent], prev_hash: bytes = GENESIS_HASH) -> int | None:
+    """Return the first position whose hash or link is wrong, or None if the chain holds."""
+    expected_position = events[0].position if events else 1
+    for recorded in events:
+        if recorded.position != expected_position or not recorded.verify(prev_hash):
+            return recorded.position
+        prev_hash = recorded.hash
+        expected_position += 1
+    return None

@@ -1,0 +1,1 @@
+"""All I/O: the PostgreSQL store, read models, HTTP app and CLI."""

@@ -1,0 +1,74 @@
+"""Domain errors of the service, and the one table that maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the service answers with a problem document."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+
+class EventRejected(DomainError):
+    """An event breaks a rule of the contract (shape, date, a reference)."""
+
+    slug = "invalid-event"
+    title = "The event is not valid"
+
+
+class UnknownReference(EventRejected):
+    """The subject, a referenced entity or a superseded event is not in the log (or not fit)."""
+
+    slug = "unknown-reference"
+    title = "The event names something the log does not have"
+
+
+class IdConflict(DomainError):
+    """An event id is reused with different content."""
+
+    slug = "id-conflict"
+    title = "The event id is already used for other content"
+
+
+class StalePosition(DomainError):
+    """The stream of an entity moved past the position the writer expected."""
+
+    slug = "stale-expected-position"
+    title = "The entity's stream is not at the expected position"
+
+
+class NotFound(DomainError):
+    slug = "not-found"
+    title = "Not found"
+
+
+class DatabaseUnavailable(DomainError):
+    slug = "database-unavailable"
+    title = "The database cannot be reached"
+
+
+# The single mapping from domain errors to HTTP status codes.
+HTTP_STATUS: dict[type[DomainError], int] = {
+    EventRejected: 422,
+    UnknownReference: 422,
+    IdConflict: 409,
+    StalePosition: 409,
+    NotFound: 404,
+    DatabaseUnavailable: 503,
+    DomainError: 400,
+}
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]  # type: ignore[index]
+    return 500
