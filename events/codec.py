@@ -55,6 +55,7 @@ _event_decoder = msgspec.json.Decoder(AnyEvent, dec_hook=_dec_hook)
 _canonical_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
 
+_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
@@ -62,10 +63,11 @@ def field_of(error: msgspec.ValidationError, prefix: str = "") -> EventInvalid:
     """Turn msgspec's 'Expected `str`, got `int` - at `$.sources[0].url`' into a named field."""
     message = str(error)
     match = _PATH.search(message)
-    if match is None:
-        return EventInvalid(prefix or "$", message)
-    path = match["path"].lstrip(".")
-    detail = message[: match.start()]
+    path = "" if match is None else match["path"].lstrip(".")
+    detail = message if match is None else message[: match.start()]
+    named = _NAMED_FIELD.search(detail)
+    if named is not None:  # "Object missing required field `list`": the field is `list`
+        path = f"{path}.{named[1]}" if path else named[1]
     if path == "type" and detail.startswith("Invalid value"):
         detail = f"unknown event type; known: {', '.join(EVENT_TYPES)}"
     if not prefix:

@@ -23,8 +23,7 @@ CREATE INDEX events_registrations ON events (entity) WHERE type = 'EntityRegiste
 -- UPDATE, DELETE and TRUNCATE are refused whoever asks.
 CREATE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'the event log is append-only: % on events is refused', TG_OP
-        USING ERRCODE = 'TL001';
+    RAISE EXCEPTION 'the event log is append-only: % on events is refused', TG_OP;
 END;
 $$;
 
@@ -47,17 +46,17 @@ BEGIN
     IF NOT FOUND THEN
         IF NEW.position <> 1 OR NEW.prev_hash <> '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea THEN
             RAISE EXCEPTION 'the first event must have position 1 and a zero prev_hash'
-                USING ERRCODE = 'TL002';
+                USING ERRCODE = 'integrity_constraint_violation';
         END IF;
     ELSIF NEW.position <> last.position + 1 THEN
         RAISE EXCEPTION 'position % does not follow %', NEW.position, last.position
-            USING ERRCODE = 'TL002';
+            USING ERRCODE = 'integrity_constraint_violation';
     ELSIF NEW.prev_hash <> last.hash THEN
         RAISE EXCEPTION 'prev_hash of position % is not the hash of position %', NEW.position, last.position
-            USING ERRCODE = 'TL002';
+            USING ERRCODE = 'integrity_constraint_violation';
     ELSIF NEW.recorded_at < last.recorded_at THEN
         RAISE EXCEPTION 'recorded_at of position % goes backwards', NEW.position
-            USING ERRCODE = 'TL002';
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END;

@@ -1,0 +1,131 @@
+"""Test harness: a real PostgreSQL, and a fresh database per test.
+
+Where the server comes from, in order:
+1. `TIMELINE_TEST_DATABASE_URL` (a URL to an admin database, e.g. `postgresql://postgres@127.0.0.1:5432/postgres`);
+2. a testcontainers PostgreSQL, when a Docker engine answers;
+3. the embedded PostgreSQL of the `pgserver` package, in a temporary folder.
+
+The schema is migrated once into a template database; each test gets `CREATE DATABASE ...
+TEMPLATE ...` (a file copy: tens of milliseconds), so tests are independent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from service.migrate import migrate
+from service.store import EventStore
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, pointing at database `name` (query string, e.g. a socket, kept)."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+@contextlib.contextmanager
+def _testcontainers_postgres() -> Iterator[str | None]:
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:
+        try:
+            from testcontainers.postgres import PostgresContainer
+        except ImportError:
+            yield None
+            return
+    try:
+        container = PostgresContainer("postgres:16-alpine", driver=None)
+        container.start()
+    except Exception as exc:  # docker.errors.DockerException and friends: no engine here
+        print(
+            f"testcontainers unavailable ({type(exc).__name__}); using embedded PostgreSQL",
+            file=sys.stderr,
+        )
+        yield None
+        return
+    try:
+        yield container.get_connection_url()
+    finally:
+        container.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TIMELINE_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with _testcontainers_postgres() as container_url:
+        if container_url:
+            yield container_url
+            return
+    from service.embedded import embedded_postgres
+
+    with embedded_postgres(tmp_path_factory.mktemp("embedded-pg")) as embedded_url:
+        yield embedded_url
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_admin_url: str) -> Iterator[str]:
+    name = f"timeline_tpl_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
+
+    async def _migrate() -> None:
+        conn = await asyncpg.connect(with_database(pg_admin_url, name))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(_migrate())
+    try:
+        yield name
+    finally:
+        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated, empty database for this test."""
+    name = f"timeline_t_{uuid.uuid4().hex[:12]}"
+    await _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    try:
+        yield with_database(pg_admin_url, name)
+    finally:
+        await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=10) as pool:
+        yield pool
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool) -> EventStore:
+    return EventStore(pool)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that reaches PostgreSQL `db`, so CI can rerun just those elsewhere."""
+    for item in items:
+        if "pg_admin_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)

@@ -1,0 +1,91 @@
+"""`/health` through Litestar's test client, and the real `timeline serve` over a socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.settings import Settings
+from service.store import EventStore
+from tests.builders import registered
+
+
+async def test_health_reports_the_log_size_and_head(database_url: str, store: EventStore) -> None:
+    app = create_app(Settings(database_url=database_url))
+    async with AsyncTestClient(app) as client:
+        empty = await client.get("/health")
+        assert empty.status_code == 200
+        assert empty.json() == {
+            "status": "ok",
+            "database": "up",
+            "log": {"size": 0, "head_hash": None},
+        }
+        appended = await store.append([registered("us-entity-list", "list"), registered("ymtc")])
+        body = (await client.get("/health")).json()
+        assert body["log"] == {"size": 2, "head_hash": appended.events[-1].hash.hex()}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve_and_get_health(env: dict[str, str], args: list[str], timeout: float = 60) -> dict:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-seed", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                return response.json() | {"_status": response.status_code}
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    raise AssertionError(f"timeline serve did not answer:\n{output}") from None
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+
+
+def test_timeline_serve_answers_health_over_a_socket(database_url: str) -> None:
+    env = os.environ | {"TIMELINE_DATABASE_URL": database_url}
+    body = _serve_and_get_health(env, [])
+    assert body == {
+        "status": "ok",
+        "database": "up",
+        "log": {"size": 0, "head_hash": None},
+        "_status": 200,
+    }
+
+
+def test_timeline_serve_without_a_database_url_starts_embedded_postgres(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TIMELINE_DATABASE_URL"}
+    data_dir = tmp_path / "data"
+    body = _serve_and_get_health(env, ["--data-dir", str(data_dir)])
+    assert body["database"] == "up" and body["_status"] == 200
+    assert (data_dir / "pgdata" / "PG_VERSION").exists()
+    # It stopped cleanly with the service: no postmaster left running on that folder.
+    deadline = time.monotonic() + 15
+    while (data_dir / "pgdata" / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
