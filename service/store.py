@@ -242,6 +242,7 @@ class EventStore:
                 stream_heads=stream_heads,
             )
             rows: list[tuple] = []
+            refs: list[tuple[int, str, str]] = []
             outcomes: list[Appended | BaseException] = []
             for batch in group:
                 try:
@@ -251,10 +252,15 @@ class EventStore:
                 except (UnknownReference, IdConflict, StalePosition) as exc:
                     outcomes.append(exc)
                     continue
-                rows.extend(accepted)
+                rows.extend(row for row, _ in accepted)
+                refs.extend(ref for _, row_refs in accepted for ref in row_refs)
                 outcomes.append(Appended(events=stored, new=len(accepted)))
             if rows:
                 await conn.copy_records_to_table("events", records=rows, columns=_COLUMNS)
+                if refs:
+                    await conn.copy_records_to_table(
+                        "event_refs", records=refs, columns=("position", "ref", "field")
+                    )
         return outcomes
 
     def _apply(
@@ -264,13 +270,16 @@ class EventStore:
         position: int,
         prev_hash: bytes,
         recorded_at: _dt.datetime,
-    ) -> tuple[list[tuple], list[RecordedEvent], int, bytes]:
-        """Validate one batch against the overlay; on success fold it in. All or nothing."""
+    ) -> tuple[list[tuple[tuple, list[tuple[int, str, str]]]], list[RecordedEvent], int, bytes]:
+        """Validate one batch against the overlay; on success fold it in. All or nothing.
+
+        Returns (row, its references) for each new event, the stored events, and the new head.
+        """
         # Work on copies so a refused batch leaves the overlay as it was.
         known = dict(overlay.known)
         registered = set(overlay.registered)
         heads = dict(overlay.stream_heads)
-        rows: list[tuple] = []
+        rows: list[tuple[tuple, list[tuple[int, str, str]]]] = []
         stored: list[RecordedEvent] = []
         replay_only = True
 
@@ -336,21 +345,25 @@ class EventStore:
                 payload=p.payload,
             )
             occurred = event.occurred
+            refs = [(position, ref, name) for name, ref in event.referenced_entities().items()]
             rows.append(
                 (
-                    position,
-                    p.id,
-                    event.entity,
-                    tag,
-                    schema_version,
-                    str(occurred),
-                    occurred.start,
-                    occurred.end,
-                    occurred.precision,
-                    recorded_at,
-                    p.payload,
-                    prev_hash,
-                    digest,
+                    (
+                        position,
+                        p.id,
+                        event.entity,
+                        tag,
+                        schema_version,
+                        str(occurred),
+                        occurred.start,
+                        occurred.end,
+                        occurred.precision,
+                        recorded_at,
+                        p.payload,
+                        prev_hash,
+                        digest,
+                    ),
+                    refs,
                 )
             )
             stored.append(recorded)

@@ -72,7 +72,9 @@ async def test_update_delete_and_truncate_are_refused_by_the_database(
         for statement in (
             "UPDATE events SET entity = 'other'",
             "DELETE FROM events",
-            "TRUNCATE events",
+            "TRUNCATE events CASCADE",
+            "TRUNCATE event_refs",
+            "DELETE FROM event_refs",
         ):
             with pytest.raises(asyncpg.RaiseError, match="append-only"):
                 await conn.execute(statement)
