@@ -6,13 +6,19 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import msgspec
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Response, get
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
+from service import api_events
 from service.database import open_pool
-from service.errors import DomainError, status_of
+from service.http import EXCEPTION_HANDLERS, TYPE_ENCODERS, PartialDateSchemaPlugin
 from service.settings import Settings
 from service.store import CONNECTION_ERRORS, EventStore
+from service.tokens import TokenChecker
+from service.watch import LogWatcher
 
 
 class LogStatus(msgspec.Struct, frozen=True):
@@ -26,49 +32,30 @@ class Health(msgspec.Struct, frozen=True):
     log: LogStatus | None = None
 
 
-class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
-    """RFC 9457 problem details."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    field: str | None = None
-    instance: str | None = None
-
-
-PROBLEM_BASE = "https://sanctions-timeline.invalid/problems/"
-
-
-def problem_response(request: Request, exc: DomainError) -> Response[Problem]:
-    status = status_of(exc)
-    return Response(
-        Problem(
-            type=PROBLEM_BASE + exc.slug,
-            title=exc.title,
-            status=status,
-            detail=exc.detail,
-            field=exc.field,
-            instance=str(request.url.path),
-        ),
-        status_code=status,
-        media_type="application/problem+json",
-    )
-
-
-@get("/health", operation_id="health", summary="Service and database status, with the log size")
+@get(
+    "/health",
+    operation_id="health",
+    summary="Service and database status, with the log size",
+    tags=["operations"],
+    cache_control=None,
+)
 async def health(state: State) -> Response[Health]:
     store: EventStore = state.store
     try:
         head = await store.head()
     except CONNECTION_ERRORS:
-        return Response(Health(status="unavailable", database="down"), status_code=503)
+        return Response(
+            Health(status="unavailable", database="down"),
+            status_code=503,
+            headers={"Cache-Control": "no-store"},
+        )
     return Response(
         Health(
             status="ok",
             database="up",
             log=LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None),
-        )
+        ),
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -76,15 +63,36 @@ def create_app(settings: Settings) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_pool(settings) as pool:
+            watcher = LogWatcher(pool)
+            await watcher.start()
             app.state.pool = pool
             app.state.store = EventStore(pool)
-            yield
+            app.state.watcher = watcher
+            app.state.tokens = TokenChecker(pool)
+            try:
+                yield
+            finally:
+                await watcher.stop()
 
     return Litestar(
-        route_handlers=[health],
+        route_handlers=[health, *api_events.ROUTES],
         lifespan=[lifespan],
-        exception_handlers={DomainError: problem_response},
+        exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),
+        type_encoders=TYPE_ENCODERS,
+        plugins=[PartialDateSchemaPlugin()],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], max_age=86400
+        ),
+        openapi_config=OpenAPIConfig(
+            title="sanctions-timeline",
+            version="1",
+            description="Sanctions and industry milestones as of any date, as the log knew it "
+            "at any moment.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from service import tokens
 from service.database import resolved_url
 from service.migrate import migrate
 from service.settings import Settings
@@ -64,6 +65,64 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_database(args: argparse.Namespace, work) -> int:
+    """Run `work(conn)` against the configured (or embedded) database, migrated first."""
+    settings = Settings.from_env()
+    if getattr(args, "data_dir", None):
+        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+
+    async def run(url: str) -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn)
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    with resolved_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    async def work(conn: asyncpg.Connection) -> int:
+        token = await tokens.create_token(conn, scope=args.scope, name=args.name)
+        print(token)
+        return 0
+
+    return _with_database(args, work)
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    async def work(conn: asyncpg.Connection) -> int:
+        for info in await tokens.list_tokens(conn):
+            state = f"revoked {info.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if info.revoked_at else "active"
+            print(
+                f"{info.id}\t{info.scope}\t{info.name}\t{info.created_at:%Y-%m-%dT%H:%M:%SZ}\t{state}"
+            )
+        return 0
+
+    return _with_database(args, work)
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    async def work(conn: asyncpg.Connection) -> int:
+        if await tokens.revoke_token(conn, args.id):
+            print(f"revoked {args.id}", file=sys.stderr)
+            return 0
+        print(f"no active token {args.id}", file=sys.stderr)
+        return 1
+
+    return _with_database(args, work)
+
+
+def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        help="embedded PostgreSQL's folder (TIMELINE_DATA_DIR; default: the user's data "
+        "directory, or /var/lib/sanctions-timeline as root)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="timeline",
@@ -80,14 +139,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to listen on (TIMELINE_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (TIMELINE_PORT, default 8000)")
-    serve.add_argument(
-        "--data-dir",
-        help="embedded PostgreSQL's folder (TIMELINE_DATA_DIR; default: the user's data "
-        "directory, or /var/lib/sanctions-timeline as root)",
-    )
+    _data_dir_flag(serve)
     serve.add_argument("--workers", type=int, help="worker processes (TIMELINE_WORKERS, default 1)")
     serve.add_argument("--no-seed", action="store_true", help="do not load the seed data set")
     serve.set_defaults(run=_serve)
+
+    token_parser = sub.add_parser("tokens", help="create, list and revoke bearer tokens")
+    token_sub = token_parser.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser(
+        "create", help="print a new bearer token on standard output (only its hash is stored)"
+    )
+    create.add_argument("--scope", required=True, choices=tokens.SCOPES)
+    create.add_argument("--name", default="unnamed", help="a label to recognise it by")
+    _data_dir_flag(create)
+    create.set_defaults(run=_tokens_create)
+    listing = token_sub.add_parser("list", help="list tokens (ids, scopes, names; no secrets)")
+    _data_dir_flag(listing)
+    listing.set_defaults(run=_tokens_list)
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id")
+    _data_dir_flag(revoke)
+    revoke.set_defaults(run=_tokens_revoke)
     return parser
 
 

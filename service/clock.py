@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time
 
 
 def now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
+
+
+def monotonic() -> float:
+    """Seconds on a clock that never goes backwards, for timeouts and cache ages."""
+    return time.monotonic()

@@ -45,6 +45,16 @@ class StalePosition(DomainError):
     title = "The entity's stream is not at the expected position"
 
 
+class BadRequest(DomainError):
+    slug = "bad-request"
+    title = "The request is malformed"
+
+
+class TooLarge(DomainError):
+    slug = "too-large"
+    title = "The request is too large"
+
+
 class NotFound(DomainError):
     slug = "not-found"
     title = "Not found"
@@ -62,6 +72,8 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     IdConflict: 409,
     StalePosition: 409,
     NotFound: 404,
+    BadRequest: 400,
+    TooLarge: 413,
     DatabaseUnavailable: 503,
     DomainError: 400,
 }

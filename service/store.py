@@ -285,13 +285,12 @@ class EventStore:
 
         for index, p in enumerate(batch.events):
             event = p.event
-            prefix = f"[{index}]." if len(batch.events) > 1 else ""
             existing = known.get(p.id)
             if existing is not None:
                 if existing.payload != p.payload:
                     raise IdConflict(
                         f"event id {p.id} is already in the log with other content",
-                        field=f"{prefix}id",
+                        field="id",
                         index=index,
                     )
                 stored.append(existing)
@@ -301,7 +300,7 @@ class EventStore:
             if tag != "EntityRegistered" and event.entity not in registered:
                 raise UnknownReference(
                     f"entity {event.entity!r} is not registered",
-                    field=f"{prefix}entity",
+                    field="entity",
                     index=index,
                 )
             for name, ref in event.referenced_entities().items():
@@ -309,20 +308,20 @@ class EventStore:
                     tag == "EntityRegistered" and ref == event.entity
                 ):
                     raise UnknownReference(
-                        f"entity {ref!r} is not registered", field=f"{prefix}{name}", index=index
+                        f"entity {ref!r} is not registered", field=name, index=index
                     )
             for i, target in enumerate(event.supersedes):
                 old = known.get(target)
                 if old is None:
                     raise UnknownReference(
                         f"event {target} is not in the log",
-                        field=f"{prefix}supersedes[{i}]",
+                        field=f"supersedes[{i}]",
                         index=index,
                     )
                 if old.entity != event.entity:
                     raise UnknownReference(
                         f"event {target} belongs to entity {old.entity!r}, not {event.entity!r}",
-                        field=f"{prefix}supersedes[{i}]",
+                        field=f"supersedes[{i}]",
                         index=index,
                     )
             position += 1

@@ -12,8 +12,10 @@ three precisions over a few years so that intervals overlap. Entity ids are fixe
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 from hypothesis import strategies as st
@@ -275,6 +277,40 @@ def partial_dates(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _pick(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """`sampled_from`, built once per tuple of options (building strategies is what costs)."""
+    return st.sampled_from(options)
+
+
+@functools.lru_cache(maxsize=256)
+def _subset(options: tuple[str, ...], min_size: int) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(options), min_size=min_size, max_size=len(options), unique=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _up_to(n: int) -> st.SearchStrategy[int]:
+    return st.integers(0, n)
+
+
+def _choose(draw: st.DrawFn, options: Sequence[Any]) -> Any:
+    return draw(_pick(tuple(options)))
+
+
+def _nth(draw: st.DrawFn, options: Sequence[Any]) -> Any:
+    """One of many changing options (e.g. earlier event ids), without a strategy per list."""
+    return options[draw(_INDEX) % len(options)]
+
+
+_INDEX = st.integers(0, 1023)
+_DATES = partial_dates()
+_BASE = st.integers(0, 2**64 - 1)
+_ONE_IN_FOUR = st.integers(0, 3)
+_STEPS = (0, 1, 1, 60, 3600, 86_400)
+_EFFECTIVE = st.none() | st.dates(FIRST_DAY, LAST_DAY)
+_IMPACT = st.none() | st.just(Impact(amount=1_500_000, currency="USD"))
+_SPECS = st.sampled_from(({}, {"layers": 232}, {"layers": 128, "node": "1z"}, {"gb": 0.5}))
+
 _KINDS = ("listed", "listed", "delisted", "delisted", "issued", "rescinded", "product", "exit")
 _KINDS_RARE = ("registered", "retracted")
 
@@ -282,15 +318,15 @@ _KINDS_RARE = ("registered", "retracted")
 @st.composite
 def logs(draw: st.DrawFn, *, max_events: int = 25) -> list[Fact]:
     """A valid log as stored: registrations first, then up to `max_events` random events."""
-    companies = draw(st.lists(st.sampled_from(COMPANIES), min_size=1, max_size=3, unique=True))
-    lists = draw(st.lists(st.sampled_from(LISTS), min_size=1, max_size=2, unique=True))
-    rules = draw(st.lists(st.sampled_from(RULES), min_size=0, max_size=2, unique=True))
+    companies = draw(_subset(COMPANIES, 1))
+    lists = draw(_subset(LISTS, 1))
+    rules = draw(_subset(RULES, 0))
     kinds_of = {
         **{entity: "company" for entity in companies},
         **{entity: "list" for entity in lists},
         **{entity: "rule" for entity in rules},
     }
-    base = draw(st.integers(0, 2**64 - 1)) << 32
+    base = draw(_BASE) << 32
     events: list[AnyEvent] = []
 
     def new_id() -> uuid.UUID:
@@ -302,16 +338,16 @@ def logs(draw: st.DrawFn, *, max_events: int = 25) -> list[Fact]:
     kinds = (
         _KINDS if rules else tuple(kind for kind in _KINDS if kind not in ("issued", "rescinded"))
     )
-    for _ in range(draw(st.integers(0, max_events))):
-        kind = draw(st.sampled_from(kinds + _KINDS_RARE))
-        occurred = draw(partial_dates())
+    for _ in range(draw(_up_to(max_events))):
+        kind = _choose(draw, kinds + _KINDS_RARE)
+        occurred = draw(_DATES)
         if kind == "registered":
-            entity = draw(st.sampled_from(sorted(kinds_of)))
+            entity = _choose(draw, sorted(kinds_of))
             event: AnyEvent = _registration(draw, entity, kinds_of[entity], new_id(), occurred)
         elif kind == "retracted":
-            entity = draw(st.sampled_from(sorted(kinds_of)))
+            entity = _choose(draw, sorted(kinds_of))
             prior = [e.id for e in events if e.entity == entity and e.id is not None]
-            targets = draw(st.lists(st.sampled_from(prior), min_size=1, max_size=2, unique=True))
+            targets = sorted({_nth(draw, prior) for _ in range(1 + draw(_ONE_IN_FOUR) // 2)})
             event = EventRetracted(
                 entity=entity,
                 occurred=occurred,
@@ -322,21 +358,13 @@ def logs(draw: st.DrawFn, *, max_events: int = 25) -> list[Fact]:
         else:
             event = _plain_event(draw, kind, occurred, companies, lists, rules, new_id())
         prior = [e.id for e in events if e.entity == event.entity and e.id is not None]
-        if not isinstance(event, EventRetracted) and draw(st.integers(0, 3)) == 0:
+        if prior and not isinstance(event, EventRetracted) and draw(_ONE_IN_FOUR) == 0:
             # A correction: supersedes one earlier event of the same entity (chains arise when
             # the earlier one was itself a correction).
-            prior_target = draw(st.sampled_from(prior)) if prior else None
-            if prior_target is not None:
-                event = _supersede(event, prior_target)
+            event = _supersede(event, _nth(draw, prior))
         events.append(check(event))
 
-    steps = draw(
-        st.lists(
-            st.sampled_from((0, 1, 1, 60, 3600, 86_400)),
-            min_size=len(events),
-            max_size=len(events),
-        )
-    )
+    steps = [_choose(draw, _STEPS) for _ in events]
     facts: list[Fact] = []
     at = T0
     for position, (event, step) in enumerate(zip(events, steps, strict=True), start=1):
@@ -356,17 +384,15 @@ def _registration(
     event_id: uuid.UUID,
     occurred: PartialDate | None = None,
 ) -> EntityRegistered:
-    suffix = draw(st.sampled_from(("", " Co.", " Ltd")))
+    suffix = _choose(draw, ("", " Co.", " Ltd"))
     return EntityRegistered(
         entity=entity,
-        occurred=occurred if occurred is not None else draw(partial_dates()),
+        occurred=occurred if occurred is not None else draw(_DATES),
         sources=SOURCES,
         kind=kind,  # type: ignore[arg-type]
         names={"en": entity.title() + suffix, "zh-Hans": f"{entity}公司{suffix}"},
-        aliases=tuple(
-            draw(st.lists(st.sampled_from((entity.upper(), f"{entity}-alias")), unique=True))
-        ),
-        country=draw(st.sampled_from((None, "CN", "US"))),
+        aliases=tuple(draw(_subset((entity.upper(), f"{entity}-alias"), 0))),
+        country=_choose(draw, (None, "CN", "US")),
         id=event_id,
     )
 
@@ -383,46 +409,40 @@ def _plain_event(
     common = {"occurred": occurred, "sources": SOURCES, "id": event_id}
     if kind == "listed":
         return EntityListed(
-            entity=draw(st.sampled_from(companies)),
-            list=draw(st.sampled_from(lists)),
-            authority=draw(st.sampled_from(AUTHORITIES)),
-            rule=draw(st.none() | st.sampled_from(rules)) if rules else None,
-            license_policy=draw(st.sampled_from((None, "presumption of denial"))),
+            entity=_choose(draw, companies),
+            list=_choose(draw, lists),
+            authority=_choose(draw, AUTHORITIES),
+            rule=_choose(draw, (None, *rules)),
+            license_policy=_choose(draw, (None, "presumption of denial")),
             **common,
         )
     if kind == "delisted":
-        return EntityDelisted(
-            entity=draw(st.sampled_from(companies)), list=draw(st.sampled_from(lists)), **common
-        )
+        return EntityDelisted(entity=_choose(draw, companies), list=_choose(draw, lists), **common)
     if kind == "issued":
         return RuleIssued(
-            entity=draw(st.sampled_from(rules)),
-            title={"en": draw(st.sampled_from(("Advanced computing", "Amendment")))},
-            authority=draw(st.sampled_from(AUTHORITIES)),
-            effective=draw(st.none() | st.dates(FIRST_DAY, LAST_DAY)),
-            targets=tuple(
-                draw(st.lists(st.sampled_from(companies), min_size=0, max_size=3, unique=True))
-            ),
+            entity=_choose(draw, rules),
+            title={"en": _choose(draw, ("Advanced computing", "Amendment"))},
+            authority=_choose(draw, AUTHORITIES),
+            effective=draw(_EFFECTIVE),
+            targets=tuple(draw(_subset(tuple(companies), 0))),
             **common,
         )
     if kind == "rescinded":
-        return RuleRescinded(entity=draw(st.sampled_from(rules)), **common)
+        return RuleRescinded(entity=_choose(draw, rules), **common)
     if kind == "product":
         return ProductMassProduced(
-            entity=draw(st.sampled_from(companies)),
-            product=draw(st.sampled_from(PRODUCTS)),
+            entity=_choose(draw, companies),
+            product=_choose(draw, PRODUCTS),
             category="memory",
-            specs=draw(
-                st.sampled_from(({}, {"layers": 232}, {"layers": 128, "node": "1z"}, {"gb": 0.5}))
-            ),
+            specs=dict(draw(_SPECS)),
             **common,
         )
     if kind == "exit":
         return ExitAnnounced(
-            entity=draw(st.sampled_from(companies)),
-            market=draw(st.sampled_from(MARKETS)),
-            region=draw(st.sampled_from(REGIONS)),
-            impact=draw(st.none() | st.just(Impact(amount=1_500_000, currency="USD"))),
+            entity=_choose(draw, companies),
+            market=_choose(draw, MARKETS),
+            region=_choose(draw, REGIONS),
+            impact=draw(_IMPACT),
             **common,
         )
     raise ValueError(f"unknown kind {kind!r}")

@@ -200,7 +200,7 @@ async def test_a_batch_with_one_bad_event_appends_nothing(
     await _seed(store, "ymtc")
     with pytest.raises(UnknownReference) as caught:
         await store.append([listed("ymtc", "2022-12-16"), listed("nobody", "2022")])
-    assert caught.value.field == "[1].entity"
+    assert caught.value.field == "entity" and caught.value.extra["index"] == 1
     assert await _log_size(pool) == 2
 
 

@@ -1,0 +1,391 @@
+"""The fold: an entity's state as of a date, from the facts that count (contract section 2).
+
+`evolve(state, fact)` is one pure step; `fold(state, facts)` is the driver that skips the facts
+that do not count yet on `state.as_of`; `state_as_of(entity, facts, as_of, known_at)` selects,
+keeps what is relevant to the entity, folds in world order and settles the names.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+import msgspec
+
+from events import (
+    EntityDelisted,
+    EntityListed,
+    EntityRegistered,
+    EventRetracted,
+    ExitAnnounced,
+    PartialDate,
+    ProductMassProduced,
+    RuleIssued,
+    RuleRescinded,
+)
+from projections.facts import Fact
+from projections.select import certainty, counts, effective, world_key
+from projections.state import (
+    Certainty,
+    EntityState,
+    Exit,
+    Listing,
+    Product,
+    RuleInForce,
+    RuleStatus,
+    initial_state,
+)
+
+Item = TypeVar("Item", Listing, RuleInForce, Product, Exit)
+
+
+def evolve(state: EntityState, fact: Fact) -> EntityState:
+    """Apply one fact that counts on `state.as_of`; return a new state (the old one is untouched).
+
+    Facts are expected in world order. Facts about other entities (other streams, rules that do
+    not name the entity, rescissions of rules it is not under) and `EventRetracted` (whose effect
+    is in the selection) leave the state as it is. Raises ValueError for a fact that does not
+    count yet on `state.as_of`: skipping those is the driver's job (`fold`).
+    """
+    event = fact.event
+    sure = certainty(event.occurred, state.as_of)
+    if sure is None:
+        raise ValueError(
+            f"event {fact.event_id} ({event.occurred}) does not count as of {state.as_of}"
+        )
+    since = str(event.occurred)
+    event_id = fact.event_id
+    match event:
+        case EntityRegistered():
+            if event.entity != state.entity:
+                return state
+            return register(state, event)
+        case EntityListed():
+            if event.entity != state.entity:
+                return state
+            return msgspec.structs.replace(
+                state, listings=_listed(state.listings, event, since, sure, event_id)
+            )
+        case EntityDelisted():
+            if event.entity != state.entity:
+                return state
+            return msgspec.structs.replace(
+                state, listings=_ended(state.listings, (event.list,), sure, event_id)
+            )
+        case RuleIssued():
+            if state.entity not in event.targets:
+                return state
+            return msgspec.structs.replace(
+                state, rules=_issued(state.rules, event, since, sure, event_id, state.as_of)
+            )
+        case RuleRescinded():
+            return msgspec.structs.replace(
+                state, rules=_ended(state.rules, (event.entity,), sure, event_id)
+            )
+        case ProductMassProduced():
+            if event.entity != state.entity:
+                return state
+            return msgspec.structs.replace(
+                state, products=_produced(state.products, event, since, sure, event_id)
+            )
+        case ExitAnnounced():
+            if event.entity != state.entity:
+                return state
+            return msgspec.structs.replace(
+                state, exits=_exited(state.exits, event, since, sure, event_id)
+            )
+        case EventRetracted():
+            return state
+    raise TypeError(f"unknown event type {type(event).__name__}")  # pragma: no cover
+
+
+def fold(state: EntityState, facts: Iterable[Fact]) -> EntityState:
+    """Evolve `state` by each fact, in the order given (world order), skipping the facts that do
+    not count yet on `state.as_of`."""
+    for fact in facts:
+        if counts(fact, state.as_of):
+            state = evolve(state, fact)
+    return state
+
+
+def register(state: EntityState, event: EntityRegistered) -> EntityState:
+    """Names, aliases, kind and country of a registration; a later one replaces them all."""
+    return msgspec.structs.replace(
+        state,
+        names=dict(sorted(event.names.items())),
+        aliases=tuple(event.aliases),
+        kind=event.kind,
+        country=event.country,
+    )
+
+
+class Relevance:
+    """An index of effective facts (in world order) by the entities whose state they touch.
+
+    Relevant to an entity: its own stream, plus the `RuleIssued` and `RuleRescinded` facts of
+    every rule that has an effective `RuleIssued` naming it in `targets`.
+    """
+
+    def __init__(self, facts: Iterable[Fact]) -> None:
+        self._own: dict[str, list[Fact]] = defaultdict(list)
+        self._rule_facts: dict[str, list[Fact]] = defaultdict(list)
+        self._rules_of: dict[str, set[str]] = defaultdict(set)
+        for fact in facts:
+            event = fact.event
+            self._own[event.entity].append(fact)
+            if isinstance(event, RuleIssued | RuleRescinded):
+                self._rule_facts[event.entity].append(fact)
+            if isinstance(event, RuleIssued):
+                for target in event.targets:
+                    self._rules_of[target].add(event.entity)
+
+    def entities(self) -> list[str]:
+        """Every entity with a relevant fact (subjects and rule targets), sorted."""
+        return sorted(set(self._own) | set(self._rules_of))
+
+    def own(self, entity: str) -> list[Fact]:
+        """The entity's own stream, in world order."""
+        return list(self._own.get(entity, ()))
+
+    def relevant(self, entity: str) -> list[Fact]:
+        """The facts relevant to `entity`, in world order, each once."""
+        chosen = {fact.position: fact for fact in self._own.get(entity, ())}
+        for rule in self._rules_of.get(entity, ()):
+            for fact in self._rule_facts[rule]:
+                chosen[fact.position] = fact
+        return sorted(chosen.values(), key=world_key)
+
+
+def relevant(entity: str, facts: Iterable[Fact]) -> list[Fact]:
+    """The facts (already selected, see `effective`) relevant to `entity`, in world order."""
+    return Relevance(facts).relevant(entity)
+
+
+def state_as_of(
+    entity: str,
+    facts: Iterable[Fact],
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+) -> EntityState:
+    """The state of `entity` on day `as_of`, as the log knew it at `known_at` (None: all of it).
+
+    Names, aliases, kind and country come from the registrations that count on `as_of` (the last
+    in world order wins). When none counts yet, they come from the earliest known registration
+    in world order: names are identity, and an entity is still called by its name on a date
+    before the registration's own date.
+    """
+    chosen = relevant(entity, effective(facts, known_at))
+    return settle_identity(fold(initial_state(entity, as_of, known_at), chosen), chosen)
+
+
+def settle_identity(state: EntityState, facts: Sequence[Fact]) -> EntityState:
+    """When no registration of the entity counts on `state.as_of`, take names, aliases, kind and
+    country from the earliest (world order) registration among `facts` (in world order)."""
+    registrations = [
+        fact
+        for fact in facts
+        if isinstance(fact.event, EntityRegistered) and fact.event.entity == state.entity
+    ]
+    if registrations and not any(counts(fact, state.as_of) for fact in registrations):
+        event = registrations[0].event
+        assert isinstance(event, EntityRegistered)
+        return register(state, event)
+    return state
+
+
+# --- items -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def since_key(since: str) -> tuple[_dt.date, _dt.date]:
+    """Order of `since` texts: interval start, then the narrower interval first."""
+    return PartialDate(since).sort_key()
+
+
+def earliest(current: str, new: str) -> str:
+    """The earlier of two `since` texts (the current one on a tie)."""
+    return new if since_key(new) < since_key(current) else current
+
+
+def stronger(current: Certainty, new: Certainty) -> Certainty:
+    """An item backed by any definite event is definite."""
+    return "definite" if "definite" in (current, new) else "possible"
+
+
+def item_key(item: Listing | RuleInForce | Product | Exit) -> tuple[str, ...]:
+    """The key of an item within its aspect."""
+    match item:
+        case Listing():
+            return (item.list,)
+        case RuleInForce():
+            return (item.rule,)
+        case Product():
+            return (item.product,)
+        case Exit():
+            return (item.market, item.region)
+    raise TypeError(f"not an item: {item!r}")  # pragma: no cover
+
+
+def _sorted(items: Iterable[Item]) -> tuple[Item, ...]:
+    return tuple(sorted(items, key=lambda item: (since_key(item.since), item_key(item))))
+
+
+def _find(items: Sequence[Item], key: tuple[str, ...]) -> Item | None:
+    for item in items:
+        if item_key(item) == key:
+            return item
+    return None
+
+
+def _put(items: Sequence[Item], new: Item) -> tuple[Item, ...]:
+    key = item_key(new)
+    return _sorted([*(item for item in items if item_key(item) != key), new])
+
+
+def _merge(
+    items: Sequence[Item],
+    key: tuple[str, ...],
+    make: Callable[[Item | None], Item],
+) -> tuple[Item, ...]:
+    return _put(items, make(_find(items, key)))
+
+
+def _listed(
+    items: Sequence[Listing], event: EntityListed, since: str, sure: Certainty, event_id: str
+) -> tuple[Listing, ...]:
+    def make(current: Listing | None) -> Listing:
+        if current is None:
+            return Listing(
+                list=event.list,
+                since=since,
+                rule=event.rule,
+                authority=event.authority,
+                license_policy=event.license_policy,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        return Listing(
+            list=event.list,
+            since=earliest(current.since, since),
+            rule=event.rule if event.rule is not None else current.rule,
+            authority=event.authority,
+            license_policy=(
+                event.license_policy if event.license_policy is not None else current.license_policy
+            ),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.list,), make)
+
+
+def _status(effective_on: _dt.date | None, as_of: _dt.date) -> RuleStatus:
+    return "pending" if effective_on is not None and effective_on > as_of else "in_force"
+
+
+def _issued(
+    items: Sequence[RuleInForce],
+    event: RuleIssued,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+    as_of: _dt.date,
+) -> tuple[RuleInForce, ...]:
+    def make(current: RuleInForce | None) -> RuleInForce:
+        if current is None:
+            return RuleInForce(
+                rule=event.entity,
+                title=dict(sorted(event.title.items())),
+                authority=event.authority,
+                since=since,
+                effective=event.effective,
+                status=_status(event.effective, as_of),
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        effective_on = event.effective if event.effective is not None else current.effective
+        return RuleInForce(
+            rule=event.entity,
+            title=dict(sorted(event.title.items())),
+            authority=event.authority,
+            since=earliest(current.since, since),
+            effective=effective_on,
+            status=_status(effective_on, as_of),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.entity,), make)
+
+
+def _produced(
+    items: Sequence[Product],
+    event: ProductMassProduced,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+) -> tuple[Product, ...]:
+    def make(current: Product | None) -> Product:
+        if current is None:
+            return Product(
+                product=event.product,
+                category=event.category,
+                specs=dict(sorted(event.specs.items())),
+                since=since,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        return Product(
+            product=event.product,
+            category=event.category,
+            specs=dict(sorted(event.specs.items())) if event.specs else current.specs,
+            since=earliest(current.since, since),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.product,), make)
+
+
+def _exited(
+    items: Sequence[Exit], event: ExitAnnounced, since: str, sure: Certainty, event_id: str
+) -> tuple[Exit, ...]:
+    def make(current: Exit | None) -> Exit:
+        if current is None:
+            return Exit(
+                market=event.market,
+                region=event.region,
+                impact=event.impact,
+                since=since,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        return Exit(
+            market=event.market,
+            region=event.region,
+            impact=event.impact if event.impact is not None else current.impact,
+            since=earliest(current.since, since),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.market, event.region), make)
+
+
+def _ended(
+    items: Sequence[Item], key: tuple[str, ...], sure: Certainty, event_id: str
+) -> tuple[Item, ...]:
+    """A delisting or rescission: definite removes the item; possible makes it possible
+    ("possibly ended") and adds the event's id; of an absent item, it changes nothing."""
+    current = _find(items, key)
+    if current is None:
+        return tuple(items)
+    if sure == "definite":
+        return tuple(item for item in items if item_key(item) != key)
+    ended = msgspec.structs.replace(
+        current, certainty="possible", event_ids=(*current.event_ids, event_id)
+    )
+    return _put(items, ended)
