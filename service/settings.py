@@ -34,6 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             port=int(env.get("TIMELINE_PORT", "8000")),
             workers=int(env.get("TIMELINE_WORKERS", "1")),
             pool_max_size=int(env.get("TIMELINE_POOL_MAX_SIZE", "10")),
+            sse_heartbeat_seconds=float(env.get("TIMELINE_SSE_HEARTBEAT_SECONDS", "15")),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -43,6 +44,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "TIMELINE_PORT": str(self.port),
             "TIMELINE_WORKERS": str(self.workers),
             "TIMELINE_POOL_MAX_SIZE": str(self.pool_max_size),
+            "TIMELINE_SSE_HEARTBEAT_SECONDS": str(self.sse_heartbeat_seconds),
         }
         if self.database_url:
             env["TIMELINE_DATABASE_URL"] = self.database_url

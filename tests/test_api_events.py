@@ -354,23 +354,6 @@ async def test_sse_delivers_appends_to_a_connected_client_and_resumes_by_last_ev
     assert [m["id"] for m in resumed if "id" in m] == ["4", "5"]
 
 
-async def test_sse_sends_heartbeats_while_idle(writer: AsyncTestClient) -> None:
-    got: list[dict] = []
-    async with writer.stream("GET", "/v1/events/stream", params={"after": 3}) as response:
-        buffer = ""
-
-        async def read() -> None:
-            nonlocal buffer
-            async for chunk in response.aiter_text():
-                buffer += chunk
-                got.extend(_sse_messages(chunk))
-                if any(m.get("comment") == "heartbeat" for m in got):
-                    return
-
-        await asyncio.wait_for(read(), timeout=10)
-    assert any(m.get("event") == "caught-up" for m in got)
-
-
 async def test_bad_last_event_id_is_refused(client: AsyncTestClient) -> None:
     assert_problem(
         await client.get("/v1/events/stream", headers={"Last-Event-ID": "abc"}),

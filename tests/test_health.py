@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -39,11 +41,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve_and_get_health(env: dict[str, str], args: list[str], timeout: float = 60) -> dict:
+@contextlib.contextmanager
+def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterator[str]:
+    """Run the real `timeline serve` on a free port; yield its base URL once /health answers."""
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-seed", *args],
-        env=env,
+        env=env | {"TIMELINE_SSE_HEARTBEAT_SECONDS": "0.5"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -51,13 +56,14 @@ def _serve_and_get_health(env: dict[str, str], args: list[str], timeout: float =
         deadline = time.monotonic() + timeout
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                return response.json() | {"_status": response.status_code}
+                httpx.get(f"{base}/health", timeout=2)
+                break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     output = process.stdout.read().decode() if process.stdout else ""
                     raise AssertionError(f"timeline serve did not answer:\n{output}") from None
                 time.sleep(0.2)
+        yield base
     finally:
         process.terminate()
         try:
@@ -65,6 +71,12 @@ def _serve_and_get_health(env: dict[str, str], args: list[str], timeout: float =
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+
+
+def _serve_and_get_health(env: dict[str, str], args: list[str]) -> dict:
+    with serving(env, args) as base:
+        response = httpx.get(f"{base}/health", timeout=5)
+        return response.json() | {"_status": response.status_code}
 
 
 def test_timeline_serve_answers_health_over_a_socket(database_url: str) -> None:
@@ -76,6 +88,20 @@ def test_timeline_serve_answers_health_over_a_socket(database_url: str) -> None:
         "log": {"size": 0, "head_hash": None},
         "_status": 200,
     }
+
+
+def test_sse_over_a_real_socket_sends_caught_up_then_heartbeats(database_url: str) -> None:
+    env = os.environ | {"TIMELINE_DATABASE_URL": database_url}
+    with serving(env, []) as base:
+        got = ""
+        with httpx.stream("GET", f"{base}/v1/events/stream", timeout=30) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for chunk in response.iter_text():
+                got += chunk
+                if ": heartbeat" in got:
+                    break
+        assert "event: caught-up" in got
+        assert got.index("event: caught-up") < got.index(": heartbeat")
 
 
 def test_timeline_serve_without_a_database_url_starts_embedded_postgres(tmp_path: Path) -> None:
