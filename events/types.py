@@ -47,6 +47,21 @@ HttpUrl = Annotated[
     ),
 ]
 EntityKind = Literal["company", "government", "list", "rule", "person", "other"]
+Confidence = Literal["high", "medium", "low"]
+SpecValue = ShortText | int | float
+Specs = dict[Annotated[str, Meta(min_length=1, max_length=100)], SpecValue]
+ReviewKind = Literal["cybersecurity", "antitrust", "merger", "national_security", "other"]
+ReviewOutcome = Literal[
+    "cleared",
+    "failed",
+    "violation_found",
+    "preliminary_violation_found",
+    "conditions_imposed",
+    "closed",
+    "other",
+]
+Measure = Literal["charge", "lost_revenue", "revenue", "profit", "other"]
+Qualifier = Literal["exact", "approximately", "up_to", "at_least"]
 
 
 class Source(
@@ -84,6 +99,10 @@ class Event(
     supersedes: Annotated[tuple[uuid.UUID, ...], Meta(max_length=100)] = ()
     headline: LocalizedShort = {}
     text: LocalizedLong = {}
+    # How well the sources support the fact. `medium`: e.g. a report from anonymous sources,
+    # an inference, a single secondary source. The default is omitted from the canonical
+    # bytes, so events written before this field existed keep their hashes.
+    confidence: Confidence = "high"
 
     def referenced_entities(self) -> dict[str, str]:
         """Entity ids this event names besides its subject, by field name."""
@@ -107,6 +126,8 @@ class EntityListed(Event, tag="EntityListed"):
     authority: ShortText
     rule: EntityId | None = None
     license_policy: LongText | None = None
+    # The BIS "License Requirement" column, e.g. "For all items subject to the EAR".
+    license_requirement: LongText | None = None
 
     def referenced_entities(self) -> dict[str, str]:
         refs = {"list": self.list}
@@ -143,7 +164,7 @@ class RuleRescinded(Event, tag="RuleRescinded"):
 class ProductMassProduced(Event, tag="ProductMassProduced"):
     product: ShortText
     category: ShortText
-    specs: dict[Annotated[str, Meta(min_length=1, max_length=100)], ShortText | int | float] = {}
+    specs: Specs = {}
 
 
 class ExitAnnounced(Event, tag="ExitAnnounced"):
@@ -159,6 +180,140 @@ class EventRetracted(Event, tag="EventRetracted"):
     """Withdraws the events it `supersedes` (which must be non-empty)."""
 
 
+# --- types added after v1 (each at schema_version 1) ----------------------------------------
+
+
+def _optional(**refs: str | None) -> dict[str, str]:
+    return {name: ref for name, ref in refs.items() if ref is not None}
+
+
+class RuleSuspended(Event, tag="RuleSuspended"):
+    """The rule (the subject) stops applying from `occurred` on.
+
+    `until` is the day it applies again, automatically (exclusive end of the suspension); None:
+    suspended until further notice (a later correction that `supersedes` this event can state
+    the end). E.g. the BIS Affiliates rule, suspended 2025-11-10 until 2026-11-10.
+    """
+
+    until: _dt.date | None = None
+    reason: LongText | None = None
+
+
+class LicenseRequirementImposed(Event, tag="LicenseRequirementImposed"):
+    """A licence requirement on the company's (subject's) exports outside any listing or rule
+    text, e.g. the April 2025 "is-informed" letter to Nvidia about the H20. Keyed by `items`.
+
+    `destinations`: ISO 3166-1 codes or EAR country groups (e.g. `CN`, `HK`, `D:5`).
+    """
+
+    authority: ShortText
+    items: ShortText
+    destinations: Annotated[tuple[ShortText, ...], Meta(max_length=300)] = ()
+    rule: EntityId | None = None
+    license_policy: LongText | None = None
+
+    def referenced_entities(self) -> dict[str, str]:
+        return _optional(rule=self.rule)
+
+
+class RegulatoryReviewOpened(Event, tag="RegulatoryReviewOpened"):
+    """A regulator opened a review or investigation of the company (subject).
+
+    Keyed by (`regulator` or else `authority`, `review`). `regulator`: the government entity,
+    when registered (its names localise headlines); `authority`: its name as text.
+    """
+
+    authority: ShortText
+    review: ReviewKind
+    regulator: EntityId | None = None
+
+    def referenced_entities(self) -> dict[str, str]:
+        return _optional(regulator=self.regulator)
+
+
+class RegulatoryReviewConcluded(Event, tag="RegulatoryReviewConcluded"):
+    """A review or investigation of the company (subject) concluded with `outcome`.
+
+    `preliminary_violation_found` is a preliminary finding (e.g. SAMR on Nvidia, 2025-09-15).
+    """
+
+    authority: ShortText
+    review: ReviewKind
+    outcome: ReviewOutcome
+    regulator: EntityId | None = None
+
+    def referenced_entities(self) -> dict[str, str]:
+        return _optional(regulator=self.regulator)
+
+
+class FinancialImpactDisclosed(Event, tag="FinancialImpactDisclosed"):
+    """The company (subject) disclosed a financial figure tied to the story.
+
+    Keyed by (`measure`, `period`): a later disclosure of the same figure replaces the earlier
+    one; an estimate later booked at another amount is a correction (`supersedes`).
+    `qualifier` says how the figure was stated ("up to approximately $5.5 billion": `up_to`);
+    `estimate` is true for an expectation rather than a booked or reported figure.
+    """
+
+    measure: Measure
+    amount: Impact
+    period: ShortText | None = None
+    qualifier: Qualifier = "exact"
+    estimate: bool = False
+
+
+class ProductLaunched(Event, tag="ProductLaunched"):
+    """The company (subject) launched or announced a product (not yet proof of volume
+    production: see `ProductMassProduced`). Keyed by `product`."""
+
+    product: ShortText
+    category: ShortText
+    specs: Specs = {}
+
+
+class ProductAnalyzed(Event, tag="ProductAnalyzed"):
+    """A third party's finding about the subject's product (a teardown, a lab analysis): not a
+    company claim. Keyed by (`product`, `analyst`).
+
+    `analyst`: who analysed it; `manufacturer`: who the analysis says made it.
+    """
+
+    product: ShortText
+    category: ShortText
+    findings: Specs = {}
+    analyst: EntityId | None = None
+    manufacturer: EntityId | None = None
+
+    def referenced_entities(self) -> dict[str, str]:
+        return _optional(analyst=self.analyst, manufacturer=self.manufacturer)
+
+
+class SupplyHalted(Event, tag="SupplyHalted"):
+    """The company (subject, a supplier) stops supplying `customer`: a supplier leaving one
+    customer, not a market exit. `effective`: the first day without supplies, when later than
+    the announcement. Keyed by `customer`."""
+
+    customer: EntityId
+    items: ShortText | None = None
+    effective: _dt.date | None = None
+
+    def referenced_entities(self) -> dict[str, str]:
+        return {"customer": self.customer}
+
+
+class GuidanceIssued(Event, tag="GuidanceIssued"):
+    """An authority issued guidance (the subject: a guidance document, registered with kind
+    `rule`) that names `targets`, e.g. BIS's May 2025 guidance on Huawei Ascend chips. Not a
+    rule: it changes no legal text, but it tells exporters how the law is read."""
+
+    title: Annotated[dict[Lang, ShortText], Meta(min_length=1)]
+    authority: ShortText
+    targets: Annotated[tuple[EntityId, ...], Meta(max_length=1000)] = ()
+
+    def referenced_entities(self) -> dict[str, str]:
+        return {f"targets[{i}]": target for i, target in enumerate(self.targets)}
+
+
 AnyEvent = Union[
     EntityRegistered,
     EntityListed,
@@ -168,6 +323,15 @@ AnyEvent = Union[
     ProductMassProduced,
     ExitAnnounced,
     EventRetracted,
+    RuleSuspended,
+    LicenseRequirementImposed,
+    RegulatoryReviewOpened,
+    RegulatoryReviewConcluded,
+    FinancialImpactDisclosed,
+    ProductLaunched,
+    ProductAnalyzed,
+    SupplyHalted,
+    GuidanceIssued,
 ]
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -181,6 +345,15 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProductMassProduced,
         ExitAnnounced,
         EventRetracted,
+        RuleSuspended,
+        LicenseRequirementImposed,
+        RegulatoryReviewOpened,
+        RegulatoryReviewConcluded,
+        FinancialImpactDisclosed,
+        ProductLaunched,
+        ProductAnalyzed,
+        SupplyHalted,
+        GuidanceIssued,
     )
 }
 

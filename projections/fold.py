@@ -26,20 +26,66 @@ from events import (
     RuleIssued,
     RuleRescinded,
 )
+from events.types import (
+    FinancialImpactDisclosed,
+    GuidanceIssued,
+    LicenseRequirementImposed,
+    ProductAnalyzed,
+    ProductLaunched,
+    RegulatoryReviewConcluded,
+    RegulatoryReviewOpened,
+    RuleSuspended,
+    SupplyHalted,
+)
 from projections.facts import Fact
 from projections.select import certainty, counts, effective, world_key
 from projections.state import (
     Certainty,
     EntityState,
     Exit,
+    FinancialDisclosure,
+    GuidanceNaming,
+    HaltStatus,
+    Launch,
+    LicenseRequirement,
     Listing,
     Product,
+    ProductAnalysis,
+    Review,
     RuleInForce,
+    RuleState,
     RuleStatus,
+    SupplyHalt,
     initial_state,
 )
 
-Item = TypeVar("Item", Listing, RuleInForce, Product, Exit)
+Item = TypeVar(
+    "Item",
+    Listing,
+    RuleInForce,
+    Product,
+    Exit,
+    LicenseRequirement,
+    Review,
+    FinancialDisclosure,
+    Launch,
+    ProductAnalysis,
+    SupplyHalt,
+    GuidanceNaming,
+)
+AnyItem = (
+    Listing
+    | RuleInForce
+    | Product
+    | Exit
+    | LicenseRequirement
+    | Review
+    | FinancialDisclosure
+    | Launch
+    | ProductAnalysis
+    | SupplyHalt
+    | GuidanceNaming
+)
 
 
 def evolve(state: EntityState, fact: Fact) -> EntityState:
@@ -76,14 +122,35 @@ def evolve(state: EntityState, fact: Fact) -> EntityState:
                 state, listings=_ended(state.listings, (event.list,), sure, event_id)
             )
         case RuleIssued():
+            if event.entity == state.entity:
+                state = msgspec.structs.replace(
+                    state,
+                    rule_state=_rule_issued(
+                        state.rule_state, event, since, sure, event_id, state.as_of
+                    ),
+                )
             if state.entity not in event.targets:
                 return state
             return msgspec.structs.replace(
                 state, rules=_issued(state.rules, event, since, sure, event_id, state.as_of)
             )
         case RuleRescinded():
+            if event.entity == state.entity and state.rule_state is not None:
+                state = msgspec.structs.replace(
+                    state, rule_state=_rule_rescinded(state.rule_state, since, sure, event_id)
+                )
             return msgspec.structs.replace(
-                state, rules=_ended(state.rules, (event.entity,), sure, event_id)
+                state,
+                rules=_ended(state.rules, (event.entity,), sure, event_id),
+                guidance=_ended(state.guidance, (event.entity,), sure, event_id),
+            )
+        case RuleSuspended():
+            return _suspended(state, event, sure, event_id)
+        case GuidanceIssued():
+            if state.entity not in event.targets:
+                return state
+            return msgspec.structs.replace(
+                state, guidance=_guided(state.guidance, event, since, sure, event_id)
             )
         case ProductMassProduced():
             if event.entity != state.entity:
@@ -99,6 +166,51 @@ def evolve(state: EntityState, fact: Fact) -> EntityState:
             )
         case EventRetracted():
             return state
+    if event.entity != state.entity:
+        return state
+    return _evolve_own(state, event, since, sure, event_id)
+
+
+def _evolve_own(
+    state: EntityState, event: object, since: str, sure: Certainty, event_id: str
+) -> EntityState:
+    """The post-v1 types whose effect is on their subject's own state."""
+    replace = msgspec.structs.replace
+    match event:
+        case LicenseRequirementImposed():
+            return replace(
+                state,
+                license_requirements=_required(
+                    state.license_requirements, event, since, sure, event_id
+                ),
+            )
+        case RegulatoryReviewOpened():
+            return replace(
+                state, reviews=_review_opened(state.reviews, event, since, sure, event_id)
+            )
+        case RegulatoryReviewConcluded():
+            return replace(
+                state, reviews=_review_concluded(state.reviews, event, since, sure, event_id)
+            )
+        case FinancialImpactDisclosed():
+            return replace(
+                state,
+                financial_disclosures=_disclosed(
+                    state.financial_disclosures, event, since, sure, event_id
+                ),
+            )
+        case ProductLaunched():
+            return replace(state, launches=_launched(state.launches, event, since, sure, event_id))
+        case ProductAnalyzed():
+            return replace(
+                state,
+                product_analyses=_analyzed(state.product_analyses, event, since, sure, event_id),
+            )
+        case SupplyHalted():
+            return replace(
+                state,
+                supply_halts=_halted(state.supply_halts, event, since, sure, event_id, state.as_of),
+            )
     raise TypeError(f"unknown event type {type(event).__name__}")  # pragma: no cover
 
 
@@ -125,8 +237,9 @@ def register(state: EntityState, event: EntityRegistered) -> EntityState:
 class Relevance:
     """An index of effective facts (in world order) by the entities whose state they touch.
 
-    Relevant to an entity: its own stream, plus the `RuleIssued` and `RuleRescinded` facts of
-    every rule that has an effective `RuleIssued` naming it in `targets`.
+    Relevant to an entity: its own stream, plus the `RuleIssued`, `RuleRescinded`,
+    `RuleSuspended` and `GuidanceIssued` facts of every rule (or guidance) that has an
+    effective `RuleIssued` (or `GuidanceIssued`) naming it in `targets`.
     """
 
     def __init__(self, facts: Iterable[Fact]) -> None:
@@ -136,9 +249,9 @@ class Relevance:
         for fact in facts:
             event = fact.event
             self._own[event.entity].append(fact)
-            if isinstance(event, RuleIssued | RuleRescinded):
+            if isinstance(event, RuleIssued | RuleRescinded | RuleSuspended | GuidanceIssued):
                 self._rule_facts[event.entity].append(fact)
-            if isinstance(event, RuleIssued):
+            if isinstance(event, RuleIssued | GuidanceIssued):
                 for target in event.targets:
                     self._rules_of[target].add(event.entity)
 
@@ -215,7 +328,7 @@ def stronger(current: Certainty, new: Certainty) -> Certainty:
     return "definite" if "definite" in (current, new) else "possible"
 
 
-def item_key(item: Listing | RuleInForce | Product | Exit) -> tuple[str, ...]:
+def item_key(item: AnyItem) -> tuple[str, ...]:
     """The key of an item within its aspect."""
     match item:
         case Listing():
@@ -226,6 +339,20 @@ def item_key(item: Listing | RuleInForce | Product | Exit) -> tuple[str, ...]:
             return (item.product,)
         case Exit():
             return (item.market, item.region)
+        case LicenseRequirement():
+            return (item.items,)
+        case Review():
+            return (item.regulator or item.authority, item.review)
+        case FinancialDisclosure():
+            return (item.measure, item.period or "")
+        case Launch():
+            return (item.product,)
+        case ProductAnalysis():
+            return (item.product, item.analyst or "")
+        case SupplyHalt():
+            return (item.customer,)
+        case GuidanceNaming():
+            return (item.guidance,)
     raise TypeError(f"not an item: {item!r}")  # pragma: no cover
 
 
@@ -266,6 +393,7 @@ def _listed(
                 license_policy=event.license_policy,
                 certainty=sure,
                 event_ids=(event_id,),
+                license_requirement=event.license_requirement,
             )
         return Listing(
             list=event.list,
@@ -277,6 +405,11 @@ def _listed(
             ),
             certainty=stronger(current.certainty, sure),
             event_ids=(*current.event_ids, event_id),
+            license_requirement=(
+                event.license_requirement
+                if event.license_requirement is not None
+                else current.license_requirement
+            ),
         )
 
     return _merge(items, (event.list,), make)
@@ -307,15 +440,17 @@ def _issued(
                 event_ids=(event_id,),
             )
         effective_on = event.effective if event.effective is not None else current.effective
+        suspended = current.status == "suspended"
         return RuleInForce(
             rule=event.entity,
             title=dict(sorted(event.title.items())),
             authority=event.authority,
             since=earliest(current.since, since),
             effective=effective_on,
-            status=_status(effective_on, as_of),
+            status="suspended" if suspended else _status(effective_on, as_of),
             certainty=stronger(current.certainty, sure),
             event_ids=(*current.event_ids, event_id),
+            suspended_until=current.suspended_until if suspended else None,
         )
 
     return _merge(items, (event.entity,), make)
@@ -389,3 +524,363 @@ def _ended(
         current, certainty="possible", event_ids=(*current.event_ids, event_id)
     )
     return _put(items, ended)
+
+
+# --- post-v1 types ---------------------------------------------------------------------------
+
+
+def _rule_issued(
+    current: RuleState | None,
+    event: RuleIssued,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+    as_of: _dt.date,
+) -> RuleState:
+    """The rule's own state. A re-issue after a definite rescission starts a new life."""
+    if current is None or current.status == "rescinded":
+        return RuleState(
+            title=dict(sorted(event.title.items())),
+            authority=event.authority,
+            since=since,
+            effective=event.effective,
+            status=_status(event.effective, as_of),
+            suspended_until=None,
+            ended=None,
+            certainty=sure,
+            event_ids=(event_id,),
+        )
+    effective_on = event.effective if event.effective is not None else current.effective
+    suspended = current.status == "suspended"
+    return RuleState(
+        title=dict(sorted(event.title.items())),
+        authority=event.authority,
+        since=earliest(current.since, since),
+        effective=effective_on,
+        status="suspended" if suspended else _status(effective_on, as_of),
+        suspended_until=current.suspended_until if suspended else None,
+        ended=None,
+        certainty=stronger(current.certainty, sure),
+        event_ids=(*current.event_ids, event_id),
+    )
+
+
+def _rule_rescinded(current: RuleState, since: str, sure: Certainty, event_id: str) -> RuleState:
+    """Definite: `rescinded` (kept, so the rule's page says so); possible: `possible`."""
+    if current.status == "rescinded":
+        return msgspec.structs.replace(current, event_ids=(*current.event_ids, event_id))
+    if sure == "definite":
+        return msgspec.structs.replace(
+            current,
+            status="rescinded",
+            suspended_until=None,
+            ended=since,
+            event_ids=(*current.event_ids, event_id),
+        )
+    return msgspec.structs.replace(
+        current, certainty="possible", event_ids=(*current.event_ids, event_id)
+    )
+
+
+def _suspension(
+    status: str,
+    effective_on: _dt.date | None,
+    event: RuleSuspended,
+    sure: Certainty,
+    as_of: _dt.date,
+) -> tuple[str, _dt.date | None, bool]:
+    """(status, suspended_until, possibly) after a suspension that counts on `as_of`.
+
+    Definite and not yet over: `suspended`. Over (`until` <= as_of): the rule applies again,
+    with the status its `effective` date gives. Possible (its interval straddles the day): the
+    status is unchanged and the item becomes `possible`, as with a possible rescission.
+    """
+    if event.until is not None and event.until <= as_of:
+        return _status(effective_on, as_of), None, False
+    if sure == "possible":
+        return status, None, True
+    return "suspended", event.until, False
+
+
+def _suspended(
+    state: EntityState, event: RuleSuspended, sure: Certainty, event_id: str
+) -> EntityState:
+    """A suspension of rule `event.entity`: in the rule's own state and in every company's
+    `rules` item of that rule. Of a rule not (or no longer) in force: nothing."""
+    own = state.rule_state
+    if event.entity == state.entity and own is not None and own.status != "rescinded":
+        status, until, possibly = _suspension(own.status, own.effective, event, sure, state.as_of)
+        own = msgspec.structs.replace(
+            own,
+            status=status,  # type: ignore[arg-type]
+            suspended_until=until,
+            certainty="possible" if possibly else own.certainty,
+            event_ids=(*own.event_ids, event_id),
+        )
+        state = msgspec.structs.replace(state, rule_state=own)
+    current = _find(state.rules, (event.entity,))
+    if current is None:
+        return state
+    status, until, possibly = _suspension(
+        current.status, current.effective, event, sure, state.as_of
+    )
+    item = msgspec.structs.replace(
+        current,
+        status=status,  # type: ignore[arg-type]
+        suspended_until=until,
+        certainty="possible" if possibly else current.certainty,
+        event_ids=(*current.event_ids, event_id),
+    )
+    return msgspec.structs.replace(state, rules=_put(state.rules, item))
+
+
+def _guided(
+    items: Sequence[GuidanceNaming],
+    event: GuidanceIssued,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+) -> tuple[GuidanceNaming, ...]:
+    def make(current: GuidanceNaming | None) -> GuidanceNaming:
+        return GuidanceNaming(
+            guidance=event.entity,
+            title=dict(sorted(event.title.items())),
+            authority=event.authority,
+            since=since if current is None else earliest(current.since, since),
+            certainty=sure if current is None else stronger(current.certainty, sure),
+            event_ids=(event_id,) if current is None else (*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.entity,), make)
+
+
+def _required(
+    items: Sequence[LicenseRequirement],
+    event: LicenseRequirementImposed,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+) -> tuple[LicenseRequirement, ...]:
+    def make(current: LicenseRequirement | None) -> LicenseRequirement:
+        if current is None:
+            return LicenseRequirement(
+                items=event.items,
+                authority=event.authority,
+                destinations=tuple(event.destinations),
+                rule=event.rule,
+                license_policy=event.license_policy,
+                since=since,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        return LicenseRequirement(
+            items=event.items,
+            authority=event.authority,
+            destinations=tuple(event.destinations) or current.destinations,
+            rule=event.rule if event.rule is not None else current.rule,
+            license_policy=(
+                event.license_policy if event.license_policy is not None else current.license_policy
+            ),
+            since=earliest(current.since, since),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.items,), make)
+
+
+def _review_key(event: RegulatoryReviewOpened | RegulatoryReviewConcluded) -> tuple[str, str]:
+    return (event.regulator or event.authority, event.review)
+
+
+def _review_opened(
+    items: Sequence[Review],
+    event: RegulatoryReviewOpened,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+) -> tuple[Review, ...]:
+    """Opens a review; merges into an open one; after a conclusion, a new review starts."""
+
+    def make(current: Review | None) -> Review:
+        if current is None or current.status == "concluded":
+            return Review(
+                authority=event.authority,
+                regulator=event.regulator,
+                review=event.review,
+                status="open",
+                outcome=None,
+                since=since,
+                concluded=None,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        return msgspec.structs.replace(
+            current,
+            since=earliest(current.since, since),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, _review_key(event), make)
+
+
+def _review_concluded(
+    items: Sequence[Review],
+    event: RegulatoryReviewConcluded,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+) -> tuple[Review, ...]:
+    """Definite: the review is `concluded` with the outcome (a review never seen opened is
+    created concluded). Possible, of an open review: it stays open and becomes `possible`
+    ("possibly concluded"), like a possible delisting."""
+
+    def make(current: Review | None) -> Review:
+        if current is None:
+            return Review(
+                authority=event.authority,
+                regulator=event.regulator,
+                review=event.review,
+                status="concluded",
+                outcome=event.outcome,
+                since=since,
+                concluded=since,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        if sure == "possible" and current.status == "open":
+            return msgspec.structs.replace(
+                current, certainty="possible", event_ids=(*current.event_ids, event_id)
+            )
+        return msgspec.structs.replace(
+            current,
+            status="concluded",
+            outcome=event.outcome,
+            concluded=since,
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, _review_key(event), make)
+
+
+def _disclosed(
+    items: Sequence[FinancialDisclosure],
+    event: FinancialImpactDisclosed,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+) -> tuple[FinancialDisclosure, ...]:
+    """The latest disclosure of a figure (in world order) replaces the earlier one; the ids of
+    both are kept."""
+
+    def make(current: FinancialDisclosure | None) -> FinancialDisclosure:
+        return FinancialDisclosure(
+            measure=event.measure,
+            period=event.period,
+            amount=event.amount,
+            qualifier=event.qualifier,
+            estimate=event.estimate,
+            since=since,
+            certainty=sure,
+            event_ids=(event_id,) if current is None else (*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.measure, event.period or ""), make)
+
+
+def _launched(
+    items: Sequence[Launch], event: ProductLaunched, since: str, sure: Certainty, event_id: str
+) -> tuple[Launch, ...]:
+    def make(current: Launch | None) -> Launch:
+        if current is None:
+            return Launch(
+                product=event.product,
+                category=event.category,
+                specs=dict(sorted(event.specs.items())),
+                since=since,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        return Launch(
+            product=event.product,
+            category=event.category,
+            specs=dict(sorted(event.specs.items())) if event.specs else current.specs,
+            since=earliest(current.since, since),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.product,), make)
+
+
+def _analyzed(
+    items: Sequence[ProductAnalysis],
+    event: ProductAnalyzed,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+) -> tuple[ProductAnalysis, ...]:
+    def make(current: ProductAnalysis | None) -> ProductAnalysis:
+        if current is None:
+            return ProductAnalysis(
+                product=event.product,
+                category=event.category,
+                analyst=event.analyst,
+                manufacturer=event.manufacturer,
+                findings=dict(sorted(event.findings.items())),
+                since=since,
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        return ProductAnalysis(
+            product=event.product,
+            category=event.category,
+            analyst=event.analyst,
+            manufacturer=(
+                event.manufacturer if event.manufacturer is not None else current.manufacturer
+            ),
+            findings=dict(sorted(event.findings.items())) if event.findings else current.findings,
+            since=earliest(current.since, since),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.product, event.analyst or ""), make)
+
+
+def _halt_status(effective_on: _dt.date | None, as_of: _dt.date) -> HaltStatus:
+    return "pending" if effective_on is not None and effective_on > as_of else "in_effect"
+
+
+def _halted(
+    items: Sequence[SupplyHalt],
+    event: SupplyHalted,
+    since: str,
+    sure: Certainty,
+    event_id: str,
+    as_of: _dt.date,
+) -> tuple[SupplyHalt, ...]:
+    def make(current: SupplyHalt | None) -> SupplyHalt:
+        if current is None:
+            return SupplyHalt(
+                customer=event.customer,
+                items=event.items,
+                since=since,
+                effective=event.effective,
+                status=_halt_status(event.effective, as_of),
+                certainty=sure,
+                event_ids=(event_id,),
+            )
+        effective_on = event.effective if event.effective is not None else current.effective
+        return SupplyHalt(
+            customer=event.customer,
+            items=event.items if event.items is not None else current.items,
+            since=earliest(current.since, since),
+            effective=effective_on,
+            status=_halt_status(effective_on, as_of),
+            certainty=stronger(current.certainty, sure),
+            event_ids=(*current.event_ids, event_id),
+        )
+
+    return _merge(items, (event.customer,), make)

@@ -105,8 +105,16 @@ def diff(
 
     `removed_by` names, per item, the event that removed it (used for `lost`).
     """
-    old = items_of(before)
-    new = items_of(after)
+    return diff_items(after.entity, items_of(before), items_of(after), removed_by)
+
+
+def diff_items(
+    entity: str,
+    old: dict[ItemRef, AnyItem],
+    new: dict[ItemRef, AnyItem],
+    removed_by: dict[ItemRef, str] | None = None,
+) -> list[Change]:
+    """`diff` on the items of two states (as `items_of` gives them), e.g. read from storage."""
     refs = sorted(set(old) | set(new), key=lambda ref: (ASPECTS.index(ref[0]), ref[1]))
     out: list[Change] = []
     for ref in refs:
@@ -130,7 +138,7 @@ def diff(
                 event_ids = (*event_ids, remover)
         out.append(
             Change(
-                entity=after.entity,
+                entity=entity,
                 aspect=ref[0],
                 key=ref[1],
                 change=kind,
@@ -159,9 +167,24 @@ def _fold_noting_removals(
     for fact in facts:
         if not counts(fact, state.as_of):
             continue
-        new = evolve(state, fact)
-        if isinstance(fact.event, EntityDelisted | RuleRescinded):
-            for ref in set(items_of(state)) - set(items_of(new)):
-                removed_by[ref] = fact.event_id
-        state = new
+        state, removed_by = evolve_noting_removals(state, removed_by, fact)
     return state, removed_by
+
+
+def evolve_noting_removals(
+    state: EntityState, removed_by: dict[ItemRef, str], fact: Fact
+) -> tuple[EntityState, dict[ItemRef, str]]:
+    """One `evolve` step that also notes which items the fact removed (`removed_by` is not
+    modified: a new dict is returned when it changes)."""
+    new = evolve(state, fact)
+    if isinstance(fact.event, REMOVING_EVENTS):
+        gone = set(items_of(state)) - set(items_of(new))
+        if gone:
+            removed_by = dict(removed_by)
+            for ref in gone:
+                removed_by[ref] = fact.event_id
+    return new, removed_by
+
+
+# Events whose effect can be to take an item away (as opposed to supersession, in selection).
+REMOVING_EVENTS: tuple[type, ...] = (EntityDelisted, RuleRescinded)

@@ -16,7 +16,11 @@ import msgspec
 from events import Impact
 
 Certainty = Literal["definite", "possible"]
-RuleStatus = Literal["in_force", "pending"]
+# `suspended`: a `RuleSuspended` counts on the date and its `until` is after it.
+RuleStatus = Literal["in_force", "pending", "suspended"]
+OwnRuleStatus = Literal["in_force", "pending", "suspended", "rescinded"]
+ReviewStatus = Literal["open", "concluded"]
+HaltStatus = Literal["pending", "in_effect"]
 Aspect = Literal["listing", "rule", "product", "exit"]
 ChangeKind = Literal["gained", "lost", "changed"]
 
@@ -33,6 +37,7 @@ class Listing(msgspec.Struct, frozen=True, kw_only=True):
     license_policy: str | None
     certainty: Certainty
     event_ids: tuple[str, ...]
+    license_requirement: str | None = None
 
 
 class RuleInForce(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +51,8 @@ class RuleInForce(msgspec.Struct, frozen=True, kw_only=True):
     status: RuleStatus
     certainty: Certainty
     event_ids: tuple[str, ...]
+    # While `suspended`: the day the rule applies again (None: until further notice).
+    suspended_until: _dt.date | None = None
 
 
 class Product(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +77,112 @@ class Exit(msgspec.Struct, frozen=True, kw_only=True):
     event_ids: tuple[str, ...]
 
 
+class RuleState(msgspec.Struct, frozen=True, kw_only=True):
+    """The state of a rule entity itself (its own stream): issued, pending, in force, suspended
+    or rescinded. `since`: when it was issued; `ended`: the rescission's `occurred`."""
+
+    title: dict[str, str]
+    authority: str
+    since: str
+    effective: _dt.date | None
+    status: OwnRuleStatus
+    suspended_until: _dt.date | None
+    ended: str | None
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
+class LicenseRequirement(msgspec.Struct, frozen=True, kw_only=True):
+    """A licence requirement on the company's exports of `items`. Keyed by `items`."""
+
+    items: str
+    authority: str
+    destinations: tuple[str, ...]
+    rule: str | None
+    license_policy: str | None
+    since: str
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
+class Review(msgspec.Struct, frozen=True, kw_only=True):
+    """A regulatory review of the company. Keyed by (`regulator` or `authority`, `review`).
+
+    `since`: when it was opened (or, without an opening event, concluded); `concluded`: the
+    conclusion's `occurred`, with its `outcome`.
+    """
+
+    authority: str
+    regulator: str | None
+    review: str
+    status: ReviewStatus
+    outcome: str | None
+    since: str
+    concluded: str | None
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
+class FinancialDisclosure(msgspec.Struct, frozen=True, kw_only=True):
+    """A disclosed figure. Keyed by (`measure`, `period`); the latest disclosure wins."""
+
+    measure: str
+    period: str | None
+    amount: Impact
+    qualifier: str
+    estimate: bool
+    since: str
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
+class Launch(msgspec.Struct, frozen=True, kw_only=True):
+    """A launched (announced) product. Keyed by `product`."""
+
+    product: str
+    category: str
+    specs: dict[str, SpecValue]
+    since: str
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
+class ProductAnalysis(msgspec.Struct, frozen=True, kw_only=True):
+    """A third party's finding about a product. Keyed by (`product`, `analyst`)."""
+
+    product: str
+    category: str
+    analyst: str | None
+    manufacturer: str | None
+    findings: dict[str, SpecValue]
+    since: str
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
+class SupplyHalt(msgspec.Struct, frozen=True, kw_only=True):
+    """Supplies to `customer` halted (`pending` until `effective`). Keyed by `customer`."""
+
+    customer: str
+    items: str | None
+    since: str
+    effective: _dt.date | None
+    status: HaltStatus
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
+class GuidanceNaming(msgspec.Struct, frozen=True, kw_only=True):
+    """Guidance (an entity of its own) that names the company. Keyed by `guidance`."""
+
+    guidance: str
+    title: dict[str, str]
+    authority: str
+    since: str
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
 class EntityState(msgspec.Struct, frozen=True, kw_only=True):
     """Per-entity state as of (`as_of`, `known_at`); `known_at` None means the whole log.
 
@@ -88,6 +201,15 @@ class EntityState(msgspec.Struct, frozen=True, kw_only=True):
     rules: tuple[RuleInForce, ...]
     products: tuple[Product, ...]
     exits: tuple[Exit, ...]
+    # Added with the post-v1 event types (empty, or None, for entities they do not touch).
+    rule_state: RuleState | None = None
+    license_requirements: tuple[LicenseRequirement, ...] = ()
+    reviews: tuple[Review, ...] = ()
+    financial_disclosures: tuple[FinancialDisclosure, ...] = ()
+    launches: tuple[Launch, ...] = ()
+    product_analyses: tuple[ProductAnalysis, ...] = ()
+    supply_halts: tuple[SupplyHalt, ...] = ()
+    guidance: tuple[GuidanceNaming, ...] = ()
 
 
 class Member(msgspec.Struct, frozen=True, kw_only=True):

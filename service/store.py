@@ -61,7 +61,9 @@ _COLUMNS = (
     "prev_hash",
     "hash",
 )
-_SELECT = "SELECT position, type, entity, recorded_at, schema_version, prev_hash, hash, payload"
+SELECT_RECORDED = (
+    "SELECT position, type, entity, recorded_at, schema_version, prev_hash, hash, payload"
+)
 
 _LOCK = "SELECT pg_advisory_xact_lock($1)"
 # Read in a statement of its own, after the lock: in READ COMMITTED each statement takes a new
@@ -73,7 +75,7 @@ LEFT JOIN LATERAL (
     SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1
 ) AS h ON true
 """
-_BY_IDS = f"{_SELECT}, id FROM events WHERE id = ANY($1::uuid[])"
+_BY_IDS = f"{SELECT_RECORDED}, id FROM events WHERE id = ANY($1::uuid[])"
 _REGISTERED = (
     "SELECT DISTINCT entity FROM events "
     "WHERE type = 'EntityRegistered' AND entity = ANY($1::text[])"
@@ -83,11 +85,13 @@ _STREAM_HEADS = (
     "GROUP BY entity"
 )
 _HEAD = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
-_ENTITY_EVENTS = f"{_SELECT} FROM events WHERE entity = $1 AND recorded_at <= $2 ORDER BY position"
-_ENTITY_EVENTS_ALL = f"{_SELECT} FROM events WHERE entity = $1 ORDER BY position"
-_AFTER = f"{_SELECT} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+_ENTITY_EVENTS = (
+    f"{SELECT_RECORDED} FROM events WHERE entity = $1 AND recorded_at <= $2 ORDER BY position"
+)
+_ENTITY_EVENTS_ALL = f"{SELECT_RECORDED} FROM events WHERE entity = $1 ORDER BY position"
+_AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 _AFTER_FILTERED = (
-    f"{_SELECT} FROM events WHERE position > $1 "
+    f"{SELECT_RECORDED} FROM events WHERE position > $1 "
     "AND ($3::text IS NULL OR entity = $3) AND ($4::text[] IS NULL OR type = ANY($4::text[])) "
     "ORDER BY position LIMIT $2"
 )
@@ -131,7 +135,7 @@ class _Overlay:
     stream_heads: dict[str, int] = field(default_factory=dict)
 
 
-def _record(row: asyncpg.Record) -> RecordedEvent:
+def recorded_from_row(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(
         position=row["position"],
         type=row["type"],
@@ -237,7 +241,7 @@ class EventStore:
                 recorded_at = head["recorded_at"] + _dt.timedelta(microseconds=1)
 
             overlay = _Overlay(
-                known={r["id"]: _record(r) for r in known_rows},
+                known={r["id"]: recorded_from_row(r) for r in known_rows},
                 registered=registered,
                 stream_heads=stream_heads,
             )
@@ -409,7 +413,7 @@ class EventStore:
             rows = await self._pool.fetch(_ENTITY_EVENTS_ALL, entity)
         else:
             rows = await self._pool.fetch(_ENTITY_EVENTS, entity, known_at)
-        return [_record(r) for r in rows]
+        return [recorded_from_row(r) for r in rows]
 
     async def read_after(
         self,
@@ -426,7 +430,7 @@ class EventStore:
             rows = await self._pool.fetch(
                 _AFTER_FILTERED, after, limit, entity, list(types) if types is not None else None
             )
-        return [_record(r) for r in rows]
+        return [recorded_from_row(r) for r in rows]
 
     async def subscribe(
         self, after: int = 0, *, poll_interval: float = 1.0, page: int = 500

@@ -1,0 +1,611 @@
+"""Read models in PostgreSQL for cross-entity questions, and the projector that keeps them.
+
+What is stored (see migrations/0004_read_models.sql): per entity and item, the world-time
+segments of `projections.segments`, stamped with the transaction-time range over which they were
+the log's knowledge. Each append transaction (one `recorded_at`) that touches an entity gives it
+a new version: its current rows are closed at that `recorded_at` and the new ones open there.
+So an answer at (D, K) is an indexed lookup, and equals the pure fold by construction.
+
+The projector and the rebuild share one core (`_Core`): the incremental projector feeds it the
+facts it reads for the touched entities; the rebuild feeds it the whole log in memory. Both
+process the log one `recorded_at` group at a time, so they write the same rows byte for byte.
+
+Rows and checkpoint are written in one transaction, under a transaction-scoped advisory lock, so
+several processes may run the projector: one works at a time, none repeats another's work.
+Positions are safe to follow: appends are serialised (see store.py), so no event commits
+behind the checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import itertools
+import logging
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+import msgspec
+
+from events import EntityRegistered, RecordedEvent, RuleIssued
+from projections import (
+    Change,
+    EntityState,
+    Exit,
+    Listing,
+    Member,
+    Product,
+    RuleInForce,
+    effective,
+    fact_of,
+    state_as_of,
+)
+from projections.facts import Fact
+from projections.queries import diff_items
+from projections.segments import OPEN_END, Segment, segments
+from service.store import CONNECTION_ERRORS, SELECT_RECORDED, recorded_from_row
+
+PROJECTION_VERSION = 1
+PROJECTOR_LOCK_KEY = 0x726D_5F70_726F_6A  # "rm_proj"
+PAGE = 2000
+
+log = logging.getLogger("timeline.readmodels")
+
+Progress = Callable[[int, int], None]
+
+_ITEM_TYPES: dict[str, type[msgspec.Struct]] = {
+    "listing": Listing,
+    "rule": RuleInForce,
+    "product": Product,
+    "exit": Exit,
+}
+_NOW_DAY = OPEN_END - _dt.timedelta(days=1)
+
+# ------------------------------------------------------------------------------------ SQL
+
+_LOCK = "SELECT pg_advisory_xact_lock($1)"
+_STATE = "SELECT live, position, version FROM rm_state"
+_SET_POSITION = "UPDATE rm_state SET position = $1"
+_FLIP = "UPDATE rm_state SET live = $1, position = $2, version = $3"
+_HEAD = "SELECT coalesce(max(position), 0) FROM events"
+_EVENTS_AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+_REST_OF_GROUP = (
+    f"{SELECT_RECORDED} FROM events WHERE position > $1 AND recorded_at = $2 ORDER BY position"
+)
+# Built once from constants; values are always $n parameters.
+_FACTS_FOR = f"""
+{SELECT_RECORDED} FROM events
+WHERE position <= $2 AND (
+    entity = $1
+    OR entity IN (
+        SELECT e.entity FROM event_refs r JOIN events e ON e.position = r.position
+        WHERE r.ref = $1 AND r.position <= $2 AND e.type = 'RuleIssued'
+    )
+)
+ORDER BY position
+"""  # noqa: S608
+_TARGETS_OF_RULES = """
+SELECT DISTINCT r.ref FROM event_refs r JOIN events e ON e.position = r.position
+WHERE e.entity = ANY($1::text[]) AND e.type = 'RuleIssued' AND r.position <= $2
+  AND r.field LIKE 'targets%'
+"""
+_CURRENT_ROWS = """
+SELECT aspect, key, valid_from, valid_to, present, body FROM rm_items
+WHERE generation = $1 AND entity = $2 AND recorded_to = 'infinity'
+"""
+_CLOSE_ROWS = """
+UPDATE rm_items SET recorded_to = $3
+WHERE generation = $1 AND entity = $2 AND recorded_to = 'infinity'
+"""
+_UPSERT_ENTITY = """
+INSERT INTO rm_entities (generation, entity, kind, country, names, aliases, search)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (generation, entity) DO UPDATE SET
+    kind = excluded.kind, country = excluded.country, names = excluded.names,
+    aliases = excluded.aliases, search = excluded.search
+"""
+_ITEM_COLUMNS = (
+    "generation",
+    "entity",
+    "aspect",
+    "key",
+    "valid_from",
+    "valid_to",
+    "recorded_from",
+    "recorded_to",
+    "present",
+    "body",
+)
+_ENTITY_COLUMNS = ("generation", "entity", "kind", "country", "names", "aliases", "search")
+_DROP_OTHER_ITEMS = "DELETE FROM rm_items WHERE generation <> $1"
+_DROP_OTHER_ENTITIES = "DELETE FROM rm_entities WHERE generation <> $1"
+_CLEAR_ITEMS = "DELETE FROM rm_items WHERE generation = $1"
+_CLEAR_ENTITIES = "DELETE FROM rm_entities WHERE generation = $1"
+
+_MEMBERS_NOW = """
+SELECT entity, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
+  AND recorded_to = 'infinity' AND present AND valid_from <= $2 AND $2 < valid_to
+ORDER BY entity
+"""
+_MEMBERS_AT = """
+SELECT entity, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
+  AND recorded_to > $3 AND recorded_from <= $3 AND valid_from <= $2 AND $2 < valid_to
+  AND present
+ORDER BY entity
+"""
+_ITEMS_ON_NOW = """
+SELECT entity, aspect, key, present, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state)
+  AND recorded_to = 'infinity' AND valid_from <= $1 AND $1 < valid_to
+"""
+_ITEMS_ON_AT = """
+SELECT entity, aspect, key, present, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state)
+  AND recorded_to > $2 AND recorded_from <= $2 AND valid_from <= $1 AND $1 < valid_to
+"""
+_CHECKPOINT = "SELECT position FROM rm_state"
+_SEARCH = """
+SELECT entity, kind, country, names, aliases FROM rm_entities
+WHERE generation = (SELECT live FROM rm_state)
+  AND ($1::text IS NULL OR strpos(search, $1) > 0)
+  AND ($2::text IS NULL OR kind = $2)
+  AND ($3::text IS NULL OR country = $3)
+ORDER BY entity
+LIMIT $4
+"""
+
+
+# ------------------------------------------------------------------------------------ core
+
+
+def normalize(text: str) -> str:
+    """Search form of a name: NFKC, case-folded, white space collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRecord:
+    entity: str
+    kind: str | None
+    country: str | None
+    names: bytes
+    aliases: bytes
+    search: str
+
+
+Rows = tuple[tuple[str, str, _dt.date, _dt.date, bool, bytes], ...]
+
+
+def _rows_of(found: Sequence[Segment]) -> Rows:
+    return tuple(
+        sorted(
+            (
+                s.aspect,
+                msgspec.json.encode(list(s.key)).decode(),
+                s.valid_from,
+                s.valid_to,
+                s.present,
+                s.body,
+            )
+            for s in found
+        )
+    )
+
+
+def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
+    """The entity as known now: names and aliases of its latest registration (world order), and
+    every name and alias it was ever registered under, for search."""
+    chosen = effective(facts, None)
+    registrations = [
+        f.event
+        for f in chosen
+        if isinstance(f.event, EntityRegistered) and f.event.entity == entity
+    ]
+    if not registrations:
+        return None
+    state: EntityState = state_as_of(entity, chosen, _NOW_DAY)
+    words = {entity}
+    for event in registrations:
+        words.update(event.names.values())
+        words.update(event.aliases)
+    return EntityRecord(
+        entity=entity,
+        kind=state.kind,
+        country=state.country,
+        names=msgspec.json.encode(state.names),
+        aliases=msgspec.json.encode(list(state.aliases)),
+        search="\n".join(sorted(normalize(w) for w in words)),
+    )
+
+
+class _Core:
+    """Which entities a group of events touches, and their rows and records from facts."""
+
+    @staticmethod
+    def touched(events: Iterable[RecordedEvent]) -> tuple[set[str], set[str]]:
+        """(entities touched directly, rules all of whose targets are touched too).
+
+        A rule's issuance touches the companies it names; any other event of a rule's stream
+        (a rescission, a correction or retraction of an issuance, ...) may touch every company
+        the rule ever named.
+        """
+        direct: set[str] = set()
+        fan_out: set[str] = set()
+        for recorded in events:
+            direct.add(recorded.entity)
+            event = recorded.event
+            if isinstance(event, RuleIssued):
+                direct.update(event.targets)
+                if event.supersedes:
+                    fan_out.add(recorded.entity)
+            else:
+                fan_out.add(recorded.entity)
+        return direct, fan_out
+
+    @staticmethod
+    def compute(entity: str, facts: Sequence[Fact]) -> tuple[Rows, EntityRecord | None]:
+        return _rows_of(segments(entity, facts, None)), entity_record(entity, facts)
+
+
+def _groups(events: Sequence[RecordedEvent]) -> list[list[RecordedEvent]]:
+    return [list(g) for _, g in itertools.groupby(events, key=lambda r: r.recorded_at)]
+
+
+# ------------------------------------------------------------------------------------ projector
+
+
+class Projector:
+    """Keeps the read models current, one append transaction (recorded_at group) at a time."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._core = _Core()
+
+    async def checkpoint(self) -> int:
+        return await self._pool.fetchval(_CHECKPOINT)
+
+    async def catch_up(self) -> int:
+        """Project everything committed so far; return the checkpoint."""
+        while True:
+            done, position = await self.step()
+            if done:
+                return position
+
+    async def step(self, page: int = PAGE) -> tuple[bool, int]:
+        """Project one page of the log in one transaction. (caught up?, checkpoint)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_LOCK, PROJECTOR_LOCK_KEY)
+            live, position, _version = await conn.fetchrow(_STATE)
+            rows = await conn.fetch(_EVENTS_AFTER, position, page)
+            if not rows:
+                return True, position
+            events = [recorded_from_row(r) for r in rows]
+            if len(rows) == page:  # never split an append transaction across two steps
+                rest = await conn.fetch(_REST_OF_GROUP, events[-1].position, events[-1].recorded_at)
+                events.extend(recorded_from_row(r) for r in rest)
+            for group in _groups(events):
+                await self._apply_group(conn, live, group)
+            position = events[-1].position
+            await conn.execute(_SET_POSITION, position)
+            return len(rows) < page, position
+
+    async def _apply_group(
+        self, conn: asyncpg.Connection, generation: int, group: list[RecordedEvent]
+    ) -> None:
+        upto = group[-1].position
+        recorded_at = group[-1].recorded_at
+        direct, subjects = self._core.touched(group)
+        targets = await conn.fetch(_TARGETS_OF_RULES, sorted(subjects), upto)
+        affected = direct | {r["ref"] for r in targets}
+        new_items: list[tuple] = []
+        for entity in sorted(affected):
+            facts = [
+                fact_of(recorded_from_row(r)) for r in await conn.fetch(_FACTS_FOR, entity, upto)
+            ]
+            rows, record = self._core.compute(entity, facts)
+            current = await conn.fetch(_CURRENT_ROWS, generation, entity)
+            current_rows: Rows = tuple(
+                sorted(
+                    (
+                        r["aspect"],
+                        r["key"],
+                        r["valid_from"],
+                        r["valid_to"],
+                        r["present"],
+                        bytes(r["body"]),
+                    )
+                    for r in current
+                )
+            )
+            if rows != current_rows:
+                await conn.execute(_CLOSE_ROWS, generation, entity, recorded_at)
+                new_items.extend(_item_tuples(generation, entity, rows, recorded_at))
+            if record is not None:
+                await conn.execute(
+                    _UPSERT_ENTITY,
+                    generation,
+                    record.entity,
+                    record.kind,
+                    record.country,
+                    record.names,
+                    record.aliases,
+                    record.search,
+                )
+        if new_items:
+            await conn.copy_records_to_table("rm_items", records=new_items, columns=_ITEM_COLUMNS)
+
+    async def run(self, wake: Callable[[int, float], object], *, poll: float = 1.0) -> None:
+        """Forever: catch up, then wait until the log passes the checkpoint (or `poll` s)."""
+        await self.ensure_version()
+        while True:
+            try:
+                position = await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+                log.warning("projector paused: %s", exc)
+                await asyncio.sleep(poll)
+                continue
+            await wake(position, poll)  # type: ignore[misc]
+
+    async def ensure_version(self, progress: Progress | None = None) -> bool:
+        """Rebuild when the stored projection version is not this code's. True if rebuilt."""
+        version = await self._pool.fetchval("SELECT version FROM rm_state")
+        if version == PROJECTION_VERSION:
+            return False
+        await rebuild(self._pool, progress=progress)
+        return True
+
+
+def _item_tuples(
+    generation: int,
+    entity: str,
+    rows: Rows,
+    recorded_from: _dt.datetime,
+    recorded_to: _dt.datetime | None = None,
+) -> list[tuple]:
+    out = []
+    for aspect, key, valid_from, valid_to, present, body in rows:
+        record = [generation, entity, aspect, key, valid_from, valid_to, recorded_from]
+        record.append(recorded_to if recorded_to is not None else _INFINITY)
+        record.extend((present, body))
+        out.append(tuple(record))
+    return out
+
+
+_INFINITY = _dt.datetime.max.replace(tzinfo=_dt.UTC)
+
+
+# ------------------------------------------------------------------------------------ rebuild
+
+
+@dataclass
+class _Memory:
+    """The whole log's facts in memory, indexed like `_FACTS_FOR` reads them."""
+
+    own: dict[str, list[Fact]] = field(default_factory=lambda: defaultdict(list))
+    rules_naming: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    targets_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    current: dict[str, tuple[Rows, _dt.datetime]] = field(default_factory=dict)
+    records: dict[str, EntityRecord] = field(default_factory=dict)
+
+    def add(self, recorded: RecordedEvent) -> Fact:
+        fact = fact_of(recorded)
+        self.own[recorded.entity].append(fact)
+        if isinstance(fact.event, RuleIssued):
+            for target in fact.event.targets:
+                self.rules_naming[target].add(recorded.entity)
+                self.targets_of[recorded.entity].add(target)
+        return fact
+
+    def facts_for(self, entity: str) -> list[Fact]:
+        chosen = {f.position: f for f in self.own.get(entity, ())}
+        for rule in self.rules_naming.get(entity, ()):
+            for fact in self.own.get(rule, ()):
+                chosen[fact.position] = fact
+        return [chosen[p] for p in sorted(chosen)]
+
+
+async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> int:
+    """Build the read models afresh from the log beside the live ones, then swap them in.
+
+    Readers keep using the live generation until the flip, which happens in one transaction
+    with the catch-up of whatever was appended meanwhile. Returns the new generation.
+    """
+    core = _Core()
+    memory = _Memory()
+    live = await pool.fetchval("SELECT live FROM rm_state")
+    generation = live + 1
+    # Leftovers of a rebuild that died before its flip.
+    await pool.execute(_CLEAR_ITEMS, generation)
+    await pool.execute(_CLEAR_ENTITIES, generation)
+    total = await pool.fetchval(_HEAD)
+    closed: list[tuple] = []
+    position = 0
+    pending: list[RecordedEvent] = []
+
+    def apply(group: list[RecordedEvent]) -> None:
+        recorded_at = group[-1].recorded_at
+        direct, subjects = core.touched(group)
+        affected = set(direct)
+        for subject in subjects:
+            affected.update(memory.targets_of.get(subject, ()))
+        for entity in sorted(affected):
+            rows, record = core.compute(entity, memory.facts_for(entity))
+            previous = memory.current.get(entity)
+            old_rows = previous[0] if previous else ()
+            if rows != old_rows:
+                if previous is not None:
+                    closed.extend(
+                        _item_tuples(generation, entity, previous[0], previous[1], recorded_at)
+                    )
+                memory.current[entity] = (rows, recorded_at)
+            if record is not None:
+                memory.records[entity] = record
+
+    def feed(recorded: RecordedEvent) -> None:
+        # A group is applied before the next group's first fact joins the memory, so the
+        # facts it sees are exactly those up to its own last position, as in the projector.
+        nonlocal pending, position
+        if pending and pending[-1].recorded_at != recorded.recorded_at:
+            apply(pending)
+            pending = []
+        memory.add(recorded)
+        pending.append(recorded)
+        position = recorded.position
+
+    async with pool.acquire() as conn:
+        while True:
+            rows = await conn.fetch(_EVENTS_AFTER, position, PAGE)
+            if not rows:
+                break
+            for r in rows:
+                feed(recorded_from_row(r))
+            if progress is not None:
+                progress(position, max(total, position))
+            if len(closed) > 20_000:
+                await conn.copy_records_to_table("rm_items", records=closed, columns=_ITEM_COLUMNS)
+                closed.clear()
+        # Catch up and flip under the projector's lock: the live projector waits meanwhile.
+        async with conn.transaction():
+            await conn.execute(_LOCK, PROJECTOR_LOCK_KEY)
+            while True:
+                rows = await conn.fetch(_EVENTS_AFTER, position, PAGE)
+                if not rows:
+                    break
+                for r in rows:
+                    feed(recorded_from_row(r))
+            if pending:
+                apply(pending)
+            records = list(closed)
+            for entity, (rows_now, since) in sorted(memory.current.items()):
+                records.extend(_item_tuples(generation, entity, rows_now, since))
+            if records:
+                await conn.copy_records_to_table("rm_items", records=records, columns=_ITEM_COLUMNS)
+            entity_rows = [
+                (generation, r.entity, r.kind, r.country, r.names, r.aliases, r.search)
+                for _, r in sorted(memory.records.items())
+            ]
+            if entity_rows:
+                await conn.copy_records_to_table(
+                    "rm_entities", records=entity_rows, columns=_ENTITY_COLUMNS
+                )
+            await conn.execute(_FLIP, generation, position, PROJECTION_VERSION)
+        if progress is not None:
+            progress(position, max(total, position))
+        await conn.execute(_DROP_OTHER_ITEMS, generation)
+        await conn.execute(_DROP_OTHER_ENTITIES, generation)
+    return generation
+
+
+# ------------------------------------------------------------------------------------ queries
+
+
+def _decode_item(aspect: str, body: bytes) -> msgspec.Struct:
+    return msgspec.json.decode(body, type=_ITEM_TYPES[aspect])
+
+
+async def list_members(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+) -> tuple[Member, ...]:
+    """Who was on `list_id` on `as_of`, as known at `known_at`: equals projections.list_members."""
+    if known_at is None:
+        rows = await pool.fetch(_MEMBERS_NOW, _key(list_id), as_of)
+    else:
+        rows = await pool.fetch(_MEMBERS_AT, _key(list_id), as_of, known_at)
+    members = []
+    for row in rows:
+        listing = msgspec.json.decode(bytes(row["body"]), type=Listing)
+        members.append(
+            Member(
+                entity=row["entity"],
+                since=listing.since,
+                certainty=listing.certainty,
+                event_ids=listing.event_ids,
+            )
+        )
+    return tuple(members)
+
+
+async def changes(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    from_date: _dt.date,
+    to_date: _dt.date,
+    known_at: _dt.datetime | None = None,
+) -> tuple[Change, ...]:
+    """What changed between two world dates, as known at `known_at`: equals projections.changes."""
+    if from_date > to_date:
+        raise ValueError(f"from ({from_date}) must be on or before to ({to_date})")
+    if known_at is None:
+        before_rows = await pool.fetch(_ITEMS_ON_NOW, from_date)
+        after_rows = await pool.fetch(_ITEMS_ON_NOW, to_date)
+    else:
+        before_rows = await pool.fetch(_ITEMS_ON_AT, from_date, known_at)
+        after_rows = await pool.fetch(_ITEMS_ON_AT, to_date, known_at)
+    old: dict[str, dict] = defaultdict(dict)
+    new: dict[str, dict] = defaultdict(dict)
+    removed: dict[str, dict] = defaultdict(dict)
+    for row in before_rows:
+        if row["present"]:
+            ref = (row["aspect"], tuple(msgspec.json.decode(row["key"])))
+            old[row["entity"]][ref] = _decode_item(row["aspect"], bytes(row["body"]))
+    for row in after_rows:
+        ref = (row["aspect"], tuple(msgspec.json.decode(row["key"])))
+        if row["present"]:
+            new[row["entity"]][ref] = _decode_item(row["aspect"], bytes(row["body"]))
+        else:
+            removed[row["entity"]][ref] = msgspec.json.decode(bytes(row["body"]))["removed_by"]
+    out: list[Change] = []
+    for entity in sorted(set(old) | set(new)):
+        out.extend(diff_items(entity, old[entity], new[entity], removed[entity]))
+    return tuple(out)
+
+
+class EntitySummary(msgspec.Struct, frozen=True):
+    id: str
+    kind: str | None
+    country: str | None
+    names: dict[str, str]
+    aliases: list[str]
+
+
+async def search_entities(
+    pool: asyncpg.Pool,
+    query: str | None,
+    *,
+    kind: str | None = None,
+    country: str | None = None,
+    limit: int = 50,
+) -> list[EntitySummary]:
+    needle = normalize(query) if query else None
+    rows = await pool.fetch(_SEARCH, needle or None, kind, country, limit)
+    return [
+        EntitySummary(
+            id=r["entity"],
+            kind=r["kind"],
+            country=r["country"],
+            names=msgspec.json.decode(bytes(r["names"])),
+            aliases=msgspec.json.decode(bytes(r["aliases"])),
+        )
+        for r in rows
+    ]
+
+
+def _key(*parts: str) -> str:
+    return msgspec.json.encode(list(parts)).decode()
+
+
+async def stop_quietly(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
