@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,9 +13,11 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from service import api_events
+from service import api_events, api_reads
+from service.api_reads import AnswerCache, ReadModelGate
 from service.database import open_pool
 from service.http import EXCEPTION_HANDLERS, TYPE_ENCODERS, PartialDateSchemaPlugin
+from service.readmodels import Projector, stop_quietly
 from service.settings import Settings
 from service.store import CONNECTION_ERRORS, EventStore
 from service.tokens import TokenChecker
@@ -69,13 +72,21 @@ def create_app(settings: Settings) -> Litestar:
             app.state.store = EventStore(pool)
             app.state.watcher = watcher
             app.state.tokens = TokenChecker(pool)
+            gate = ReadModelGate(pool)
+            app.state.gate = gate
+            app.state.answers = AnswerCache()
+            projector = asyncio.create_task(
+                Projector(pool).run(watcher.wait_beyond, on_progress=gate.advanced),
+                name="projector",
+            )
             try:
                 yield
             finally:
+                await stop_quietly(projector)
                 await watcher.stop()
 
     return Litestar(
-        route_handlers=[health, *api_events.ROUTES],
+        route_handlers=[health, *api_events.ROUTES, *api_reads.ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),

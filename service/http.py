@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import logging
 from typing import Any
 
@@ -77,6 +78,8 @@ def on_event_invalid(request: Request, exc: EventInvalid) -> Response[Problem]:
     )
 
 
+_MISSING = re.compile(r"parameter '([^']+)'")
+
 _HTTP_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "A bearer token is needed"),
@@ -93,12 +96,15 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response[Problem]
     slug, title = _HTTP_SLUGS.get(status, ("error", "Error"))
     field = None
     detail = exc.detail
-    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
-        first = exc.extra[0]
-        if isinstance(first, dict):
-            field = first.get("key")
-            detail = f"{first.get('message', detail)}"
+    if isinstance(exc, ValidationException):
         slug, title = "invalid-parameter", "A parameter is not valid"
+        if isinstance(exc.extra, list) and exc.extra and isinstance(exc.extra[0], dict):
+            field = exc.extra[0].get("key")
+            detail = f"{exc.extra[0].get('message', detail)}"
+    if field is None and status == 400:
+        named = _MISSING.search(str(detail))  # "Missing required query parameter 'from' ..."
+        if named is not None:
+            field = named[1]
     if status >= 500:
         slug, title = "server-error", "Internal server error"
     return problem(request, status=status, slug=slug, title=title, detail=detail, field=field)

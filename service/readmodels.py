@@ -25,7 +25,7 @@ import itertools
 import logging
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -340,11 +340,17 @@ class Projector:
         if new_items:
             await conn.copy_records_to_table("rm_items", records=new_items, columns=_ITEM_COLUMNS)
 
-    async def run(self, wake: Callable[[int, float], object], *, poll: float = 1.0) -> None:
+    async def run(
+        self,
+        wake: Callable[[int, float], Awaitable[object]],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+        poll: float = 1.0,
+    ) -> None:
         """Forever: catch up, then wait until the log passes the checkpoint (or `poll` s)."""
-        await self.ensure_version()
         while True:
             try:
+                await self.ensure_version()
                 position = await self.catch_up()
             except asyncio.CancelledError:
                 raise
@@ -352,7 +358,9 @@ class Projector:
                 log.warning("projector paused: %s", exc)
                 await asyncio.sleep(poll)
                 continue
-            await wake(position, poll)  # type: ignore[misc]
+            if on_progress is not None:
+                on_progress(position)
+            await wake(position, poll)
 
     async def ensure_version(self, progress: Progress | None = None) -> bool:
         """Rebuild when the stored projection version is not this code's. True if rebuilt."""

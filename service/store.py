@@ -85,10 +85,24 @@ _STREAM_HEADS = (
     "GROUP BY entity"
 )
 _HEAD = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
+_POSITION_AT = "SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= $1"
+_FAR_FUTURE = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 _ENTITY_EVENTS = (
     f"{SELECT_RECORDED} FROM events WHERE entity = $1 AND recorded_at <= $2 ORDER BY position"
 )
 _ENTITY_EVENTS_ALL = f"{SELECT_RECORDED} FROM events WHERE entity = $1 ORDER BY position"
+# An entity's own stream and the streams of rules whose issuance names it, as known at $2.
+_RELEVANT = f"""
+{SELECT_RECORDED} FROM events
+WHERE recorded_at <= $2 AND position <= $3 AND (
+    entity = $1
+    OR entity IN (
+        SELECT e.entity FROM event_refs r JOIN events e ON e.position = r.position
+        WHERE r.ref = $1 AND e.type = 'RuleIssued' AND e.recorded_at <= $2
+    )
+)
+ORDER BY position
+"""  # noqa: S608 - built once from constants
 _AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 _AFTER_FILTERED = (
     f"{SELECT_RECORDED} FROM events WHERE position > $1 "
@@ -414,6 +428,21 @@ class EventStore:
         else:
             rows = await self._pool.fetch(_ENTITY_EVENTS, entity, known_at)
         return [recorded_from_row(r) for r in rows]
+
+    async def relevant_events(
+        self, entity: str, *, known_at: _dt.datetime | None = None, upto: int | None = None
+    ) -> list[RecordedEvent]:
+        """What an entity's state is folded from: its own stream and the streams of the rules
+        that name it, recorded at or before `known_at` and at or below position `upto` (None:
+        no bound), in position order."""
+        rows = await self._pool.fetch(
+            _RELEVANT, entity, known_at or _FAR_FUTURE, upto if upto is not None else 2**62
+        )
+        return [recorded_from_row(r) for r in rows]
+
+    async def position_known_at(self, known_at: _dt.datetime) -> int:
+        """The last position recorded at or before `known_at` (0: none)."""
+        return await self._pool.fetchval(_POSITION_AT, known_at)
 
     async def read_after(
         self,

@@ -21,9 +21,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from litestar.testing import AsyncTestClient
 
+from service import tokens
+from service.app import create_app
 from service.migrate import migrate
+from service.settings import Settings
 from service.store import EventStore
+from tests.apitools import registration
 
 
 def with_database(url: str, name: str) -> str:
@@ -122,6 +127,32 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
+
+
+# --- API fixtures: a test client on a fresh database, a write token, a client that uses it.
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(Settings(database_url=database_url, sse_heartbeat_seconds=0.5))
+    async with AsyncTestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def token(pool: asyncpg.Pool) -> str:
+    return await tokens.create_token(pool, scope="write", name="tests")
+
+
+@pytest.fixture
+async def writer(client: AsyncTestClient, token: str) -> AsyncTestClient:
+    client.headers["Authorization"] = f"Bearer {token}"
+    response = await client.post(
+        "/v1/events",
+        json=[registration("us-entity-list", "list"), registration("ymtc"), registration("huawei")],
+    )
+    assert response.status_code == 201, response.text
+    return client
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,80 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
 from service import tokens
-from service.app import create_app
-from service.settings import Settings
-
-PROBLEM = "application/problem+json"
-SOURCE = [{"url": "https://www.federalregister.gov/d/2022-27151", "citation": "87 FR 77505"}]
-
-
-def registration(entity: str, kind: str = "company") -> dict:
-    return {
-        "type": "EntityRegistered",
-        "entity": entity,
-        "occurred": "2018",
-        "kind": kind,
-        "names": {"en": entity},
-        "sources": SOURCE,
-    }
-
-
-def listing(entity: str, occurred: str = "2022-12-16", **extra: object) -> dict:
-    return {
-        "type": "EntityListed",
-        "entity": entity,
-        "occurred": occurred,
-        "list": "us-entity-list",
-        "authority": "BIS",
-        "sources": SOURCE,
-    } | extra
-
-
-@pytest.fixture
-async def client(database_url: str) -> AsyncIterator[AsyncTestClient]:
-    app = create_app(Settings(database_url=database_url, sse_heartbeat_seconds=0.5))
-    async with AsyncTestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
-async def token(pool: asyncpg.Pool) -> str:
-    return await tokens.create_token(pool, scope="write", name="tests")
-
-
-@pytest.fixture
-async def writer(client: AsyncTestClient, token: str) -> AsyncTestClient:
-    client.headers["Authorization"] = f"Bearer {token}"
-    response = await client.post(
-        "/v1/events",
-        json=[registration("us-entity-list", "list"), registration("ymtc"), registration("huawei")],
-    )
-    assert response.status_code == 201, response.text
-    return client
-
-
-async def log_size(pool: asyncpg.Pool) -> int:
-    return await pool.fetchval("SELECT count(*) FROM events")
-
-
-def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["type"].startswith("https://") and body["title"]
-    if field is not None:
-        assert body.get("field") == field, body
-    return body
+from tests.apitools import assert_problem, listing, log_size, registration
 
 
 async def test_write_without_a_token_is_401_and_changes_nothing(
@@ -285,73 +219,6 @@ async def test_unknown_resource_is_a_404_problem(client: AsyncTestClient) -> Non
 async def test_cors_is_open_for_reads(client: AsyncTestClient) -> None:
     response = await client.get("/v1/events", headers={"Origin": "https://news.example"})
     assert response.headers["access-control-allow-origin"] == "*"
-
-
-def _sse_messages(text: str) -> list[dict]:
-    messages = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict = {}
-        for line in block.splitlines():
-            if line.startswith(":"):
-                fields.setdefault("comment", line[1:].strip())
-                continue
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-        if fields:
-            messages.append(fields)
-    return messages
-
-
-async def _read_sse(
-    client: AsyncTestClient,
-    until: str,
-    headers: dict | None = None,
-    params: dict | None = None,
-    on_caught_up: object = None,
-) -> list[dict]:
-    got: list[dict] = []
-    async with client.stream(
-        "GET", "/v1/events/stream", headers=headers or {}, params=params or {}
-    ) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        buffer = ""
-        async for chunk in response.aiter_text():
-            buffer += chunk
-            while "\r\n\r\n" in buffer or "\n\n" in buffer:
-                sep = "\r\n\r\n" if "\r\n\r\n" in buffer else "\n\n"
-                block, buffer = buffer.split(sep, 1)
-                got.extend(_sse_messages(block))
-                if got and got[-1].get("event") == "caught-up" and on_caught_up is not None:
-                    await on_caught_up()  # type: ignore[operator]
-                    on_caught_up = None
-                if got and (got[-1].get("id") == until or got[-1].get("event") == until):
-                    return got
-    return got
-
-
-async def test_sse_delivers_appends_to_a_connected_client_and_resumes_by_last_event_id(
-    writer: AsyncTestClient, token: str
-) -> None:
-    async def append_two() -> None:
-        response = await writer.post(
-            "/v1/events", json=[listing("ymtc"), listing("huawei", "2019-05-16")]
-        )
-        assert response.status_code == 201
-
-    live = await asyncio.wait_for(_read_sse(writer, until="5", on_caught_up=append_two), timeout=20)
-    events = [m for m in live if "id" in m]
-    assert [m["id"] for m in events] == ["1", "2", "3", "4", "5"]
-    assert [m["event"] for m in live if m.get("event") == "caught-up"] == ["caught-up"]
-    caught_up_at = next(i for i, m in enumerate(live) if m.get("event") == "caught-up")
-    assert [m["id"] for m in live[:caught_up_at]] == ["1", "2", "3"], (
-        "caught-up came after the log's events"
-    )
-    assert json.loads(events[3]["data"])["event"]["entity"] == "ymtc"
-
-    resumed = await asyncio.wait_for(
-        _read_sse(writer, until="caught-up", headers={"Last-Event-ID": "3"}), timeout=20
-    )
-    assert [m["id"] for m in resumed if "id" in m] == ["4", "5"]
 
 
 async def test_bad_last_event_id_is_refused(client: AsyncTestClient) -> None:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from service.app import create_app
 from service.settings import Settings
 from service.store import EventStore
+from tests.apitools import serving
 from tests.builders import registered
 
 
@@ -33,44 +29,6 @@ async def test_health_reports_the_log_size_and_head(database_url: str, store: Ev
         appended = await store.append([registered("us-entity-list", "list"), registered("ymtc")])
         body = (await client.get("/health")).json()
         assert body["log"] == {"size": 2, "head_hash": appended.events[-1].hash.hex()}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterator[str]:
-    """Run the real `timeline serve` on a free port; yield its base URL once /health answers."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-seed", *args],
-        env=env | {"TIMELINE_SSE_HEARTBEAT_SECONDS": "0.5"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    raise AssertionError(f"timeline serve did not answer:\n{output}") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
 
 
 def _serve_and_get_health(env: dict[str, str], args: list[str]) -> dict:

@@ -49,3 +49,6 @@ CREATE TABLE rm_entities (
     PRIMARY KEY (generation, entity)
 );
 CREATE INDEX rm_entities_kind ON rm_entities (generation, kind);
+
+-- "the last position known at K" (answers at a past known_at wait for the projector to reach it)
+CREATE INDEX events_recorded_at ON events (recorded_at);

@@ -1,0 +1,92 @@
+"""Helpers for API tests: event bodies and problem-document checks."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import asyncpg
+import httpx
+
+PROBLEM = "application/problem+json"
+
+
+SOURCE = [{"url": "https://www.federalregister.gov/d/2022-27151", "citation": "87 FR 77505"}]
+
+
+def registration(entity: str, kind: str = "company") -> dict:
+    return {
+        "type": "EntityRegistered",
+        "entity": entity,
+        "occurred": "2018",
+        "kind": kind,
+        "names": {"en": entity},
+        "sources": SOURCE,
+    }
+
+
+def listing(entity: str, occurred: str = "2022-12-16", **extra: object) -> dict:
+    return {
+        "type": "EntityListed",
+        "entity": entity,
+        "occurred": occurred,
+        "list": "us-entity-list",
+        "authority": "BIS",
+        "sources": SOURCE,
+    } | extra
+
+
+async def log_size(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM events")
+
+
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["type"].startswith("https://") and body["title"]
+    if field is not None:
+        assert body.get("field") == field, body
+    return body
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterator[str]:
+    """Run the real `timeline serve` on a free port; yield its base URL once /health answers."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-seed", *args],
+        env=env | {"TIMELINE_SSE_HEARTBEAT_SECONDS": "0.5"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{base}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.stdout else ""
+                    raise AssertionError(f"timeline serve did not answer:\n{output}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
