@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from service import api_events, api_reads
+from service import api_audit, api_events, api_reads
 from service.api_reads import AnswerCache, ReadModelGate
 from service.database import open_pool
 from service.http import EXCEPTION_HANDLERS, TYPE_ENCODERS, PartialDateSchemaPlugin
@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> Litestar:
             gate = ReadModelGate(pool)
             app.state.gate = gate
             app.state.answers = AnswerCache()
+            await api_audit.start(app.state, settings)
             projector = asyncio.create_task(
                 Projector(pool).run(watcher.wait_beyond, on_progress=gate.advanced),
                 name="projector",
@@ -83,10 +84,11 @@ def create_app(settings: Settings) -> Litestar:
                 yield
             finally:
                 await stop_quietly(projector)
+                await api_audit.stop(app.state)
                 await watcher.stop()
 
     return Litestar(
-        route_handlers=[health, *api_events.ROUTES, *api_reads.ROUTES],
+        route_handlers=[health, *api_events.ROUTES, *api_reads.ROUTES, *api_audit.ROUTES],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),

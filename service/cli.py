@@ -13,9 +13,10 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from service import tokens
+from service import cli_audit, readmodels, tokens
 from service.database import resolved_url
 from service.migrate import migrate
+from service.progress import ProgressLine
 from service.settings import Settings
 
 
@@ -115,6 +116,25 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
     return _with_database(args, work)
 
 
+def _projections_rebuild(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if args.data_dir:
+        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+
+    async def run(url: str) -> int:
+        async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            line = ProgressLine("rebuild")
+            generation = await readmodels.rebuild(pool, progress=line)
+            line.finish()
+            print(f"read models rebuilt as generation {generation}", file=sys.stderr)
+        return 0
+
+    with resolved_url(settings) as url:
+        return asyncio.run(run(url))
+
+
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
@@ -160,6 +180,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
     _data_dir_flag(revoke)
     revoke.set_defaults(run=_tokens_revoke)
+
+    projections_parser = sub.add_parser("projections", help="maintain the read models")
+    projections_sub = projections_parser.add_subparsers(
+        dest="projections_command", required=True, metavar="ACTION"
+    )
+    rebuild = projections_sub.add_parser(
+        "rebuild",
+        help="rebuild the read models from the log beside the live ones, then swap them in "
+        "(no downtime), with progress",
+    )
+    _data_dir_flag(rebuild)
+    rebuild.set_defaults(run=_projections_rebuild)
+    cli_audit.register(sub)
     return parser
 
 

@@ -17,10 +17,12 @@ payload's (for grep and jq) and are checked against it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Annotated, BinaryIO
 
 import asyncpg
@@ -38,6 +40,7 @@ from projections import (
     initial_state,
     known,
     settle_identity,
+    state_as_of,
 )
 from projections.state import EntityState
 
@@ -107,6 +110,29 @@ def encode_line(recorded: RecordedEvent) -> bytes:
 
 # --------------------------------------------------------------------------- export (database)
 
+
+def _lines(rows: Sequence[asyncpg.Record]) -> bytes:
+    """Export lines of rows (position, type, entity, recorded_at, schema_version, prev_hash,
+    hash, payload), each with its line feed."""
+    chunk = [
+        _encoder.encode(
+            _OutLine(
+                position=position,
+                recorded_at=timestamp_text(recorded_at),
+                schema_version=version,
+                type=tag,
+                entity=entity,
+                prev_hash=prev_hash.hex(),
+                hash=digest.hex(),
+                event=msgspec.Raw(payload),
+            )
+        )
+        for position, tag, entity, recorded_at, version, prev_hash, digest, payload in rows
+    ]
+    chunk.append(b"")
+    return b"\n".join(chunk)
+
+
 _LAST = "SELECT coalesce(max(position), 0) FROM events"
 _PAGE = (
     "SELECT position, type, entity, recorded_at, schema_version, prev_hash, hash, payload "
@@ -136,33 +162,27 @@ async def export(
     if until is not None:
         end = min(end, until)
     cursor, count, last_hash = 0, 0, GENESIS_HASH
-    while cursor < end:
-        rows = await conn.fetch(_PAGE, cursor, end, page)
-        if not rows:  # pragma: no cover - positions are gap-free
-            raise RuntimeError(f"the log has no position after {cursor}")
-        chunk = []
-        for position, tag, entity, recorded_at, version, prev_hash, digest, payload in rows:
-            chunk.append(
-                _encoder.encode(
-                    _OutLine(
-                        position=position,
-                        recorded_at=timestamp_text(recorded_at),
-                        schema_version=version,
-                        type=tag,
-                        entity=entity,
-                        prev_hash=prev_hash.hex(),
-                        hash=digest.hex(),
-                        event=msgspec.Raw(payload),
-                    )
-                )
-            )
-        chunk.append(b"")
-        out.write(b"\n".join(chunk))
-        cursor = rows[-1][0]
-        last_hash = bytes(rows[-1][6])
-        count += len(rows)
-        if progress is not None:
-            progress(count)
+    pending = asyncio.ensure_future(conn.fetch(_PAGE, 0, end, page)) if end > 0 else None
+    try:
+        while pending is not None:
+            rows = await pending
+            if not rows:  # pragma: no cover - positions are gap-free
+                raise RuntimeError(f"the log has no position after {cursor}")
+            pending = None
+            if rows[-1][0] < end:  # ask for the next page now: the server reads it meanwhile
+                pending = asyncio.ensure_future(conn.fetch(_PAGE, rows[-1][0], end, page))
+                await asyncio.sleep(0)
+            out.write(_lines(rows))
+            cursor = rows[-1][0]
+            last_hash = bytes(rows[-1][6])
+            count += len(rows)
+            if progress is not None:
+                progress(count)
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
     return ExportSummary(events=count, last_position=cursor, last_hash=last_hash)
 
 
@@ -376,8 +396,7 @@ def replay(
     """The canonical JSON bytes of one entity's state (no line feed: the API's exact body), or
     of every entity's, one NDJSON line each."""
     if entity is not None:
-        (state,) = replay_states(facts, as_of, known_at, [entity])
-        yield canonical_json(state)
+        yield canonical_json(state_as_of(entity, facts, as_of, known_at))
         return
     for state in replay_states(facts, as_of, known_at):
         yield canonical_json(state) + b"\n"

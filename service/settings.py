@@ -22,11 +22,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     seed: bool = True
     sse_heartbeat_seconds: float = 15.0
     max_body_bytes: int = 4 * 1024 * 1024
+    signing_key_file: Path | None = None
+    """The Ed25519 key that signs log heads. None: `<data dir>/signing-key.pem`."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = env.get("TIMELINE_DATA_DIR")
+        key_file = env.get("TIMELINE_SIGNING_KEY_FILE")
         return cls(
             database_url=env.get("TIMELINE_DATABASE_URL") or None,
             data_dir=Path(data_dir) if data_dir else None,
@@ -35,6 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             workers=int(env.get("TIMELINE_WORKERS", "1")),
             pool_max_size=int(env.get("TIMELINE_POOL_MAX_SIZE", "10")),
             sse_heartbeat_seconds=float(env.get("TIMELINE_SSE_HEARTBEAT_SECONDS", "15")),
+            signing_key_file=Path(key_file) if key_file else None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -50,4 +54,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             env["TIMELINE_DATABASE_URL"] = self.database_url
         if self.data_dir is not None:
             env["TIMELINE_DATA_DIR"] = str(self.data_dir)
+        if self.signing_key_file is not None:
+            env["TIMELINE_SIGNING_KEY_FILE"] = str(self.signing_key_file)
         return env

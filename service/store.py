@@ -17,6 +17,7 @@ adds nothing. Several processes each do the same; the lock serialises them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -65,21 +66,39 @@ SELECT_RECORDED = (
     "SELECT position, type, entity, recorded_at, schema_version, prev_hash, hash, payload"
 )
 
-_LOCK = "SELECT pg_advisory_xact_lock($1)"
+# One round trip for both; the lock key is APPEND_LOCK_KEY (a literal: a simple-query message
+# cannot carry parameters).
+_BEGIN_AND_LOCK = f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"
+_COPY_ABOVE = 64
 # Read in a statement of its own, after the lock: in READ COMMITTED each statement takes a new
 # snapshot, so this one sees the transaction that released the lock.
-_HEAD_AND_CLOCK = """
-SELECT clock_timestamp() AS now, h.position, h.hash, h.recorded_at
+
+_HEAD_CLOCK_REGISTERED = """
+SELECT clock_timestamp() AS now, h.position, h.hash, h.recorded_at,
+    ARRAY(
+        SELECT DISTINCT entity FROM events
+        WHERE type = 'EntityRegistered' AND entity = ANY($1::text[])
+    ) AS registered,
+    EXISTS (SELECT 1 FROM events WHERE id = ANY($2::uuid[])) AS any_known
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
     SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1
 ) AS h ON true
 """
-_BY_IDS = f"{SELECT_RECORDED}, id FROM events WHERE id = ANY($1::uuid[])"
-_REGISTERED = (
-    "SELECT DISTINCT entity FROM events "
-    "WHERE type = 'EntityRegistered' AND entity = ANY($1::text[])"
+_INSERT_SMALL = """
+WITH appended AS (
+    INSERT INTO events (position, id, entity, type, schema_version, occurred, occurred_start,
+                        occurred_end, precision, recorded_at, payload, prev_hash, hash)
+    SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::int[],
+                         $6::text[], $7::date[], $8::date[], $9::text[], $10::timestamptz[],
+                         $11::bytea[], $12::bytea[], $13::bytea[])
+    RETURNING position
 )
+INSERT INTO event_refs (position, ref, field)
+SELECT * FROM unnest($14::bigint[], $15::text[], $16::text[])
+WHERE (SELECT count(*) FROM appended) > 0
+"""
+_BY_IDS = f"{SELECT_RECORDED}, id FROM events WHERE id = ANY($1::uuid[])"
 _STREAM_HEADS = (
     "SELECT entity, max(position) AS position FROM events WHERE entity = ANY($1::text[]) "
     "GROUP BY entity"
@@ -197,6 +216,30 @@ class EventStore:
         return await future
 
     async def _drain(self) -> None:
+        # Loop until the queue is empty *after* the connection went back to the pool: an append
+        # that arrived while it was being released saw this task still running and relies on
+        # it (there is no await between the last check and the end of the task).
+        while self._queue:
+            try:
+                async with self._pool.acquire() as conn:
+                    await self._drain_on(conn)
+            except BaseException as exc:
+                # No connection to be had (or a bug): fail what is queued, never leave a waiter
+                # hanging; the next append starts afresh.
+                error: BaseException = (
+                    DatabaseUnavailable(f"the log could not be written: {exc}")
+                    if isinstance(exc, CONNECTION_ERRORS)
+                    else exc
+                )
+                while self._queue:
+                    batch = self._queue.pop(0)
+                    if not batch.future.done():
+                        batch.future.set_exception(error)
+                if not isinstance(exc, Exception):
+                    raise
+
+    async def _drain_on(self, conn: asyncpg.Connection) -> None:
+        """Commit groups on one connection (no pool round trip per group) until none is queued."""
         while self._queue:
             group: list[_Batch] = []
             size = 0
@@ -206,11 +249,13 @@ class EventStore:
                 batch = self._queue.pop(0)
                 group.append(batch)
                 size += len(batch.events)
+            broken = False
             try:
-                outcomes = await self._commit_group(group)
+                outcomes = await self._commit_group(conn, group)
             except CONNECTION_ERRORS as exc:
                 error: BaseException = DatabaseUnavailable(f"the log could not be written: {exc}")
                 outcomes = [error] * len(group)
+                broken = True
             except asyncpg.UniqueViolationError as exc:
                 # Only a writer that bypasses the lock can cause this; say it in domain terms.
                 outcomes = [
@@ -225,8 +270,12 @@ class EventStore:
                     batch.future.set_exception(outcome)
                 else:
                     batch.future.set_result(outcome)
+            if broken:
+                return
 
-    async def _commit_group(self, group: list[_Batch]) -> list[Appended | BaseException]:
+    async def _commit_group(
+        self, conn: asyncpg.Connection, group: list[_Batch]
+    ) -> list[Appended | BaseException]:
         ids = {p.id for b in group for p in b.events}
         superseded = {s for b in group for p in b.events for s in p.event.supersedes}
         entities = set()
@@ -236,49 +285,76 @@ class EventStore:
                 entities.update(p.event.referenced_entities().values())
         expected_entities = {e for b in group for e in b.expected}
 
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(_LOCK, APPEND_LOCK_KEY)
-            head = await conn.fetchrow(_HEAD_AND_CLOCK)
-            known_rows = await conn.fetch(_BY_IDS, list(ids | superseded))
-            registered = {r["entity"] for r in await conn.fetch(_REGISTERED, list(entities))}
-            stream_heads: dict[str, int] = {}
-            if expected_entities:
-                stream_heads = {
-                    r["entity"]: r["position"]
-                    for r in await conn.fetch(_STREAM_HEADS, list(expected_entities))
-                }
-
-            position = head["position"] or 0
-            prev_hash = bytes(head["hash"]) if head["hash"] is not None else GENESIS_HASH
-            recorded_at: _dt.datetime = head["now"]
-            if head["recorded_at"] is not None and recorded_at <= head["recorded_at"]:
-                recorded_at = head["recorded_at"] + _dt.timedelta(microseconds=1)
-
-            overlay = _Overlay(
-                known={r["id"]: recorded_from_row(r) for r in known_rows},
-                registered=registered,
-                stream_heads=stream_heads,
+        await conn.execute(_BEGIN_AND_LOCK)
+        try:
+            outcomes = await self._write_group(
+                conn, group, ids, superseded, entities, expected_entities
             )
-            rows: list[tuple] = []
-            refs: list[tuple[int, str, str]] = []
-            outcomes: list[Appended | BaseException] = []
-            for batch in group:
-                try:
-                    accepted, stored, position, prev_hash = self._apply(
-                        batch, overlay, position, prev_hash, recorded_at
-                    )
-                except (UnknownReference, IdConflict, StalePosition) as exc:
-                    outcomes.append(exc)
-                    continue
-                rows.extend(row for row, _ in accepted)
-                refs.extend(ref for _, row_refs in accepted for ref in row_refs)
-                outcomes.append(Appended(events=stored, new=len(accepted)))
-            if rows:
-                await conn.copy_records_to_table("events", records=rows, columns=_COLUMNS)
-                if refs:
-                    await conn.copy_records_to_table(
-                        "event_refs", records=refs, columns=("position", "ref", "field")
-                    )
+            await conn.execute("COMMIT")
+        except BaseException:
+            if not conn.is_closed():
+                with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
+                    await conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    async def _write_group(
+        self,
+        conn: asyncpg.Connection,
+        group: list[_Batch],
+        ids: set[uuid.UUID],
+        superseded: set[uuid.UUID],
+        entities: set[str],
+        expected_entities: set[str],
+    ) -> list[Appended | BaseException]:
+        """Under the append lock: validate each batch, chain and insert the accepted ones."""
+        wanted = list(ids | superseded)
+        head = await conn.fetchrow(_HEAD_CLOCK_REGISTERED, list(entities), wanted)
+        known_rows = await conn.fetch(_BY_IDS, wanted) if head["any_known"] else []
+        registered = set(head["registered"])
+        stream_heads: dict[str, int] = {}
+        if expected_entities:
+            stream_heads = {
+                r["entity"]: r["position"]
+                for r in await conn.fetch(_STREAM_HEADS, list(expected_entities))
+            }
+
+        position = head["position"] or 0
+        prev_hash = bytes(head["hash"]) if head["hash"] is not None else GENESIS_HASH
+        recorded_at: _dt.datetime = head["now"]
+        if head["recorded_at"] is not None and recorded_at <= head["recorded_at"]:
+            recorded_at = head["recorded_at"] + _dt.timedelta(microseconds=1)
+
+        overlay = _Overlay(
+            known={r["id"]: recorded_from_row(r) for r in known_rows},
+            registered=registered,
+            stream_heads=stream_heads,
+        )
+        rows: list[tuple] = []
+        refs: list[tuple[int, str, str]] = []
+        outcomes: list[Appended | BaseException] = []
+        for batch in group:
+            try:
+                accepted, stored, position, prev_hash = self._apply(
+                    batch, overlay, position, prev_hash, recorded_at
+                )
+            except (UnknownReference, IdConflict, StalePosition) as exc:
+                outcomes.append(exc)
+                continue
+            rows.extend(row for row, _ in accepted)
+            refs.extend(ref for _, row_refs in accepted for ref in row_refs)
+            outcomes.append(Appended(events=stored, new=len(accepted)))
+        if len(rows) > _COPY_ABOVE:
+            await conn.copy_records_to_table("events", records=rows, columns=_COLUMNS)
+            if refs:
+                await conn.copy_records_to_table(
+                    "event_refs", records=refs, columns=("position", "ref", "field")
+                )
+        elif rows:
+            # Few rows: one statement for both tables saves the COPY round trips.
+            columns = list(zip(*rows, strict=True))
+            ref_columns = list(zip(*refs, strict=True)) if refs else [[], [], []]
+            await conn.execute(_INSERT_SMALL, *columns, *ref_columns)
         return outcomes
 
     def _apply(

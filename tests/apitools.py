@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -65,9 +67,14 @@ def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterat
     """Run the real `timeline serve` on a free port; yield its base URL once /health answers."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    key_dir = tempfile.mkdtemp(prefix="timeline-key-")
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-seed", *args],
-        env=env | {"TIMELINE_SSE_HEARTBEAT_SECONDS": "0.5"},
+        env={
+            "TIMELINE_SIGNING_KEY_FILE": os.path.join(key_dir, "signing-key.pem"),
+            **env,
+            "TIMELINE_SSE_HEARTBEAT_SECONDS": "0.5",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

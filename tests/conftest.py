@@ -18,6 +18,7 @@ import sys
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -133,8 +134,10 @@ async def store(pool: asyncpg.Pool) -> EventStore:
 
 
 @pytest.fixture
-async def client(database_url: str) -> AsyncIterator[AsyncTestClient]:
-    app = create_app(Settings(database_url=database_url, sse_heartbeat_seconds=0.5))
+async def client(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(
+        Settings(database_url=database_url, data_dir=tmp_path, sse_heartbeat_seconds=0.5)
+    )
     async with AsyncTestClient(app) as client:
         yield client
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -16,11 +15,9 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from events import merkle, signing
-from service import api_audit
 from service.app import create_app
 from service.settings import Settings
 from service.store import EventStore
@@ -29,32 +26,10 @@ from tests.builders import listed, registered
 PROBLEM = "application/problem+json"
 
 
-def audit_app(settings: Settings) -> Litestar:
-    """create_app, with the audit routes and lifespan added if it does not wire them yet."""
-    app = create_app(settings)
-    if not any(route.path == "/v1/log/head" for route in app.routes):
-        for handler in api_audit.ROUTES:
-            app.register(handler)
-
-        @contextlib.asynccontextmanager
-        async def audit(app: Litestar) -> AsyncIterator[None]:
-            if getattr(app.state, "tree", None) is not None:  # wired by create_app after all
-                yield
-                return
-            await api_audit.start(app.state, settings)
-            try:
-                yield
-            finally:
-                await api_audit.stop(app.state)
-
-        app._lifespan_managers.append(audit)
-    return app
-
-
 @pytest.fixture
 async def client(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncTestClient]:
     settings = Settings(database_url=database_url, data_dir=tmp_path)
-    async with AsyncTestClient(audit_app(settings)) as client:
+    async with AsyncTestClient(create_app(settings)) as client:
         yield client
 
 

@@ -16,8 +16,10 @@ from tests.apitools import serving
 from tests.builders import registered
 
 
-async def test_health_reports_the_log_size_and_head(database_url: str, store: EventStore) -> None:
-    app = create_app(Settings(database_url=database_url))
+async def test_health_reports_the_log_size_and_head(
+    database_url: str, store: EventStore, tmp_path: Path
+) -> None:
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path))
     async with AsyncTestClient(app) as client:
         empty = await client.get("/health")
         assert empty.status_code == 200
