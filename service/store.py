@@ -39,6 +39,7 @@ from service.errors import DatabaseUnavailable, IdConflict, StalePosition, Unkno
 APPEND_LOCK_KEY = 0x6C6F_6761_7070  # "logapp"
 NOTIFY_CHANNEL = "timeline_log"
 MAX_GROUP_EVENTS = 5000
+WRITER_LINGER = 0.05
 CONNECTION_ERRORS = (
     OSError,
     TimeoutError,
@@ -189,6 +190,7 @@ class EventStore:
         self._max_group_events = max_group_events
         self._queue: list[_Batch] = []
         self._writer: asyncio.Task[None] | None = None
+        self._more = asyncio.Event()
 
     # ---------------------------------------------------------------- append
 
@@ -211,6 +213,7 @@ class EventStore:
             return Appended(events=[], new=0)
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._queue.append(_Batch(prepared, dict(expected or {}), future))
+        self._more.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         return await future
@@ -239,8 +242,16 @@ class EventStore:
                     raise
 
     async def _drain_on(self, conn: asyncpg.Connection) -> None:
-        """Commit groups on one connection (no pool round trip per group) until none is queued."""
-        while self._queue:
+        """Commit groups on one connection (no pool round trip per group) until none is queued,
+        then keep the connection a moment (`WRITER_LINGER` s) for the next append: a client
+        appending one event after another would otherwise pay a connection reset each time."""
+        while True:
+            if not self._queue:
+                self._more.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._more.wait(), WRITER_LINGER)
+                if not self._queue:
+                    return
             group: list[_Batch] = []
             size = 0
             while self._queue and (
