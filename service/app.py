@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from service import api_audit, api_events, api_reads
+from service import api_audit, api_events, api_reads, api_timeline
 from service.api_reads import AnswerCache, ReadModelGate
 from service.database import open_pool
 from service.http import EXCEPTION_HANDLERS, TYPE_ENCODERS, PartialDateSchemaPlugin
@@ -88,7 +88,13 @@ def create_app(settings: Settings) -> Litestar:
                 await watcher.stop()
 
     return Litestar(
-        route_handlers=[health, *api_events.ROUTES, *api_reads.ROUTES, *api_audit.ROUTES],
+        route_handlers=[
+            health,
+            *api_events.ROUTES,
+            *api_reads.ROUTES,
+            *api_timeline.ROUTES,
+            *api_audit.ROUTES,
+        ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),

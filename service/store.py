@@ -123,6 +123,16 @@ WHERE recorded_at <= $2 AND position <= $3 AND (
 )
 ORDER BY position
 """  # noqa: S608 - built once from constants
+_REGISTRATIONS = f"""
+{SELECT_RECORDED} FROM events
+WHERE type = 'EntityRegistered' AND entity = ANY($1::text[]) AND recorded_at <= $2
+ORDER BY position
+"""
+_EVENTS_OF = f"""
+{SELECT_RECORDED} FROM events
+WHERE ($1::text[] IS NULL OR entity = ANY($1::text[])) AND recorded_at <= $2 AND position <= $3
+ORDER BY position
+"""
 _AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 _AFTER_FILTERED = (
     f"{SELECT_RECORDED} FROM events WHERE position > $1 "
@@ -524,6 +534,29 @@ class EventStore:
         no bound), in position order."""
         rows = await self._pool.fetch(
             _RELEVANT, entity, known_at or _FAR_FUTURE, upto if upto is not None else 2**62
+        )
+        return [recorded_from_row(r) for r in rows]
+
+    async def registrations(
+        self, entities: Sequence[str], *, known_at: _dt.datetime | None = None
+    ) -> list[RecordedEvent]:
+        """The registration events of `entities` recorded at or before `known_at`."""
+        rows = await self._pool.fetch(_REGISTRATIONS, list(entities), known_at or _FAR_FUTURE)
+        return [recorded_from_row(r) for r in rows]
+
+    async def events_of(
+        self,
+        entities: Sequence[str] | None,
+        *,
+        known_at: _dt.datetime | None = None,
+        upto: int | None = None,
+    ) -> list[RecordedEvent]:
+        """The events of `entities` (None: every entity) as known at `known_at`, by position."""
+        rows = await self._pool.fetch(
+            _EVENTS_OF,
+            list(entities) if entities is not None else None,
+            known_at or _FAR_FUTURE,
+            upto if upto is not None else 2**62,
         )
         return [recorded_from_row(r) for r in rows]
 
