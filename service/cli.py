@@ -13,11 +13,13 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from service import cli_audit, readmodels, tokens
+from service import cli_audit, importers, readmodels, tokens
 from service.database import resolved_url
 from service.migrate import migrate
 from service.progress import ProgressLine
+from service.seed import seed_if_empty
 from service.settings import Settings
+from service.store import EventStore
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -34,13 +36,15 @@ def _serve(args: argparse.Namespace) -> int:
     settings = msgspec.structs.replace(settings, **overrides)
 
     async def prepare(url: str) -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            applied = await migrate(conn)
+        async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
+            async with pool.acquire() as conn:
+                applied = await migrate(conn)
             if applied:
                 print(f"migrated: applied {len(applied)} migration(s)", file=sys.stderr)
-        finally:
-            await conn.close()
+            if settings.seed:
+                added = await seed_if_empty(EventStore(pool))
+                if added:
+                    print(f"seeded an empty log with {added} events", file=sys.stderr)
 
     with contextlib.ExitStack() as stack:
         if not settings.database_url:
@@ -135,6 +139,60 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
         return asyncio.run(run(url))
 
 
+def _with_store(args: argparse.Namespace, work) -> int:
+    """Run `work(store)` against the configured (or embedded) database, migrated first."""
+    settings = Settings.from_env()
+    if getattr(args, "data_dir", None):
+        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+
+    async def run(url: str) -> int:
+        async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            return await work(EventStore(pool))
+
+    with resolved_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+def _import(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        line = ProgressLine("import")
+        try:
+            if args.file == "-":
+                report = await importers.import_ndjson(store, sys.stdin.buffer, progress=line)
+            else:
+                with open(args.file, "rb") as counting:  # noqa: ASYNC230 - a CLI, one job
+                    total = sum(1 for _ in counting)
+                with open(args.file, "rb") as lines:  # noqa: ASYNC230
+                    report = await importers.import_ndjson(store, lines, progress=line, total=total)
+        except importers.ImportFailed as exc:
+            line.finish()
+            print(f"import stopped: {exc}", file=sys.stderr)
+            return 1
+        line.finish()
+        print(report.summary(), file=sys.stderr)
+        return 0
+
+    return _with_store(args, work)
+
+
+def _import_csl(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        line = ProgressLine("import-csl")
+        try:
+            report = await importers.import_csl(store, args.file, progress=line)
+        except importers.ImportFailed as exc:
+            line.finish()
+            print(f"import stopped: {exc}", file=sys.stderr)
+            return 1
+        line.finish()
+        print(report.summary(), file=sys.stderr)
+        return 0
+
+    return _with_store(args, work)
+
+
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
@@ -193,6 +251,21 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_flag(rebuild)
     rebuild.set_defaults(run=_projections_rebuild)
     cli_audit.register(sub)
+
+    imp = sub.add_parser(
+        "import", help="append an NDJSON file of events (- for standard input), idempotent"
+    )
+    imp.add_argument("file", help="NDJSON file, one event (or export line) per line; - for stdin")
+    _data_dir_flag(imp)
+    imp.set_defaults(run=_import)
+    csl = sub.add_parser(
+        "import-csl",
+        help="turn rows of the trade.gov Consolidated Screening List CSV into registrations "
+        "and listings (OFAC rows skipped), idempotent",
+    )
+    csl.add_argument("file", help="the CSV file (current 29-column or older export format)")
+    _data_dir_flag(csl)
+    csl.set_defaults(run=_import_csl)
     return parser
 
 
