@@ -201,10 +201,11 @@ async def inclusion_proof(
     request: Request,
     state: State,
     position: Annotated[
-        int | None, QueryParameter(ge=1, description="A log position (1-based); required")
+        int | None, QueryParameter(ge=1, le=2**62, description="A log position (1-based); required")
     ] = None,
     size: Annotated[
-        int | None, QueryParameter(ge=1, description="The tree size (default: the current)")
+        int | None,
+        QueryParameter(ge=1, le=2**62, description="The tree size (default: the current)"),
     ] = None,
 ) -> Response[InclusionAnswer]:
     if position is None:

@@ -28,6 +28,7 @@ from service.watch import LogWatcher
 _ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
 
 MAX_BATCH = 1000
+MAX_POSITION = 2**62  # positions are bigint; a larger cursor is a client error, not a 500
 MAX_PAGE = 1000
 
 
@@ -215,7 +216,9 @@ def _check_types(types: list[str] | None) -> list[str] | None:
 async def list_events(
     request: Request,
     state: State,
-    after: Annotated[int, Parameter(ge=0, description="Return events with position > after")] = 0,
+    after: Annotated[
+        int, Parameter(ge=0, le=MAX_POSITION, description="Return events with position > after")
+    ] = 0,
     limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
     entity: Annotated[str | None, Parameter(pattern=ENTITY_ID_PATTERN)] = None,
     types: Annotated[
@@ -259,7 +262,7 @@ async def list_events(
 async def stream_events(
     request: Request,
     state: State,
-    after: Annotated[int | None, Parameter(ge=0)] = None,
+    after: Annotated[int | None, Parameter(ge=0, le=MAX_POSITION)] = None,
     last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
 ) -> ServerSentEvent:
     cursor = after or 0
@@ -268,7 +271,7 @@ async def stream_events(
             cursor = int(last_event_id)
         except ValueError:
             raise EventRejected("must be a log position", field="Last-Event-ID") from None
-        if cursor < 0:
+        if not 0 <= cursor <= MAX_POSITION:
             raise EventRejected("must be a log position", field="Last-Event-ID")
     store: EventStore = state.store
     watcher: LogWatcher = state.watcher

@@ -50,6 +50,36 @@ class TimelineItem(msgspec.Struct, frozen=True, omit_defaults=True):
     corrects: tuple[str, ...] = ()
 
 
+class TimelineJSDate(msgspec.Struct, frozen=True, omit_defaults=True):
+    year: int
+    month: int | None = None
+    day: int | None = None
+    display_date: str | None = None
+
+
+class TimelineJSText(msgspec.Struct, frozen=True, omit_defaults=True):
+    headline: str
+    text: str | None = None
+
+
+class TimelineJSSlide(msgspec.Struct, frozen=True):
+    unique_id: str
+    start_date: TimelineJSDate
+    text: TimelineJSText
+    group: str
+
+
+class TimelineJSTitle(msgspec.Struct, frozen=True):
+    text: TimelineJSText
+
+
+class TimelineJSDocument(msgspec.Struct, frozen=True):
+    """Knight Lab TimelineJS3 JSON (format=timelinejs)."""
+
+    title: TimelineJSTitle
+    events: list[TimelineJSSlide]
+
+
 class Timeline(msgspec.Struct, frozen=True):
     entities: tuple[str, ...]
     lang: str
@@ -169,7 +199,7 @@ async def timeline(
     lang: Annotated[Lang, QueryParameter()] = "en",
     known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
     format: Annotated[Literal["json", "timelinejs"], QueryParameter()] = "json",
-) -> Response[Timeline]:
+) -> Response[Timeline | TimelineJSDocument]:
     ids = tuple(sorted({e for e in (entities or "").split(",") if e}))
     if len(ids) > MAX_ENTITIES:
         raise BadRequest(f"at most {MAX_ENTITIES} entities", field="entities")

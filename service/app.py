@@ -11,12 +11,16 @@ from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 
 from service import api_audit, api_events, api_reads, api_timeline
 from service.api_reads import AnswerCache, ReadModelGate
 from service.database import open_pool
-from service.http import EXCEPTION_HANDLERS, TYPE_ENCODERS, PartialDateSchemaPlugin
+from service.http import (
+    EXCEPTION_HANDLERS,
+    TYPE_ENCODERS,
+    PartialDateSchemaPlugin,
+    TidyJsonRenderPlugin,
+)
 from service.readmodels import Projector, stop_quietly
 from service.settings import Settings
 from service.store import CONNECTION_ERRORS, EventStore
@@ -110,7 +114,7 @@ def create_app(settings: Settings) -> Litestar:
             description="Sanctions and industry milestones as of any date, as the log knew it "
             "at any moment.",
             path="/schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[TidyJsonRenderPlugin()],
         ),
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Schema
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
@@ -169,3 +170,34 @@ class PartialDateSchemaPlugin(OpenAPISchemaPlugin):
 
 
 TYPE_ENCODERS: dict[Any, Any] = {PartialDate: str}
+
+
+def _tidy_schema(node: Any) -> Any:
+    """Litestar writes a variadic tuple's items as `oneOf: [X, {}]`, which no value can satisfy
+    (anything matching X matches `{}` too, and oneOf wants exactly one): keep X. Likewise
+    `int | float` becomes `oneOf: [integer, number]`: keep number."""
+    if isinstance(node, dict):
+        node = {key: _tidy_schema(value) for key, value in node.items()}
+        one_of = node.get("oneOf")
+        if (
+            isinstance(one_of, list)
+            and {"type": "number"} in one_of
+            and {"type": "integer"} in one_of
+        ):
+            # `int | float`: an integer is a number too, so oneOf would match twice.
+            node["oneOf"] = one_of = [option for option in one_of if option != {"type": "integer"}]
+        if isinstance(one_of, list) and len(one_of) == 2 and {} in one_of:
+            (kept,) = [option for option in one_of if option != {}]
+            del node["oneOf"]
+            node = {**kept, **node}
+        return node
+    if isinstance(node, list):
+        return [_tidy_schema(value) for value in node]
+    return node
+
+
+class TidyJsonRenderPlugin(JsonRenderPlugin):
+    """The OpenAPI document as JSON, with `_tidy_schema` applied."""
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, _tidy_schema(openapi_schema))
