@@ -1,0 +1,916 @@
+"""As-of engine figures at 10k, 100k and 1M events: rebuild, state as of, list members.
+
+Each size gets a database created for it (and dropped after), filled through
+`EventStore.append` with a generated log (untimed): lists and companies registered first,
+then appends of 1, 1, 5 or 50 events (8 appends queued together: one group commit) of
+listings, delistings, products in mass production, announced exits, corrections
+(`supersedes`), retractions and, rarely (~1%), rules (registered, issued naming 2 to 30
+companies, sometimes corrected or rescinded). About 15 events per company; sources and
+headlines as real ones, ~490 B of canonical JSON per event. Then VACUUM ANALYZE and
+CHECKPOINT, and, timed, beside baselines measured in the same run on the same server:
+
+1. rebuild: `service.readmodels.rebuild(pool)` of the whole log, events/s; beside a raw
+   read + decode of the same log (pages of `events` through asyncpg with the columns and
+   page size rebuild reads, each payload decoded with `events.decode_stored`); rebuild/raw.
+   Rounds alternate raw and rebuild; the median (min-max) is shown. The latencies below are
+   taken after the first round (read models built from nothing, no dead rows yet).
+2. state as of, one company: `store.relevant_events(entity, upto=head)` + `state_as_of` +
+   `canonical_json`, what GET /v1/entities/{id}/state does on a cache miss; p50 / p99, each
+   request for a company drawn at random; beside one `SELECT payload FROM events WHERE
+   position = $1` (a random position) on the same pool.
+3. list members: `readmodels.list_members(pool, "us-entity-list", day)` as known now and
+   as known at a past moment (the recorded_at of the event in the middle of the log);
+   p50 / p99, same baseline.
+
+Requests are sequential (one in flight), after a warm-up of each kind, in rounds of one
+request of each kind in a shuffled order; only the call is inside the timer. A kind stops
+after `--budget` s of requests (with at least 30 samples); the output shows the count.
+Logs above `--rebuild-max-events` (default 200,000) get figure 2 only: a rebuild of 1M
+events takes tens of minutes. Progress goes to stderr.
+
+Run:  .venv/bin/python bench/bench_projections.py [--database-url URL] [--quick]
+      .venv/bin/python bench/bench_projections.py --sizes 1000000 --rebuild-max-events 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as _dt
+import itertools
+import os
+import platform
+import random
+import secrets
+import shlex
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import asyncpg
+from _common import (
+    checkpoint,
+    drop_database,
+    note,
+    redacted,
+    server,
+    server_info,
+    with_database,
+)
+
+from events import (
+    AnyEvent,
+    EntityDelisted,
+    EntityListed,
+    EntityRegistered,
+    EventRetracted,
+    ExitAnnounced,
+    Impact,
+    PartialDate,
+    ProductMassProduced,
+    RuleIssued,
+    RuleRescinded,
+    Source,
+    decode_stored,
+)
+from projections import canonical_json, fact_of, state_as_of
+from service import readmodels
+from service.migrate import migrate
+from service.store import SELECT_RECORDED, EventStore
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (2_000, 10_000)
+EVENTS_PER_COMPANY = 15
+BATCH_SIZES = (1, 1, 5, 50)  # events per append, as _big_log in tests/test_readmodels.py
+REGISTRATION_BATCH = 1000
+WRITERS = 8  # appends queued together: one group commit
+APPEND_TIMEOUT = 120  # seconds without an answer from EventStore.append: give up
+LIST_ID = "us-entity-list"
+LISTS = ("us-entity-list", "us-sdn-list", "eu-annex-iv")
+LIST_WEIGHTS = (6, 2, 2)
+AS_OF = _dt.date(2025, 6, 30)
+REPEAT = 3
+DEFAULT_REBUILD_MAX = 200_000
+SINGLE_ROUND_FROM = 50_000  # logs this big get one rebuild round unless --repeat is given
+MIN_SAMPLES = 30  # a kind of request stops after --budget seconds, but not before this many
+
+_PK = "SELECT payload FROM events WHERE position = $1"
+_RAW_PAGE = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+
+
+# --------------------------------------------------------------------------- the log
+
+
+PRODUCTS = (
+    ("232-layer 3D NAND", "memory", {"layers": 232, "die_gbit": 1024}),
+    ("DDR5 16Gb DRAM", "memory", {"node": "17nm", "speed_mts": 4800}),
+    ("7nm SoC", "logic", {"node_nm": 7, "transistors_bn": 12.5}),
+    ("ArF immersion scanner", "lithography", {"resolution_nm": 38, "wph": 180}),
+    ("28nm foundry process", "foundry", {"node_nm": 28, "wafers_per_month": 40000}),
+    ("HBM2E stack", "memory", {"stack_height": 8, "bandwidth_gbs": 460}),
+)
+MARKETS = (("memory", "US"), ("foundry", "EU"), ("logic", "JP"), ("equipment", "KR"))
+AUTHORITIES = {
+    "us-entity-list": "BIS",
+    "us-sdn-list": "OFAC",
+    "eu-annex-iv": "Council of the EU",
+}
+
+
+def _date(rng: random.Random) -> PartialDate:
+    year = rng.randint(2019, 2025)
+    roll = rng.random()
+    if roll < 0.15:
+        return PartialDate(f"{year:04d}")
+    month = rng.randint(1, 12)
+    if roll < 0.4:
+        return PartialDate(f"{year:04d}-{month:02d}")
+    return PartialDate(f"{year:04d}-{month:02d}-{rng.randint(1, 28):02d}")
+
+
+def _fr(rng: random.Random, title: str) -> Source:
+    return Source(
+        url=f"https://www.federalregister.gov/d/{rng.randint(2019, 2025)}-{rng.randint(1, 29999)}",
+        publisher="Federal Register",
+        citation=f"{rng.randint(84, 90)} FR {rng.randint(1000, 99999)}",
+        title=title,
+    )
+
+
+@dataclass
+class _Story:
+    """What the generator remembers to write corrections, retractions and rule events."""
+
+    companies: list[str]
+    listed: dict[str, list[tuple[uuid.UUID, str]]] = field(default_factory=dict)
+    own: dict[str, list[uuid.UUID]] = field(default_factory=dict)
+    rules: list[tuple[str, uuid.UUID, tuple[str, ...]]] = field(default_factory=list)
+    live: list[int] = field(default_factory=list)  # indexes in `rules` of rules not rescinded
+
+
+def timeline_log(n: int, seed: int) -> Iterator[list[AnyEvent]]:
+    """Appends (lists of events) of a log of about `n` events; deterministic for a seed."""
+    rng = random.Random(seed)
+
+    def new_id() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    companies = [f"company-{i:06d}" for i in range(max(20, n // EVENTS_PER_COMPANY))]
+    story = _Story(companies)
+    regs: list[AnyEvent] = [
+        EntityRegistered(
+            id=new_id(),
+            entity=slug,
+            occurred=PartialDate("1997"),
+            sources=(Source(url=f"https://example.gov/lists/{slug}"),),
+            kind="list",
+            names={"en": slug.replace("-", " ").title()},
+        )
+        for slug in LISTS
+    ]
+    for i, slug in enumerate(companies):
+        regs.append(
+            EntityRegistered(
+                id=new_id(),
+                entity=slug,
+                occurred=_date(rng),
+                sources=(
+                    Source(
+                        url=f"https://www.gsxt.gov.cn/{rng.getrandbits(64):016x}",
+                        publisher="National Enterprise Credit Information Publicity System",
+                    ),
+                ),
+                kind="company",
+                names={
+                    "en": f"Company {i} Semiconductor Co., Ltd.",
+                    "zh-Hans": f"公司{i}半导体有限公司",
+                },
+                aliases=(f"C{i} Semi",),
+                country="CN",
+                identifiers={"uscc": f"91420100{rng.getrandbits(40):010d}"[:18]},
+            )
+        )
+    made = len(regs)
+    for start in range(0, len(regs), REGISTRATION_BATCH):
+        yield regs[start : start + REGISTRATION_BATCH]
+    while made < n:
+        batch: list[AnyEvent] = []
+        for _ in range(min(rng.choice(BATCH_SIZES), n - made)):
+            batch.extend(_next_events(rng, story, new_id))
+        made += len(batch)
+        if batch:
+            yield batch
+
+
+def _next_events(
+    rng: random.Random, story: _Story, new_id: Callable[[], uuid.UUID]
+) -> list[AnyEvent]:
+    company = rng.choice(story.companies)
+    occurred = _date(rng)
+    event_id = new_id()
+    roll = rng.random()
+    if roll < 0.35:
+        list_ = rng.choices(LISTS, LIST_WEIGHTS)[0]
+        rule = rng.choice(story.rules)[0] if story.rules and rng.random() < 0.5 else None
+        event: AnyEvent = EntityListed(
+            id=event_id,
+            entity=company,
+            occurred=occurred,
+            sources=(
+                _fr(rng, "Additions to the Entity List"),
+                Source(url=f"https://www.bis.gov/press-release/{rng.getrandbits(32):x}"),
+            ),
+            headline={
+                "en": f"{company} added to the {list_}",
+                "zh-Hans": f"{company} 被列入 {list_}",
+            },
+            list=list_,
+            authority=AUTHORITIES[list_],
+            rule=rule,
+            license_policy="Presumption of denial for items subject to the EAR.",
+        )
+        story.listed.setdefault(company, []).append((event_id, list_))
+    elif roll < 0.50:
+        list_ = rng.choices(LISTS, LIST_WEIGHTS)[0]
+        event = EntityDelisted(
+            id=event_id,
+            entity=company,
+            occurred=occurred,
+            sources=(_fr(rng, "Removal of Certain Entities From the Entity List"),),
+            headline={"en": f"{company} removed from the {list_}"},
+            list=list_,
+        )
+    elif roll < 0.72:
+        product, category, specs = rng.choice(PRODUCTS)
+        event = ProductMassProduced(
+            id=event_id,
+            entity=company,
+            occurred=occurred,
+            sources=(
+                Source(
+                    url=f"https://www.techinsights.com/blog/{rng.getrandbits(48):x}",
+                    publisher="TechInsights",
+                    title=f"{product} teardown",
+                ),
+            ),
+            headline={"en": f"{company} starts volume production of {product}"},
+            text={"en": f"Teardown analysis confirms {product} in retail devices."},
+            product=product,
+            category=category,
+            specs=specs,
+        )
+    elif roll < 0.77:
+        market, region = rng.choice(MARKETS)
+        event = ExitAnnounced(
+            id=event_id,
+            entity=company,
+            occurred=occurred,
+            sources=(Source(url=f"https://www.reuters.com/technology/{rng.getrandbits(48):x}"),),
+            headline={"en": f"{company} to exit the {market} market in {region}"},
+            market=market,
+            region=region,
+            impact=Impact(amount=rng.randint(1, 900) * 1_000_000, currency="USD"),
+        )
+    elif roll < 0.80 and story.listed.get(company):
+        # A correction: the listing restated with another date, superseding the old event.
+        old, list_ = story.listed[company].pop(rng.randrange(len(story.listed[company])))
+        event = EntityListed(
+            id=event_id,
+            entity=company,
+            occurred=occurred,
+            sources=(_fr(rng, "Additions to the Entity List; Correction"),),
+            headline={"en": f"{company} added to the {list_} (corrected date)"},
+            list=list_,
+            authority=AUTHORITIES[list_],
+            supersedes=(old,),
+        )
+        story.listed[company].append((event_id, list_))
+    elif roll < 0.82 and story.own.get(company):
+        old = story.own[company].pop(rng.randrange(len(story.own[company])))
+        story.listed[company] = [x for x in story.listed.get(company, []) if x[0] != old]
+        event = EventRetracted(
+            id=event_id,
+            entity=company,
+            occurred=occurred,
+            sources=(Source(url=f"https://example.org/errata/{rng.getrandbits(32):x}"),),
+            supersedes=(old,),
+        )
+    elif roll < 0.83:
+        return _rule_events(rng, story, new_id, company, occurred, event_id)
+    else:
+        return _next_events(rng, story, new_id)
+    story.own.setdefault(company, []).append(event_id)
+    return [event]
+
+
+def _rule_events(
+    rng: random.Random,
+    story: _Story,
+    new_id: Callable[[], uuid.UUID],
+    company: str,
+    occurred: PartialDate,
+    event_id: uuid.UUID,
+) -> list[AnyEvent]:
+    """A new rule naming 2-30 companies; sometimes a correction or a rescission of one."""
+    roll = rng.random()
+    live = story.live
+    if live and roll < 0.15:
+        index = rng.choice(live)
+        rule, old, targets = story.rules[index]
+        targets = (*targets, company) if company not in targets else targets
+        story.rules[index] = (rule, event_id, targets)
+        return [
+            RuleIssued(
+                id=event_id,
+                entity=rule,
+                occurred=occurred,
+                sources=(_fr(rng, "Entity List Additions; Correction"),),
+                title={"en": f"Rule {rule} (corrected)"},
+                authority="BIS",
+                targets=targets,
+                supersedes=(old,),
+            )
+        ]
+    if live and roll < 0.3:
+        at = rng.randrange(len(live))
+        rule = story.rules[live[at]][0]
+        live[at] = live[-1]
+        live.pop()
+        return [
+            RuleRescinded(
+                id=event_id,
+                entity=rule,
+                occurred=occurred,
+                sources=(_fr(rng, "Rescission"),),
+                reason="Superseded by a later rule.",
+            )
+        ]
+    rule = f"rule-{len(story.rules):06d}"
+    others = [c for c in rng.sample(story.companies, rng.randint(1, 29)) if c != company]
+    targets = (company, *others)
+    story.live.append(len(story.rules))
+    story.rules.append((rule, event_id, targets))
+    return [
+        EntityRegistered(
+            id=new_id(),
+            entity=rule,
+            occurred=occurred,
+            sources=(_fr(rng, "Additions to the Entity List"),),
+            kind="rule",
+            names={"en": f"Rule {rule}"},
+        ),
+        RuleIssued(
+            id=event_id,
+            entity=rule,
+            occurred=occurred,
+            sources=(_fr(rng, "Additions to the Entity List"),),
+            title={"en": f"Additions to the Entity List ({rule})"},
+            authority="BIS",
+            effective=occurred.start + _dt.timedelta(days=rng.choice((0, 0, 1, 30))),
+            targets=targets,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- database
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(admin_url: str) -> AsyncIterator[str]:
+    name = f"bench_projections_{os.getpid()}_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield name
+    finally:
+        await drop_database(admin_url, name)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    events: int
+    appends: int
+    transactions: int  # distinct recorded_at
+    companies: list[str]
+    rules: int
+    seconds: float
+    mean_payload: float
+
+
+async def load(pool: asyncpg.Pool, n: int, seed: int) -> Loaded:
+    """Append the generated log through EventStore, `WRITERS` appends at a time.
+
+    The appends of a round are all queued before the store's writer runs, so each round is
+    one group commit: one transaction, one recorded_at, as with concurrent writers.
+    """
+    store = EventStore(pool)
+    started = last = time.perf_counter()
+    events = appends = 0
+    batches = timeline_log(n, seed)
+    while round_ := list(itertools.islice(batches, WRITERS)):
+        done = await asyncio.wait_for(
+            asyncio.gather(*(store.append(batch) for batch in round_)), APPEND_TIMEOUT
+        )
+        for batch, appended in zip(round_, done, strict=True):
+            if appended.new != len(batch):
+                raise RuntimeError(f"appended {appended.new} of {len(batch)} events")
+            events += len(batch)
+        appends += len(round_)
+        now = time.perf_counter()
+        if now - last >= 2:
+            last = now
+            note(f"    log: {events:,}/{n:,} events ({now - started:.0f} s)")
+    seconds = time.perf_counter() - started
+    companies = [
+        r["entity"]
+        for r in await pool.fetch(
+            "SELECT entity FROM events WHERE type = 'EntityRegistered' "
+            "AND entity LIKE 'company-%' ORDER BY entity"
+        )
+    ]
+    rules = await pool.fetchval("SELECT count(*) FROM events WHERE type = 'RuleIssued'")
+    mean_payload = await pool.fetchval("SELECT avg(length(payload)) FROM events")
+    groups = await pool.fetchval("SELECT count(DISTINCT recorded_at) FROM events")
+    return Loaded(events, appends, groups, companies, rules, seconds, float(mean_payload))
+
+
+async def settle(admin_url: str, pool: asyncpg.Pool) -> None:
+    """Statistics and a checkpoint before anything is timed (untimed)."""
+    await pool.execute("VACUUM ANALYZE")
+    await checkpoint(admin_url)
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+class _Progress:
+    """rebuild's progress callback: a line a second on stderr; also the peak RSS seen."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.start = self.last = time.perf_counter()
+        self.peak_rss = _rss()
+
+    def __call__(self, done: int, total: int) -> None:
+        self.peak_rss = max(self.peak_rss, _rss())
+        now = time.perf_counter()
+        if now - self.last >= 1:
+            self.last = now
+            note(f"    {self.label}: {done:,}/{total:,} ({now - self.start:.0f} s)")
+
+
+def _rss() -> int:
+    """Resident set size of this process, in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+async def raw_read(pool: asyncpg.Pool, page: int) -> int:
+    """Every event, paged as rebuild pages them, each payload decoded. Returns the count."""
+    count, position = 0, 0
+    async with pool.acquire() as conn:
+        while True:
+            rows = await conn.fetch(_RAW_PAGE, position, page)
+            if not rows:
+                return count
+            for r in rows:
+                decode_stored(r["payload"], r["schema_version"], r["type"])
+            count += len(rows)
+            position = rows[-1]["position"]
+
+
+@dataclass
+class RebuildFigures:
+    raw: list[float] = field(default_factory=list)  # seconds
+    rebuild: list[float] = field(default_factory=list)
+    peak_rss: int = 0
+    rss_before: int = 0
+
+
+async def rebuild_round(
+    pool: asyncpg.Pool, events: int, out: RebuildFigures, round_: int, rounds: int
+) -> None:
+    """One raw read + decode of the log, then one rebuild; both timed."""
+    note(f"  round {round_}/{rounds}: raw read + decode")
+    t0 = time.perf_counter()
+    count = await raw_read(pool, readmodels.PAGE)
+    out.raw.append(time.perf_counter() - t0)
+    if count != events:
+        raise RuntimeError(f"raw read {count} events, expected {events}")
+    note(f"  round {round_}/{rounds}: rebuild")
+    progress = _Progress("rebuild")
+    t0 = time.perf_counter()
+    await readmodels.rebuild(pool, progress=progress)
+    out.rebuild.append(time.perf_counter() - t0)
+    out.peak_rss = max(out.peak_rss, progress.peak_rss)
+    reached = await pool.fetchval("SELECT position FROM rm_state")
+    if reached != events:
+        raise RuntimeError(f"rebuild reached position {reached}, expected {events}")
+
+
+class _Kind:
+    """One kind of request: its samples, and whether its time budget is spent."""
+
+    def __init__(self, name: str, call: Callable[[], Awaitable[float]], budget: float) -> None:
+        self.name = name
+        self.call = call
+        self.budget = budget
+        self.samples: list[float] = []
+
+    def spent(self, minimum: int) -> bool:
+        return len(self.samples) >= minimum and sum(self.samples) >= self.budget
+
+
+@dataclass
+class Latencies:
+    pk: list[float] = field(default_factory=list)
+    state: list[float] = field(default_factory=list)
+    state_db: list[float] = field(default_factory=list)  # relevant_events alone, same requests
+    state_events: list[int] = field(default_factory=list)
+    members_now: list[float] = field(default_factory=list)
+    members_past: list[float] = field(default_factory=list)
+    members_now_count: int = 0
+    members_past_count: int = 0
+    known_at: _dt.datetime | None = None
+
+
+async def measure_latencies(
+    pool: asyncpg.Pool, loaded: Loaded, args: argparse.Namespace, seed: int, *, members: bool
+) -> Latencies:
+    """Rounds of one request of each kind, in a shuffled order, until `args.samples` rounds or,
+    for a kind, until its requests have taken `args.budget` s (and it has `MIN_SAMPLES`)."""
+    store = EventStore(pool)
+    rng = random.Random(seed)
+    head = await pool.fetchval("SELECT max(position) FROM events")
+    out = Latencies()
+    out.known_at = await pool.fetchval(
+        "SELECT recorded_at FROM events WHERE position = $1", max(1, head // 2)
+    )
+
+    async def pk() -> float:
+        position = rng.randint(1, head)
+        t0 = time.perf_counter()
+        await pool.fetchrow(_PK, position)
+        return time.perf_counter() - t0
+
+    async def state() -> float:
+        entity = rng.choice(loaded.companies)
+        t0 = time.perf_counter()
+        events = await store.relevant_events(entity, known_at=None, upto=head)
+        t1 = time.perf_counter()
+        body = canonical_json(state_as_of(entity, [fact_of(r) for r in events], AS_OF, None))
+        t2 = time.perf_counter()
+        if not body:
+            raise RuntimeError("empty state")
+        out.state_db.append(t1 - t0)
+        out.state_events.append(len(events))
+        return t2 - t0
+
+    async def members_now() -> float:
+        t0 = time.perf_counter()
+        found = await readmodels.list_members(pool, LIST_ID, AS_OF)
+        elapsed = time.perf_counter() - t0
+        out.members_now_count = len(found)
+        return elapsed
+
+    async def members_past() -> float:
+        t0 = time.perf_counter()
+        found = await readmodels.list_members(pool, LIST_ID, AS_OF, out.known_at)
+        elapsed = time.perf_counter() - t0
+        out.members_past_count = len(found)
+        return elapsed
+
+    kinds = [
+        _Kind(name, call, args.budget)
+        for name, call in (
+            ("pk", pk),
+            ("state", state),
+            ("members_now", members_now),
+            ("members_past", members_past),
+        )
+        if members or not name.startswith("members")
+    ]
+    for _ in range(args.warmup):
+        for kind in kinds:
+            await kind.call()
+    out.state_db.clear()
+    out.state_events.clear()
+    last = time.perf_counter()
+    for i in range(args.samples):
+        order = [k for k in kinds if not k.spent(MIN_SAMPLES)]
+        if not order:
+            break
+        rng.shuffle(order)
+        for kind in order:
+            kind.samples.append(await kind.call())
+        if time.perf_counter() - last >= 2:
+            last = time.perf_counter()
+            note(f"    latency: {i + 1}/{args.samples} rounds")
+    found = {k.name: k.samples for k in kinds}
+    out.pk, out.state = found["pk"], found["state"]
+    out.members_now, out.members_past = found.get("members_now", []), found.get("members_past", [])
+    return out
+
+
+async def check_agreement(pool: asyncpg.Pool, loaded: Loaded, seed: int) -> int:
+    """Sanity (untimed): for some companies, 'on the list' in the pure state equals membership
+    in the read model's answer. Returns how many companies were checked."""
+    store = EventStore(pool)
+    members = {m.entity for m in await readmodels.list_members(pool, LIST_ID, AS_OF)}
+    rng = random.Random(seed)
+    chosen = rng.sample(loaded.companies, min(50, len(loaded.companies)))
+    for entity in chosen:
+        events = await store.relevant_events(entity)
+        state = state_as_of(entity, [fact_of(r) for r in events], AS_OF, None)
+        listed = any(listing.list == LIST_ID for listing in state.listings)
+        if listed != (entity in members):
+            raise RuntimeError(f"{entity}: pure state and read model disagree on {LIST_ID}")
+    return len(chosen)
+
+
+@dataclass
+class SizeResult:
+    size: int
+    loaded: Loaded
+    rebuild: RebuildFigures
+    latencies: Latencies
+    rm_items: int
+    rm_bytes: int
+    events_bytes: int
+    checked: int
+
+
+async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> SizeResult:
+    async with fresh_database(admin_url) as name:
+        url = with_database(admin_url, name)
+        async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            note(f"{size:,} events: loading through EventStore.append ...")
+            loaded = await load(pool, size, args.seed)
+            note(
+                f"    {loaded.events:,} events in {loaded.appends:,} appends, "
+                f"{loaded.seconds:.0f} s"
+            )
+            await settle(admin_url, pool)
+            read_models = not args.rebuild_max_events or size <= args.rebuild_max_events
+            rounds = args.repeat
+            if rounds is None:
+                rounds = 1 if args.quick or size >= SINGLE_ROUND_FROM else REPEAT
+            figures = RebuildFigures(rss_before=_rss())
+            if read_models:
+                # The first rebuild builds the read models from nothing: the latencies are
+                # taken on them (one generation, no dead rows), then the other rounds run.
+                await rebuild_round(pool, loaded.events, figures, 1, rounds)
+                await settle(admin_url, pool)
+            else:
+                note(f"    no read models above {args.rebuild_max_events:,} events")
+            rm_items = await pool.fetchval("SELECT count(*) FROM rm_items")
+            rm_bytes = await pool.fetchval("SELECT pg_total_relation_size('rm_items')")
+            events_bytes = await pool.fetchval(
+                "SELECT pg_total_relation_size('events') + pg_total_relation_size('event_refs')"
+            )
+            checked = await check_agreement(pool, loaded, args.seed) if read_models else 0
+            note(f"{size:,} events: latencies (up to {args.samples} rounds)")
+            latencies = await measure_latencies(
+                pool, loaded, args, args.seed + size, members=read_models
+            )
+            for round_ in range(2, rounds + 1 if read_models else 0):
+                await rebuild_round(pool, loaded.events, figures, round_, rounds)
+    return SizeResult(size, loaded, figures, latencies, rm_items, rm_bytes, events_bytes, checked)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _pcts(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+def _rate_line(label: str, events: int, seconds: list[float], ratio: str = "") -> None:
+    rates = [events / s for s in seconds]
+    spread = f"({min(rates):,.0f}-{max(rates):,.0f})" if len(rates) > 1 else ""
+    median_s = statistics.median(seconds)
+    print(
+        f"   {label:<36}{events / median_s:>9,.0f} events/s {spread:<17}"
+        f"{median_s:>8.1f} s   {ratio}".rstrip()
+    )
+
+
+def _latency_line(label: str, samples: list[float], base: list[float] | None, extra: str = ""):
+    p50, p99 = _pcts(samples)
+    ratio = ""
+    if base is not None:
+        b50, b99 = _pcts(base)
+        ratio = f"{p50 / b50:,.0f}x / {p99 / b99:,.0f}x"
+    print(f"   {label:<36}{p50:>9.2f} {p99:>9.2f} {len(samples):>6}  {ratio:<14}{extra}".rstrip())
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def report(results: list[SizeResult]) -> None:
+    print("\n1. Rebuild (readmodels.rebuild) vs raw read + decode of the same log")
+    for r in results:
+        f = r.rebuild
+        rounds = len(f.rebuild)
+        if not rounds:
+            print(f"  {r.size:,} events: not measured (above --rebuild-max-events)")
+            continue
+        print(
+            f"  {r.size:,} events: {len(r.loaded.companies):,} companies, "
+            f"{r.loaded.rules:,} RuleIssued, {r.loaded.transactions:,} append transactions; "
+            + (f"median of {rounds} rounds (min-max)" if rounds > 1 else "one round")
+        )
+        _rate_line("raw asyncpg read + decode_stored", r.loaded.events, f.raw)
+        ratio = statistics.median(f.raw) / statistics.median(f.rebuild)
+        _rate_line("rebuild", r.loaded.events, f.rebuild, f"rebuild/raw = {ratio:.4f}")
+        print(
+            f"   {'':<36}rm_items: {r.rm_items:,} rows ({r.rm_items / r.loaded.events:.1f} per "
+            f"event), {_mib(r.rm_bytes)} vs {_mib(r.events_bytes)} for events + event_refs"
+        )
+        if f.peak_rss:
+            print(
+                f"   {'':<36}process RSS {_mib(f.rss_before)} before a rebuild, "
+                f"peak {_mib(f.peak_rss)} during"
+            )
+
+    header = f"   {'':<36}{'p50 ms':>9} {'p99 ms':>9} {'n':>6}  vs PK p50/p99"
+    print(
+        f"\n2. State as of {AS_OF}, a random company per request "
+        "(relevant_events + state_as_of + canonical_json)\n" + header
+    )
+    for r in results:
+        lat = r.latencies
+        mean_events = statistics.mean(lat.state_events)
+        print(f"  {r.size:,} events")
+        _latency_line("baseline: SELECT by primary key", lat.pk, None)
+        _latency_line(
+            "state as of (cache miss)",
+            lat.state,
+            lat.pk,
+            f"{mean_events:.1f} events read per request (max {max(lat.state_events)})",
+        )
+        _latency_line("  of which relevant_events (SQL)", lat.state_db, lat.pk)
+
+    print(f"\n3. List members of {LIST_ID} on {AS_OF} (readmodels.list_members)\n" + header)
+    for r in results:
+        lat = r.latencies
+        known = lat.known_at.isoformat(timespec="milliseconds") if lat.known_at else "?"
+        if not lat.members_now:
+            print(f"  {r.size:,} events: not measured (no read models above --rebuild-max-events)")
+            continue
+        print(f"  {r.size:,} events")
+        _latency_line("baseline: SELECT by primary key", lat.pk, None)
+        _latency_line("known now", lat.members_now, lat.pk, f"{lat.members_now_count:,} members")
+        _latency_line(
+            "known at mid-log K",
+            lat.members_past,
+            lat.pk,
+            f"{lat.members_past_count:,} members; K = {known}",
+        )
+
+
+def _command(args: argparse.Namespace, origin: str) -> str:
+    argv = [".venv/bin/python", "bench/bench_projections.py"]
+    if origin == "flag":
+        argv += ["--database-url", redacted(args.database_url)]
+    argv += ["--sizes", ",".join(str(s) for s in args.sizes)]
+    argv += ["--samples", str(args.samples), "--warmup", str(args.warmup)]
+    argv += ["--budget", f"{args.budget:g}"]
+    argv += ["--rebuild-max-events", str(args.rebuild_max_events)]
+    if args.repeat is not None:
+        argv += ["--repeat", str(args.repeat)]
+    if args.quick:
+        argv += ["--quick"]
+    argv += ["--seed", str(args.seed)]
+    command = "cd /work/main && " + shlex.join(argv)
+    if origin == "env":
+        command = "TIMELINE_DATABASE_URL=... " + command + "   # the URL from the environment"
+    if origin == "embedded":
+        command += "   # no URL: an embedded PostgreSQL in a temporary directory"
+    return command
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of event counts") from None
+    if not sizes or min(sizes) < 100:
+        raise argparse.ArgumentTypeError("sizes must be at least 100 events")
+    return sizes
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url",
+        help="admin URL of a PostgreSQL server (default: $TIMELINE_DATABASE_URL, else an "
+        "embedded one); a database is created and dropped on it per log size",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        help="events in the log, comma-separated (default: "
+        + ",".join(str(s) for s in DEFAULT_SIZES)
+        + "; --quick: "
+        + ",".join(str(s) for s in QUICK_SIZES)
+        + ")",
+    )
+    parser.add_argument(
+        "--samples", type=int, help="timed requests of each kind per size (300; --quick: 50)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, help="untimed requests of each kind first (30; --quick: 5)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help=f"seconds of timed requests per kind and size, after which a kind stops (when it "
+        f"has {MIN_SAMPLES} samples) (60)",
+    )
+    parser.add_argument(
+        "--rebuild-max-events",
+        type=int,
+        default=DEFAULT_REBUILD_MAX,
+        help="build read models (rebuild, list members) only for logs of at most this many "
+        "events; bigger logs get the state-as-of figures alone, which need no read model "
+        f"(0: no limit; default {DEFAULT_REBUILD_MAX:,}: a rebuild of 1M events takes "
+        "tens of minutes)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help=f"rebuild rounds per size (default {REPEAT}, one from "
+        f"{SINGLE_ROUND_FROM:,} events, and with --quick)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated log")
+    parser.add_argument("--quick", action="store_true", help="smoke run: small logs, few samples")
+    args = parser.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
+    if args.samples is None:
+        args.samples = 50 if args.quick else 300
+    if args.warmup is None:
+        args.warmup = 5 if args.quick else 30
+    if args.samples < 1 or args.warmup < 0 or (args.repeat is not None and args.repeat < 1):
+        parser.error("--samples and --repeat must be positive, --warmup not negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    started = time.perf_counter()
+    with server(args.database_url) as srv:
+        admin = srv.admin_url
+        info = asyncio.run(server_info(admin))
+        results = [asyncio.run(measure_size(admin, args, size)) for size in args.sizes]
+
+        versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("asyncpg", "msgspec"))
+        print(f"PostgreSQL: {info['version'].split(' on ')[0]} ({srv.origin}: {redacted(admin)})")
+        print(
+            f"   synchronous_commit={info['synchronous_commit']} fsync={info['fsync']}; "
+            f"{os.cpu_count()} CPUs; Python {platform.python_version()}, {versions}"
+        )
+        print(
+            "   fresh database per log size, filled through EventStore.append (untimed), "
+            "then VACUUM ANALYZE + CHECKPOINT"
+        )
+        for r in results:
+            print(
+                f"   {r.size:,}: {r.loaded.events:,} events, mean payload "
+                f"{r.loaded.mean_payload:.0f} B, loaded at "
+                f"{r.loaded.events / r.loaded.seconds:,.0f} events/s"
+                + (
+                    f"; pure fold and read model agree on {r.checked} companies"
+                    if r.checked
+                    else ""
+                )
+            )
+        report(results)
+        print(f"\n({time.perf_counter() - started:.0f} s in all) Reproduce with:")
+        print(_command(args, srv.origin), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
