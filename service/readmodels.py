@@ -79,13 +79,12 @@ _REST_OF_GROUP = (
 # Built once from constants; values are always $n parameters.
 _FACTS_FOR = f"""
 {SELECT_RECORDED} FROM events
-WHERE position <= $2 AND (
-    entity = $1
-    OR entity IN (
+WHERE position <= $2
+  -- `= ANY(array)` rather than `= $1 OR IN (subquery)`, so the (entity, position) index is used
+  AND entity = ANY(ARRAY[$1::text] || ARRAY(
         SELECT e.entity FROM event_refs r JOIN events e ON e.position = r.position
         WHERE r.ref = $1 AND r.position <= $2 AND e.type = 'RuleIssued'
-    )
-)
+  ))
 ORDER BY position
 """  # noqa: S608
 _TARGETS_OF_RULES = """

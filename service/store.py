@@ -114,13 +114,12 @@ _ENTITY_EVENTS_ALL = f"{SELECT_RECORDED} FROM events WHERE entity = $1 ORDER BY 
 # An entity's own stream and the streams of rules whose issuance names it, as known at $2.
 _RELEVANT = f"""
 {SELECT_RECORDED} FROM events
-WHERE recorded_at <= $2 AND position <= $3 AND (
-    entity = $1
-    OR entity IN (
+WHERE recorded_at <= $2 AND position <= $3
+  -- `= ANY(array)` rather than `= $1 OR IN (subquery)`, so the (entity, position) index is used
+  AND entity = ANY(ARRAY[$1::text] || ARRAY(
         SELECT e.entity FROM event_refs r JOIN events e ON e.position = r.position
         WHERE r.ref = $1 AND e.type = 'RuleIssued' AND e.recorded_at <= $2
-    )
-)
+  ))
 ORDER BY position
 """  # noqa: S608 - built once from constants
 _REGISTRATIONS = f"""
