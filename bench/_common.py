@@ -34,6 +34,7 @@ from events import (
     chain_hash,
     type_name,
 )
+from service.store import EVENT_COLUMNS
 
 ADMIN_URL_ENV = "TIMELINE_DATABASE_URL"
 
@@ -297,21 +298,7 @@ def timeline_events(n: int, companies: int, rng: random.Random) -> list[AnyEvent
 
 
 # The columns of the `events` table, in the order EventStore copies them.
-COLUMNS = (
-    "position",
-    "id",
-    "entity",
-    "type",
-    "schema_version",
-    "occurred",
-    "occurred_start",
-    "occurred_end",
-    "precision",
-    "recorded_at",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = EVENT_COLUMNS
 
 # The baseline table: the columns and keys of `events`, none of its triggers, checks or
 # secondary indexes.

@@ -48,7 +48,7 @@ CONNECTION_ERRORS = (
     asyncpg.CannotConnectNowError,
 )
 
-_COLUMNS = (
+EVENT_COLUMNS = (
     "position",
     "id",
     "entity",
@@ -365,7 +365,7 @@ class EventStore:
             refs.extend(ref for _, row_refs in accepted for ref in row_refs)
             outcomes.append(Appended(events=stored, new=len(accepted)))
         if len(rows) > _COPY_ABOVE:
-            await conn.copy_records_to_table("events", records=rows, columns=_COLUMNS)
+            await conn.copy_records_to_table("events", records=rows, columns=EVENT_COLUMNS)
             if refs:
                 await conn.copy_records_to_table(
                     "event_refs", records=refs, columns=("position", "ref", "field")
