@@ -33,6 +33,21 @@ class LogStatus(msgspec.Struct, frozen=True):
     head_hash: str | None
 
 
+class Alive(msgspec.Struct, frozen=True):
+    status: str
+
+
+@get(
+    "/health/live",
+    operation_id="healthLive",
+    summary="Liveness: the process answers (no database round trip)",
+    tags=["operations"],
+    cache_control=None,
+)
+async def alive() -> Response[Alive]:
+    return Response(Alive(status="ok"), headers={"Cache-Control": "no-store"})
+
+
 class Health(msgspec.Struct, frozen=True):
     status: str
     database: str
@@ -94,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            alive,
             *api_events.ROUTES,
             *api_reads.ROUTES,
             *api_timeline.ROUTES,

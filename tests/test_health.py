@@ -33,6 +33,13 @@ async def test_health_reports_the_log_size_and_head(
         assert body["log"] == {"size": 2, "head_hash": appended.events[-1].hash.hex()}
 
 
+async def test_liveness_answers_without_the_database(client: AsyncTestClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["cache-control"] == "no-store"
+
+
 def _serve_and_get_health(env: dict[str, str], args: list[str]) -> dict:
     with serving(env, args) as base:
         response = httpx.get(f"{base}/health", timeout=5)
