@@ -23,7 +23,13 @@ from events import EVENT_TYPES, EntityRegistered, RuleIssued, Source
 from events.headlines import headline, localized
 from events.types import ENTITY_ID_PATTERN
 from projections import Fact, effective, fact_of, relevant
-from service.api_reads import cached_answer, parse_day, parse_known_at, resolve_moment
+from service.api_reads import (
+    Moment,
+    cached_answer,
+    parse_day,
+    parse_known_at,
+    resolve_moment,
+)
 from service.errors import BadRequest, NotFound
 from service.store import EventStore
 
@@ -129,8 +135,13 @@ def _overlaps(fact: Fact, start: _dt.date | None, end: _dt.date | None) -> bool:
     return not (end is not None and occurred.start > end)
 
 
-async def _names_for(store: EventStore, facts: list[Fact], known_at: _dt.datetime | None) -> dict:
-    wanted = set()
+async def _names_for(
+    store: EventStore,
+    facts: list[Fact],
+    known_at: _dt.datetime | None,
+    also: tuple[str, ...] = (),
+) -> dict:
+    wanted = set(also)
     for fact in facts:
         wanted.add(fact.event.entity)
         wanted.update(fact.event.referenced_entities().values())
@@ -183,6 +194,59 @@ async def entity_timeline(
     return await cached_answer(request, state, ("timeline", entity_id, lang), moment, render)  # type: ignore[return-value]
 
 
+class TimelineQuery(msgspec.Struct, frozen=True):
+    """What a multi-entity timeline shows: entities (none: all), a world-date range, types."""
+
+    ids: tuple[str, ...]
+    start: _dt.date | None
+    end: _dt.date | None
+    types: tuple[str, ...]
+
+    def key(self) -> tuple:
+        return (self.ids, self.start, self.end, self.types)
+
+
+def parse_timeline_query(
+    entities: str | None, from_: str | None, to: str | None, types: str | None
+) -> TimelineQuery:
+    """Validate the query of /v1/timeline (and of the embed); BadRequest names the field."""
+    ids = tuple(sorted({e for e in (entities or "").split(",") if e}))
+    if len(ids) > MAX_ENTITIES:
+        raise BadRequest(f"at most {MAX_ENTITIES} entities", field="entities")
+    for entity in ids:
+        if not ENTITY_ID.fullmatch(entity):
+            raise BadRequest(f"{entity!r} is not an entity id", field="entities")
+    wanted_types = tuple(sorted({t for t in (types or "").split(",") if t}))
+    for name in wanted_types:
+        if name not in EVENT_TYPES:
+            raise BadRequest(f"unknown event type {name!r}", field="types")
+    start = parse_day(from_, "from") if from_ else None
+    end = parse_day(to, "to") if to else None
+    if start and end and start > end:
+        raise BadRequest("must be on or before `to`", field="from")
+    return TimelineQuery(ids=ids, start=start, end=end, types=wanted_types)
+
+
+async def timeline_items(
+    store: EventStore, query: TimelineQuery, moment: Moment, lang: str
+) -> tuple[tuple[TimelineItem, ...], dict[str, dict[str, str]]]:
+    """The events of `query` as the log knew them at `moment`, in world order, with the names
+    ({entity id: {lang: name}}) of the asked entities and of every entity they mention."""
+    recorded = await store.events_of(
+        list(query.ids) or None, known_at=moment.known_at, upto=moment.position
+    )
+    facts = effective([fact_of(r) for r in recorded], moment.known_at)
+    facts = [
+        f
+        for f in facts
+        if _overlaps(f, query.start, query.end)
+        and (not query.types or EVENT_TYPES_BY_CLASS[type(f.event)] in query.types)
+    ]
+    facts.sort(key=lambda f: (f.event.occurred.start, f.position))
+    names = await _names_for(store, facts, moment.known_at, also=query.ids)
+    return _items(facts, names, lang), names
+
+
 @get(
     "/v1/timeline",
     operation_id="getTimeline",
@@ -200,43 +264,18 @@ async def timeline(
     known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
     format: Annotated[Literal["json", "timelinejs"], QueryParameter()] = "json",
 ) -> Response[Timeline | TimelineJSDocument]:
-    ids = tuple(sorted({e for e in (entities or "").split(",") if e}))
-    if len(ids) > MAX_ENTITIES:
-        raise BadRequest(f"at most {MAX_ENTITIES} entities", field="entities")
-    for entity in ids:
-        if not ENTITY_ID.fullmatch(entity):
-            raise BadRequest(f"{entity!r} is not an entity id", field="entities")
-    wanted_types = tuple(sorted({t for t in (types or "").split(",") if t}))
-    for name in wanted_types:
-        if name not in EVENT_TYPES:
-            raise BadRequest(f"unknown event type {name!r}", field="types")
-    start = parse_day(from_, "from") if from_ else None
-    end = parse_day(to, "to") if to else None
-    if start and end and start > end:
-        raise BadRequest("must be on or before `to`", field="from")
+    query = parse_timeline_query(entities, from_, to, types)
     moment = await resolve_moment(state, parse_known_at(known_at))
     store: EventStore = state.store
 
     async def render() -> bytes:
-        recorded = await store.events_of(
-            list(ids) or None, known_at=moment.known_at, upto=moment.position
-        )
-        facts = effective([fact_of(r) for r in recorded], moment.known_at)
-        facts = [
-            f
-            for f in facts
-            if _overlaps(f, start, end)
-            and (not wanted_types or EVENT_TYPES_BY_CLASS[type(f.event)] in wanted_types)
-        ]
-        facts.sort(key=lambda f: (f.event.occurred.start, f.position))
-        names = await _names_for(store, facts, moment.known_at)
-        items = _items(facts, names, lang)
+        items, names = await timeline_items(store, query, moment, lang)
         if format == "timelinejs":
-            return msgspec.json.encode(timelinejs(items, names, lang, ids))
-        body = Timeline(entities=ids, lang=lang, known_at=moment.known_at, events=items)
+            return msgspec.json.encode(timelinejs(items, names, lang, query.ids))
+        body = Timeline(entities=query.ids, lang=lang, known_at=moment.known_at, events=items)
         return msgspec.json.encode(body)
 
-    key = ("timeline*", ids, start, end, wanted_types, lang, format)
+    key = ("timeline*", *query.key(), lang, format)
     return await cached_answer(request, state, key, moment, render)  # type: ignore[return-value]
 
 
@@ -249,7 +288,8 @@ def _date(occurred: str) -> dict:
     return {k: v for k, v in zip(keys, parts, strict=False)}
 
 
-def _display(occurred: str, precision: str, lang: str) -> str:
+def display_date(occurred: str, precision: str, lang: str) -> str:
+    """Dates at their precision: "16 Dec 2022", "Dec 2022", "2022"; "2022年12月16日" etc."""
     parts = [int(p) for p in occurred.split("-")]
     if lang == "en":
         if precision == "year":
@@ -262,6 +302,12 @@ def _display(occurred: str, precision: str, lang: str) -> str:
     if precision == "month":
         return f"{parts[0]}年{parts[1]}月"
     return f"{parts[0]}年{parts[1]}月{parts[2]}日"
+
+
+def is_uncertain(item: TimelineItem) -> bool:
+    """Shown with a (?) marker: a date known only to the month or year, or less than high
+    confidence in the sources."""
+    return item.precision != "day" or item.confidence != "high"
 
 
 def timelinejs(
@@ -287,8 +333,8 @@ def timelinejs(
                 links.append(label)
         body = html.escape(item.text) if item.text else ""
         text = (f"<p>{body}</p>" if body else "") + "<p>" + " · ".join(links) + "</p>"
-        display = _display(item.occurred, item.precision, lang)
-        if item.precision != "day" or item.confidence != "high":
+        display = display_date(item.occurred, item.precision, lang)
+        if is_uncertain(item):
             display += " (?)" if lang == "en" else "（?）"
         events.append(
             {
