@@ -149,6 +149,13 @@ async def _names_for(
     return _names([fact_of(r) for r in registrations])
 
 
+async def entity_names(
+    store: EventStore, ids: tuple[str, ...], known_at: _dt.datetime | None
+) -> dict[str, dict[str, str]]:
+    """{entity id: {lang: name}} of `ids` as registered at `known_at` (None: now)."""
+    return await _names_for(store, [], known_at, also=ids)
+
+
 @get(
     "/v1/entities/{entity_id:str}/timeline",
     operation_id="getEntityTimeline",

@@ -12,7 +12,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
-from service import api_audit, api_events, api_reads, api_timeline
+from service import api_audit, api_embed, api_events, api_reads, api_timeline
 from service.api_reads import AnswerCache, ReadModelGate
 from service.database import open_pool
 from service.http import (
@@ -114,6 +114,8 @@ def create_app(settings: Settings) -> Litestar:
             *api_reads.ROUTES,
             *api_timeline.ROUTES,
             *api_audit.ROUTES,
+            *api_embed.ROUTES,
+            api_embed.assets_router(),
         ],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -60,6 +60,13 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class NotImplementedHere(DomainError):
+    """A valid request for something this service does not serve (oEmbed: a format not json)."""
+
+    slug = "not-implemented"
+    title = "Not implemented"
+
+
 class DatabaseUnavailable(DomainError):
     slug = "database-unavailable"
     title = "The database cannot be reached"
@@ -74,6 +81,7 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     BadRequest: 400,
     TooLarge: 413,
+    NotImplementedHere: 501,
     DatabaseUnavailable: 503,
     DomainError: 400,
 }
