@@ -16,11 +16,16 @@ names the event that removed it (the last delisting or rescission that counts), 
 from __future__ import annotations
 
 import datetime as _dt
+import enum
+import functools
+import types
+import typing
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 
 import msgspec
 
-from events import RuleIssued
+from events import PartialDate, RuleIssued
 from projections.encode import canonical_json
 from projections.facts import Fact
 from projections.fold import item_key, relevant
@@ -49,12 +54,46 @@ def _plain_dates(value: object) -> Iterator[_dt.date]:
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         yield value
     elif isinstance(value, msgspec.Struct):
-        for name in value.__struct_fields__:
-            if name != "occurred":
-                yield from _plain_dates(getattr(value, name))
+        for name in _date_fields(type(value)):
+            yield from _plain_dates(getattr(value, name))
     elif isinstance(value, tuple | list):
         for item in value:
             yield from _plain_dates(item)
+
+
+_NO_DATES: frozenset[object] = frozenset(
+    {str, int, float, bool, bytes, type(None), uuid.UUID, _dt.datetime, PartialDate}
+)
+
+
+@functools.cache
+def _date_fields(cls: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields of a struct type (not `occurred`) whose values may hold a date, judged from
+    their annotations: a field typed only with strings, numbers, ids, mappings (which
+    `_plain_dates` does not enter) and the like is skipped without looking at its value."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        name
+        for name in cls.__struct_fields__
+        if name != "occurred" and _may_hold_date(hints.get(name, object))
+    )
+
+
+def _may_hold_date(annotation: object) -> bool:
+    if annotation in _NO_DATES:
+        return False
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _may_hold_date(typing.get_args(annotation)[0])
+    if origin is typing.Literal or origin is dict or annotation is dict:
+        return False
+    if origin in (tuple, list, typing.Union, types.UnionType):
+        return any(_may_hold_date(a) for a in typing.get_args(annotation) if a is not Ellipsis)
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return bool(_date_fields(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum | str | int):
+        return False
+    return True  # a date, or a type this does not know: look at the value
 
 
 def _day(value: _dt.date, shift: int) -> _dt.date | None:
@@ -72,12 +111,19 @@ def breakpoints(facts: Iterable[Fact]) -> list[_dt.date]:
     the days either side, so a new event type with a date the fold compares needs no change
     here. Extra breakpoints cost time, never correctness: equal neighbours are merged.
     """
+    facts = list(facts)
+    return _breakpoints(facts, [_sensitive_days(f) for f in facts])
+
+
+def _breakpoints(
+    facts: Sequence[Fact], sensitive: Sequence[tuple[_dt.date, ...]]
+) -> list[_dt.date]:
     days: set[_dt.date] = set()
-    for fact in facts:
+    for fact, dates in zip(facts, sensitive, strict=True):
         occurred = fact.event.occurred
         days.add(occurred.start)
         days.add(occurred.end - _ONE_DAY)
-        for value in _plain_dates(fact.event):
+        for value in dates:
             days.update(d for d in (_day(value, -1), value, _day(value, 1)) if d is not None)
     return sorted(day for day in days if day < OPEN_END)
 
@@ -126,7 +172,7 @@ def segments(
     previous: _dt.date | None = None
     open_rows: dict[tuple[Aspect, tuple[str, ...]], tuple[_dt.date, object]] = {}
     out: list[Segment] = []
-    for day in breakpoints(chosen):
+    for day in _breakpoints(chosen, sensitive):
         if previous is None:
             prefix = [(initial_state(entity, day, known_at), {})]
         else:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
-import itertools
 import logging
 import unicodedata
 from collections import defaultdict
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import msgspec
 
-from events import EntityRegistered, RecordedEvent, RuleIssued
+from events import EntityRegistered, RuleIssued
 from projections import (
     Change,
     EntityState,
@@ -76,14 +75,14 @@ _EVENTS_AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY pos
 _REST_OF_GROUP = (
     f"{SELECT_RECORDED} FROM events WHERE position > $1 AND recorded_at = $2 ORDER BY position"
 )
-# Built once from constants; values are always $n parameters.
-_FACTS_FOR = f"""
+# Built once from constants; values are always $n parameters. The entities' own streams and
+# the streams of every rule that names one of them, up to the checkpoint $2.
+_FACTS_OF = f"""
 {SELECT_RECORDED} FROM events
 WHERE position <= $2
-  -- `= ANY(array)` rather than `= $1 OR IN (subquery)`, so the (entity, position) index is used
-  AND entity = ANY(ARRAY[$1::text] || ARRAY(
-        SELECT e.entity FROM event_refs r JOIN events e ON e.position = r.position
-        WHERE r.ref = $1 AND r.position <= $2 AND e.type = 'RuleIssued'
+  AND entity = ANY($1::text[] || ARRAY(
+        SELECT DISTINCT e.entity FROM event_refs r JOIN events e ON e.position = r.position
+        WHERE r.ref = ANY($1::text[]) AND r.position <= $2 AND e.type = 'RuleIssued'
   ))
 ORDER BY position
 """  # noqa: S608
@@ -92,17 +91,20 @@ SELECT DISTINCT r.ref FROM event_refs r JOIN events e ON e.position = r.position
 WHERE e.entity = ANY($1::text[]) AND e.type = 'RuleIssued' AND r.position <= $2
   AND r.field LIKE 'targets%'
 """
-_CURRENT_ROWS = """
-SELECT aspect, key, valid_from, valid_to, present, body FROM rm_items
-WHERE generation = $1 AND entity = $2 AND recorded_to = 'infinity'
+_CURRENT_ROWS_OF = """
+SELECT entity, aspect, key, valid_from, valid_to, present, body FROM rm_items
+WHERE generation = $1 AND entity = ANY($2::text[]) AND recorded_to = 'infinity'
 """
-_CLOSE_ROWS = """
-UPDATE rm_items SET recorded_to = $3
-WHERE generation = $1 AND entity = $2 AND recorded_to = 'infinity'
+_CLOSE_ROWS_OF = """
+UPDATE rm_items AS i SET recorded_to = c.recorded_to
+FROM unnest($2::text[], $3::timestamptz[]) AS c (entity, recorded_to)
+WHERE i.generation = $1 AND i.entity = c.entity AND i.recorded_to = 'infinity'
 """
-_UPSERT_ENTITY = """
+_UPSERT_ENTITIES = """
 INSERT INTO rm_entities (generation, entity, kind, country, names, aliases, search)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT * FROM unnest(
+    $1::integer[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[]
+)
 ON CONFLICT (generation, entity) DO UPDATE SET
     kind = excluded.kind, country = excluded.country, names = excluded.names,
     aliases = excluded.aliases, search = excluded.search
@@ -197,6 +199,15 @@ def _rows_of(found: Sequence[Segment]) -> Rows:
     )
 
 
+def _rows_of_db(rows: Iterable[asyncpg.Record]) -> Rows:
+    return tuple(
+        sorted(
+            (r["aspect"], r["key"], r["valid_from"], r["valid_to"], r["present"], bytes(r["body"]))
+            for r in rows
+        )
+    )
+
+
 def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
     """The entity as known now: names and aliases of its latest registration (world order), and
     every name and alias it was ever registered under, for search."""
@@ -223,48 +234,181 @@ def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
     )
 
 
-class _Core:
-    """Which entities a group of events touches, and their rows and records from facts."""
+def touched(facts: Iterable[Fact]) -> tuple[set[str], set[str]]:
+    """(entities touched directly, rules all of whose targets are touched too).
 
-    @staticmethod
-    def touched(events: Iterable[RecordedEvent]) -> tuple[set[str], set[str]]:
-        """(entities touched directly, rules all of whose targets are touched too).
-
-        A rule's issuance touches the companies it names; any other event of a rule's stream
-        (a rescission, a correction or retraction of an issuance, ...) may touch every company
-        the rule ever named.
-        """
-        direct: set[str] = set()
-        fan_out: set[str] = set()
-        for recorded in events:
-            direct.add(recorded.entity)
-            event = recorded.event
-            if isinstance(event, RuleIssued):
-                direct.update(event.targets)
-                if event.supersedes:
-                    fan_out.add(recorded.entity)
-            else:
-                fan_out.add(recorded.entity)
-        return direct, fan_out
-
-    @staticmethod
-    def compute(entity: str, facts: Sequence[Fact]) -> tuple[Rows, EntityRecord | None]:
-        return _rows_of(segments(entity, facts, None)), entity_record(entity, facts)
+    A rule's issuance touches the companies it names; any other event of a rule's stream
+    (a rescission, a correction or retraction of an issuance, ...) may touch every company
+    the rule ever named.
+    """
+    direct: set[str] = set()
+    fan_out: set[str] = set()
+    for fact in facts:
+        event = fact.event
+        direct.add(event.entity)
+        if isinstance(event, RuleIssued):
+            direct.update(event.targets)
+            if event.supersedes:
+                fan_out.add(event.entity)
+        else:
+            fan_out.add(event.entity)
+    return direct, fan_out
 
 
-def _groups(events: Sequence[RecordedEvent]) -> list[list[RecordedEvent]]:
-    return [list(g) for _, g in itertools.groupby(events, key=lambda r: r.recorded_at)]
+def _may_rename(fact: Fact) -> bool:
+    """Only an entity's own registrations, and corrections or retractions in its own stream
+    (which may withdraw one), change its names, aliases, kind or country."""
+    return isinstance(fact.event, EntityRegistered) or bool(fact.event.supersedes)
+
+
+@dataclass
+class _Memory:
+    """Facts in memory, indexed like the projector reads them: an entity's own stream, and
+    the streams of the rules that name it.
+
+    Of a rule's stream, an entity needs every fact but the issuances that neither name it nor
+    take part in a correction (they neither supersede nor are superseded): `evolve` leaves the
+    entity's state as it is for those, and no selection depends on them. Leaving them out keeps
+    a company's facts small when a rule has been issued thousands of times.
+    """
+
+    own: dict[str, list[Fact]] = field(default_factory=lambda: defaultdict(list))
+    rules_naming: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    targets_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    naming: dict[tuple[str, str], list[Fact]] = field(default_factory=lambda: defaultdict(list))
+    shared: dict[str, dict[int, Fact]] = field(default_factory=lambda: defaultdict(dict))
+    issuances: dict[object, Fact] = field(default_factory=dict)
+    superseded: set[object] = field(default_factory=set)
+
+    def add(self, fact: Fact) -> None:
+        event = fact.event
+        entity = event.entity
+        self.own[entity].append(fact)
+        for old in event.supersedes:
+            self.superseded.add(old)
+            earlier = self.issuances.get(old)
+            if earlier is not None:
+                self.shared[earlier.event.entity][earlier.position] = earlier
+        if isinstance(event, RuleIssued):
+            self.issuances[event.id] = fact
+            for target in event.targets:
+                self.rules_naming[target].add(entity)
+                self.targets_of[entity].add(target)
+                self.naming[(entity, target)].append(fact)
+            if event.supersedes or event.id in self.superseded:
+                self.shared[entity][fact.position] = fact
+        else:
+            self.shared[entity][fact.position] = fact
+
+    def facts_for(self, entity: str) -> list[Fact]:
+        chosen = {f.position: f for f in self.own.get(entity, ())}
+        for rule in self.rules_naming.get(entity, ()):
+            chosen.update(self.shared.get(rule, {}))
+            for fact in self.naming.get((rule, entity), ()):
+                chosen[fact.position] = fact
+        return [chosen[p] for p in sorted(chosen)]
+
+
+class _Folding:
+    """Feeds the log, one append transaction (`recorded_at` group) at a time, into versions of
+    each entity's rows and its search record. Shared by the incremental projector (which seeds
+    it with the facts and current rows of the entities a page touches) and the rebuild (which
+    feeds it the whole log), so both write the same rows byte for byte.
+    """
+
+    def __init__(self, generation: int, memory: _Memory | None = None) -> None:
+        self.generation = generation
+        self.memory = memory if memory is not None else _Memory()
+        self.current: dict[str, tuple[Rows, _dt.datetime | None]] = {}
+        """entity -> (rows, recorded_from); recorded_from None: rows already in the database."""
+        self.closed: list[tuple] = []
+        self.db_closes: dict[str, _dt.datetime] = {}
+        self.dirty: set[str] = set()
+        self.records: dict[str, EntityRecord] = {}
+        self.position = 0
+        self._pending: list[Fact] = []
+
+    def stored(self, entity: str, rows: Rows) -> None:
+        if rows:
+            self.current[entity] = (rows, None)
+
+    def feed(self, fact: Fact) -> None:
+        # A group is applied before the next group's first fact joins the memory, so the
+        # facts it sees are exactly those up to its own last position.
+        if self._pending and self._pending[-1].recorded_at != fact.recorded_at:
+            self.flush()
+        self.memory.add(fact)
+        self._pending.append(fact)
+        self.position = fact.position
+
+    def flush(self) -> None:
+        if self._pending:
+            group, self._pending = self._pending, []
+            self._apply(group)
+
+    def _apply(self, group: list[Fact]) -> None:
+        recorded_at = group[-1].recorded_at
+        direct, subjects = touched(group)
+        affected = set(direct)
+        for subject in subjects:
+            affected.update(self.memory.targets_of.get(subject, ()))
+        renamed = {f.event.entity for f in group if _may_rename(f)}
+        for entity in sorted(affected):
+            facts = self.memory.facts_for(entity)
+            rows = _rows_of(segments(entity, facts, None))
+            previous = self.current.get(entity)
+            if rows != (previous[0] if previous else ()):
+                if previous is not None:
+                    old_rows, since = previous
+                    if since is None:
+                        self.db_closes[entity] = recorded_at
+                    else:
+                        self.closed.extend(
+                            _item_tuples(self.generation, entity, old_rows, since, recorded_at)
+                        )
+                self.current[entity] = (rows, recorded_at)
+                self.dirty.add(entity)
+            if entity in renamed:
+                record = entity_record(entity, facts)
+                if record is not None:
+                    self.records[entity] = record
+
+    def open_rows(self) -> list[tuple]:
+        """The current version of every entity whose rows changed, open-ended."""
+        out: list[tuple] = []
+        for entity in sorted(self.dirty):
+            rows, since = self.current[entity]
+            assert since is not None
+            out.extend(_item_tuples(self.generation, entity, rows, since))
+        return out
+
+    def record_rows(self) -> list[tuple]:
+        return [
+            (self.generation, r.entity, r.kind, r.country, r.names, r.aliases, r.search)
+            for _, r in sorted(self.records.items())
+        ]
 
 
 # ------------------------------------------------------------------------------------ projector
 
 
 class Projector:
-    """Keeps the read models current, one append transaction (recorded_at group) at a time."""
+    """Keeps the read models current, a page of append transactions at a time.
+
+    Per page: one query for the entities it touches (the targets of rules whose stream moved),
+    one for their facts up to the checkpoint, one for their current rows; then the groups are
+    folded in memory exactly as the rebuild folds them, and written with one UPDATE (closing the
+    replaced rows), one COPY and one upsert, with the checkpoint, in one transaction.
+
+    Decoded facts are kept by position (the log never changes below the checkpoint), up to
+    `FACT_CACHE` of them, so a rule's long stream is not decoded again for every page.
+    """
+
+    FACT_CACHE = 200_000
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._core = _Core()
+        self._facts: dict[int, Fact] = {}
 
     async def checkpoint(self) -> int:
         return await self._pool.fetchval(_CHECKPOINT)
@@ -276,68 +420,55 @@ class Projector:
             if done:
                 return position
 
+    def _fact(self, row: asyncpg.Record) -> Fact:
+        position = row["position"]
+        fact = self._facts.get(position)
+        if fact is None:
+            if len(self._facts) >= self.FACT_CACHE:
+                self._facts.clear()
+            fact = self._facts[position] = fact_of(recorded_from_row(row))
+        return fact
+
     async def step(self, page: int = PAGE) -> tuple[bool, int]:
         """Project one page of the log in one transaction. (caught up?, checkpoint)."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_LOCK, PROJECTOR_LOCK_KEY)
-            live, position, _version = await conn.fetchrow(_STATE)
-            rows = await conn.fetch(_EVENTS_AFTER, position, page)
+            live, checkpoint, _version = await conn.fetchrow(_STATE)
+            rows = list(await conn.fetch(_EVENTS_AFTER, checkpoint, page))
             if not rows:
-                return True, position
-            events = [recorded_from_row(r) for r in rows]
+                return True, checkpoint
             if len(rows) == page:  # never split an append transaction across two steps
-                rest = await conn.fetch(_REST_OF_GROUP, events[-1].position, events[-1].recorded_at)
-                events.extend(recorded_from_row(r) for r in rest)
-            for group in _groups(events):
-                await self._apply_group(conn, live, group)
-            position = events[-1].position
-            await conn.execute(_SET_POSITION, position)
-            return len(rows) < page, position
-
-    async def _apply_group(
-        self, conn: asyncpg.Connection, generation: int, group: list[RecordedEvent]
-    ) -> None:
-        upto = group[-1].position
-        recorded_at = group[-1].recorded_at
-        direct, subjects = self._core.touched(group)
-        targets = await conn.fetch(_TARGETS_OF_RULES, sorted(subjects), upto)
-        affected = direct | {r["ref"] for r in targets}
-        new_items: list[tuple] = []
-        for entity in sorted(affected):
-            facts = [
-                fact_of(recorded_from_row(r)) for r in await conn.fetch(_FACTS_FOR, entity, upto)
-            ]
-            rows, record = self._core.compute(entity, facts)
-            current = await conn.fetch(_CURRENT_ROWS, generation, entity)
-            current_rows: Rows = tuple(
-                sorted(
-                    (
-                        r["aspect"],
-                        r["key"],
-                        r["valid_from"],
-                        r["valid_to"],
-                        r["present"],
-                        bytes(r["body"]),
-                    )
-                    for r in current
-                )
-            )
-            if rows != current_rows:
-                await conn.execute(_CLOSE_ROWS, generation, entity, recorded_at)
-                new_items.extend(_item_tuples(generation, entity, rows, recorded_at))
-            if record is not None:
+                last = recorded_from_row(rows[-1])
+                rows.extend(await conn.fetch(_REST_OF_GROUP, last.position, last.recorded_at))
+            facts = [self._fact(r) for r in rows]
+            direct, subjects = touched(facts)
+            upto = facts[-1].position
+            targets = await conn.fetch(_TARGETS_OF_RULES, sorted(subjects), upto)
+            affected = sorted(direct | {r["ref"] for r in targets})
+            folding = _Folding(live)
+            for row in await conn.fetch(_FACTS_OF, affected, checkpoint):
+                folding.memory.add(self._fact(row))
+            stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
+            for row in await conn.fetch(_CURRENT_ROWS_OF, live, affected):
+                stored[row["entity"]].append(row)
+            for entity, found in stored.items():
+                folding.stored(entity, _rows_of_db(found))
+            for fact in facts:
+                folding.feed(fact)
+            folding.flush()
+            if folding.db_closes:
+                closes = sorted(folding.db_closes.items())
                 await conn.execute(
-                    _UPSERT_ENTITY,
-                    generation,
-                    record.entity,
-                    record.kind,
-                    record.country,
-                    record.names,
-                    record.aliases,
-                    record.search,
+                    _CLOSE_ROWS_OF, live, [e for e, _ in closes], [t for _, t in closes]
                 )
-        if new_items:
-            await conn.copy_records_to_table("rm_items", records=new_items, columns=_ITEM_COLUMNS)
+            items = folding.closed + folding.open_rows()
+            if items:
+                await conn.copy_records_to_table("rm_items", records=items, columns=_ITEM_COLUMNS)
+            records = folding.record_rows()
+            if records:
+                await conn.execute(_UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
+            await conn.execute(_SET_POSITION, upto)
+            return len(rows) < page, upto
 
     async def run(
         self,
@@ -392,120 +523,57 @@ _INFINITY = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 # ------------------------------------------------------------------------------------ rebuild
 
 
-@dataclass
-class _Memory:
-    """The whole log's facts in memory, indexed like `_FACTS_FOR` reads them."""
-
-    own: dict[str, list[Fact]] = field(default_factory=lambda: defaultdict(list))
-    rules_naming: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    targets_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    current: dict[str, tuple[Rows, _dt.datetime]] = field(default_factory=dict)
-    records: dict[str, EntityRecord] = field(default_factory=dict)
-
-    def add(self, recorded: RecordedEvent) -> Fact:
-        fact = fact_of(recorded)
-        self.own[recorded.entity].append(fact)
-        if isinstance(fact.event, RuleIssued):
-            for target in fact.event.targets:
-                self.rules_naming[target].add(recorded.entity)
-                self.targets_of[recorded.entity].add(target)
-        return fact
-
-    def facts_for(self, entity: str) -> list[Fact]:
-        chosen = {f.position: f for f in self.own.get(entity, ())}
-        for rule in self.rules_naming.get(entity, ()):
-            for fact in self.own.get(rule, ()):
-                chosen[fact.position] = fact
-        return [chosen[p] for p in sorted(chosen)]
-
-
 async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> int:
     """Build the read models afresh from the log beside the live ones, then swap them in.
 
     Readers keep using the live generation until the flip, which happens in one transaction
     with the catch-up of whatever was appended meanwhile. Returns the new generation.
     """
-    core = _Core()
-    memory = _Memory()
     live = await pool.fetchval("SELECT live FROM rm_state")
     generation = live + 1
+    folding = _Folding(generation)
     # Leftovers of a rebuild that died before its flip.
     await pool.execute(_CLEAR_ITEMS, generation)
     await pool.execute(_CLEAR_ENTITIES, generation)
     total = await pool.fetchval(_HEAD)
-    closed: list[tuple] = []
-    position = 0
-    pending: list[RecordedEvent] = []
 
-    def apply(group: list[RecordedEvent]) -> None:
-        recorded_at = group[-1].recorded_at
-        direct, subjects = core.touched(group)
-        affected = set(direct)
-        for subject in subjects:
-            affected.update(memory.targets_of.get(subject, ()))
-        for entity in sorted(affected):
-            rows, record = core.compute(entity, memory.facts_for(entity))
-            previous = memory.current.get(entity)
-            old_rows = previous[0] if previous else ()
-            if rows != old_rows:
-                if previous is not None:
-                    closed.extend(
-                        _item_tuples(generation, entity, previous[0], previous[1], recorded_at)
-                    )
-                memory.current[entity] = (rows, recorded_at)
-            if record is not None:
-                memory.records[entity] = record
-
-    def feed(recorded: RecordedEvent) -> None:
-        # A group is applied before the next group's first fact joins the memory, so the
-        # facts it sees are exactly those up to its own last position, as in the projector.
-        nonlocal pending, position
-        if pending and pending[-1].recorded_at != recorded.recorded_at:
-            apply(pending)
-            pending = []
-        memory.add(recorded)
-        pending.append(recorded)
-        position = recorded.position
+    def feed(rows: Sequence[asyncpg.Record]) -> None:
+        for r in rows:
+            folding.feed(fact_of(recorded_from_row(r)))
 
     async with pool.acquire() as conn:
         while True:
-            rows = await conn.fetch(_EVENTS_AFTER, position, PAGE)
+            rows = await conn.fetch(_EVENTS_AFTER, folding.position, PAGE)
             if not rows:
                 break
-            for r in rows:
-                feed(recorded_from_row(r))
+            feed(rows)
             if progress is not None:
-                progress(position, max(total, position))
-            if len(closed) > 20_000:
-                await conn.copy_records_to_table("rm_items", records=closed, columns=_ITEM_COLUMNS)
-                closed.clear()
+                progress(folding.position, max(total, folding.position))
+            if len(folding.closed) > 20_000:
+                await conn.copy_records_to_table(
+                    "rm_items", records=folding.closed, columns=_ITEM_COLUMNS
+                )
+                folding.closed.clear()
         # Catch up and flip under the projector's lock: the live projector waits meanwhile.
         async with conn.transaction():
             await conn.execute(_LOCK, PROJECTOR_LOCK_KEY)
             while True:
-                rows = await conn.fetch(_EVENTS_AFTER, position, PAGE)
+                rows = await conn.fetch(_EVENTS_AFTER, folding.position, PAGE)
                 if not rows:
                     break
-                for r in rows:
-                    feed(recorded_from_row(r))
-            if pending:
-                apply(pending)
-            records = list(closed)
-            for entity, (rows_now, since) in sorted(memory.current.items()):
-                records.extend(_item_tuples(generation, entity, rows_now, since))
+                feed(rows)
+            folding.flush()
+            records = folding.closed + folding.open_rows()
             if records:
                 await conn.copy_records_to_table("rm_items", records=records, columns=_ITEM_COLUMNS)
-            entity_rows = [
-                (generation, r.entity, r.kind, r.country, r.names, r.aliases, r.search)
-                for _, r in sorted(memory.records.items())
-            ]
+            entity_rows = folding.record_rows()
             if entity_rows:
                 await conn.copy_records_to_table(
                     "rm_entities", records=entity_rows, columns=_ENTITY_COLUMNS
                 )
-            await conn.execute(_FLIP, generation, position, PROJECTION_VERSION)
+            await conn.execute(_FLIP, generation, folding.position, PROJECTION_VERSION)
         if progress is not None:
-            progress(position, max(total, position))
+            progress(folding.position, max(total, folding.position))
         await conn.execute(_DROP_OTHER_ITEMS, generation)
         await conn.execute(_DROP_OTHER_ENTITIES, generation)
     return generation
