@@ -19,8 +19,10 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from events import EVENT_TYPES, AnyEvent, EventInvalid, RecordedEvent, encode, from_builtins
 from events.types import ENTITY_ID_PATTERN
-from service.errors import BadRequest, DomainError, EventRejected, TooLarge
+from service import clock
+from service.errors import BadRequest, DatabaseUnavailable, DomainError, EventRejected, TooLarge
 from service.http import IMMUTABLE, REVALIDATE, etag_matches, etag_of
+from service.observability import Metrics
 from service.store import EventStore
 from service.tokens import TokenChecker
 from service.watch import LogWatcher
@@ -168,13 +170,21 @@ async def append_events(
 ) -> Response[AppendResult]:
     events, expected, prefix = _parse_body(data)
     store: EventStore = state.store
+    metrics: Metrics = state.metrics
+    started = clock.monotonic()
     try:
         result = await store.append(events, expected=expected)
     except DomainError as exc:
+        metrics.append_done(
+            "unavailable" if isinstance(exc, DatabaseUnavailable) else "refused",
+            0,
+            clock.monotonic() - started,
+        )
         index = exc.extra.get("index")
         if isinstance(index, int) and exc.field is not None and prefix != "$single":
             exc.field = _field(prefix, index, exc.field)
         raise
+    metrics.append_done("ok", result.new, clock.monotonic() - started)
     watcher: LogWatcher = state.watcher
     if result.events:
         await watcher.advance(max(r.position for r in result.events))
@@ -296,7 +306,11 @@ async def stream_events(
                 yield ServerSentEventMessage(
                     data=msgspec.json.encode({"position": position}).decode(), event="caught-up"
                 )
-            if not await watcher.wait_beyond(position, heartbeat):
+            if watcher.closing:
+                return  # the server is stopping: end the stream; the client resumes elsewhere
+            if not await watcher.wait_in_stream(position, heartbeat):
+                if watcher.closing:
+                    return
                 yield ServerSentEventMessage(comment="heartbeat")
 
     return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})

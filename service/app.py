@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+import signal
+from collections.abc import AsyncIterator, Iterator
 
 import msgspec
 from litestar import Litestar, Response, get
@@ -21,6 +23,8 @@ from service.http import (
     PartialDateSchemaPlugin,
     TidyJsonRenderPlugin,
 )
+from service.logs import configure_logging
+from service.observability import Metrics, ObservedRequests, metrics_endpoint, metrics_from_env
 from service.readmodels import Projector, stop_quietly
 from service.settings import Settings
 from service.store import CONNECTION_ERRORS, EventStore
@@ -64,7 +68,7 @@ class Health(msgspec.Struct, frozen=True):
 async def health(state: State) -> Response[Health]:
     store: EventStore = state.store
     try:
-        head = await store.head()
+        head = await asyncio.wait_for(store.head(), state.settings.health_timeout)
     except CONNECTION_ERRORS:
         return Response(
             Health(status="unavailable", database="down"),
@@ -81,12 +85,48 @@ async def health(state: State) -> Response[Health]:
     )
 
 
-def create_app(settings: Settings) -> Litestar:
+@contextlib.contextmanager
+def _streams_end_on_signals(watcher: LogWatcher) -> Iterator[None]:
+    """On SIGTERM/SIGINT, end the live streams, so the server's graceful stop (which waits for
+    every open response) can finish. The server's own handler still runs: Python's handler is
+    chained, and asyncio's (granian's worker loop) is dispatched through the wakeup fd anyway."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def on_signal(signum: int, frame: object) -> None:
+        loop.call_soon_threadsafe(lambda: loop.create_task(watcher.close_streams()))
+        chained = previous.get(signum)
+        if callable(chained):
+            chained(signum, frame)
+
+    try:
+        for sig in signals:
+            signal.signal(sig, on_signal)
+    except ValueError:  # not the main thread (an in-process test client): nothing to do
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def create_app(
+    settings: Settings, *, metrics: Metrics | None = None, handle_signals: bool = False
+) -> Litestar:
+    """The app. `metrics`: where it counts (default: a registry of its own, or the multiprocess
+    folder set by `timeline serve`). `handle_signals`: end live streams on SIGTERM/SIGINT (the
+    served process; never an in-process test)."""
+    metrics = metrics if metrics is not None else metrics_from_env()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_pool(settings) as pool:
-            watcher = LogWatcher(pool)
+            watcher = LogWatcher(pool, on_advance=metrics.log_head)
             await watcher.start()
+            app.state.metrics = metrics
             app.state.pool = pool
             app.state.store = EventStore(pool)
             app.state.watcher = watcher
@@ -95,13 +135,23 @@ def create_app(settings: Settings) -> Litestar:
             app.state.gate = gate
             app.state.answers = AnswerCache()
             await api_audit.start(app.state, settings)
+
+            def projected(position: int) -> None:
+                gate.advanced(position)
+                metrics.projected(position)
+
             projector = asyncio.create_task(
-                Projector(pool).run(watcher.wait_beyond, on_progress=gate.advanced),
+                Projector(pool).run(watcher.wait_beyond, on_progress=projected),
                 name="projector",
             )
             try:
-                yield
+                if handle_signals:
+                    with _streams_end_on_signals(watcher):
+                        yield
+                else:
+                    yield
             finally:
+                await watcher.close_streams()
                 await stop_quietly(projector)
                 await api_audit.stop(app.state)
                 await watcher.stop()
@@ -110,6 +160,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             health,
             alive,
+            metrics_endpoint,
             *api_events.ROUTES,
             *api_reads.ROUTES,
             *api_timeline.ROUTES,
@@ -118,7 +169,13 @@ def create_app(settings: Settings) -> Litestar:
             api_embed.assets_router(),
         ],
         lifespan=[lifespan],
+        middleware=[
+            ObservedRequests(
+                metrics, logging.getLogger("timeline.access") if settings.access_log else None
+            )
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # the process's logging is ours: JSON lines (service/logs.py)
         state=State({"settings": settings}),
         type_encoders=TYPE_ENCODERS,
         plugins=[PartialDateSchemaPlugin()],
@@ -138,5 +195,9 @@ def create_app(settings: Settings) -> Litestar:
 
 
 def app_from_env() -> Litestar:
-    """Factory for ASGI servers started by `timeline serve` (settings come by environment)."""
-    return create_app(Settings.from_env())
+    """Factory for ASGI servers started by `timeline serve` (settings come by environment).
+
+    Each server worker process calls it once: that is where its JSON logging is set up."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings, handle_signals=True)

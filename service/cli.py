@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import msgspec
 
 from service import cli_audit, importers, readmodels, tokens
 from service.database import resolved_url
+from service.logs import granian_log_config
 from service.migrate import migrate
+from service.observability import MULTIPROC_ENV
 from service.progress import ProgressLine
 from service.seed import seed_if_empty
 from service.settings import Settings
@@ -54,6 +57,11 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(prepare(url))
         settings = msgspec.structs.replace(settings, database_url=url)
         os.environ.update(settings.to_env())
+        if settings.workers > 1 and not os.environ.get(MULTIPROC_ENV):
+            # Metrics of all workers in one scrape: prometheus_client's multiprocess mode, in a
+            # fresh folder (it must start empty), removed when the server stops.
+            folder = tempfile.TemporaryDirectory(prefix="timeline-metrics-")
+            os.environ[MULTIPROC_ENV] = stack.enter_context(folder)
         from granian import Granian
         from granian.constants import Interfaces
 
@@ -66,6 +74,10 @@ def _serve(args: argparse.Namespace) -> int:
             interface=Interfaces.ASGI,
             workers=settings.workers,
             log_access=False,
+            log_dictconfig=granian_log_config(settings.log_level),
+            # SIGTERM: workers stop accepting, finish in-flight requests, end live streams
+            # (app.py), run the lifespan shutdown; one still running after this is killed.
+            workers_kill_timeout=max(1, round(settings.shutdown_timeout)),
         ).serve()
     return 0
 

@@ -34,13 +34,43 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
         await asyncio.to_thread(stack.close)
 
 
+class BoundedPool(asyncpg.Pool):
+    """A pool whose `acquire` (and so `fetch`, `execute`, ... and the release afterwards) waits
+    at most `acquire_timeout` seconds unless told otherwise: asyncpg's default is to wait for
+    ever, so with PostgreSQL frozen or the pool exhausted a request would hang."""
+
+    def __init__(self, *args: object, acquire_timeout: float, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None):  # type: ignore[override]
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+
+def bounded_pool(url: str, settings: Settings, *, max_size: int | None = None) -> BoundedPool:
+    """A pool with every wait on the database bounded (settings.db_*_timeout); use as
+    `async with bounded_pool(...) as pool`. A broken connection (the server restarted) is
+    dropped on release and replaced on the next acquire, so the pool recovers by itself."""
+    return BoundedPool(
+        url,
+        acquire_timeout=settings.db_acquire_timeout,
+        min_size=settings.pool_min_size,
+        max_size=max_size or settings.pool_max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        timeout=settings.db_connect_timeout,
+        command_timeout=settings.db_command_timeout,
+    )
+
+
 @contextlib.asynccontextmanager
 async def open_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     """A migrated connection pool, closed (and the embedded server left) at the end."""
     async with database_url(settings) as url:
-        async with asyncpg.create_pool(
-            url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
-        ) as pool:
+        async with bounded_pool(url, settings) as pool:
             async with pool.acquire() as conn:
                 await migrate(conn)
             yield pool

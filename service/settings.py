@@ -24,6 +24,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 4 * 1024 * 1024
     signing_key_file: Path | None = None
     """The Ed25519 key that signs log heads. None: `<data dir>/signing-key.pem`."""
+    # Faults (docs/operations.md): every wait on the database is bounded, so a request fails
+    # with 503 instead of hanging when PostgreSQL is gone or frozen.
+    db_connect_timeout: float = 2.0
+    """Seconds to open a new connection to PostgreSQL."""
+    db_acquire_timeout: float = 5.0
+    """Seconds a request waits for a pooled connection (including opening one)."""
+    db_command_timeout: float = 10.0
+    """Seconds one statement may take before it is cancelled."""
+    health_timeout: float = 2.0
+    """Seconds `/health` waits for the database before it says "down"."""
+    shutdown_timeout: float = 30.0
+    """On SIGTERM: seconds a worker may take to finish in-flight requests before it is killed."""
+    access_log: bool = True
+    """One JSON line per request on standard error (`timeline serve`)."""
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +54,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             pool_max_size=int(env.get("TIMELINE_POOL_MAX_SIZE", "10")),
             sse_heartbeat_seconds=float(env.get("TIMELINE_SSE_HEARTBEAT_SECONDS", "15")),
             signing_key_file=Path(key_file) if key_file else None,
+            db_connect_timeout=float(env.get("TIMELINE_DB_CONNECT_TIMEOUT", "2")),
+            db_acquire_timeout=float(env.get("TIMELINE_DB_ACQUIRE_TIMEOUT", "5")),
+            db_command_timeout=float(env.get("TIMELINE_DB_COMMAND_TIMEOUT", "10")),
+            health_timeout=float(env.get("TIMELINE_HEALTH_TIMEOUT", "2")),
+            shutdown_timeout=float(env.get("TIMELINE_SHUTDOWN_TIMEOUT", "30")),
+            access_log=env.get("TIMELINE_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
+            log_level=env.get("TIMELINE_LOG_LEVEL", "info"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -49,6 +71,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "TIMELINE_WORKERS": str(self.workers),
             "TIMELINE_POOL_MAX_SIZE": str(self.pool_max_size),
             "TIMELINE_SSE_HEARTBEAT_SECONDS": str(self.sse_heartbeat_seconds),
+            "TIMELINE_DB_CONNECT_TIMEOUT": str(self.db_connect_timeout),
+            "TIMELINE_DB_ACQUIRE_TIMEOUT": str(self.db_acquire_timeout),
+            "TIMELINE_DB_COMMAND_TIMEOUT": str(self.db_command_timeout),
+            "TIMELINE_HEALTH_TIMEOUT": str(self.health_timeout),
+            "TIMELINE_SHUTDOWN_TIMEOUT": str(self.shutdown_timeout),
+            "TIMELINE_ACCESS_LOG": "1" if self.access_log else "0",
+            "TIMELINE_LOG_LEVEL": self.log_level,
         }
         if self.database_url:
             env["TIMELINE_DATABASE_URL"] = self.database_url

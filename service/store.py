@@ -46,6 +46,11 @@ CONNECTION_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
+    # The server is stopping or restarting (pg_ctl stop -m fast / a crash of another backend):
+    # what a statement in flight gets. Transient, like the others: 503, retry later.
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
 )
 
 EVENT_COLUMNS = (
