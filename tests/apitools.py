@@ -68,6 +68,9 @@ def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterat
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     key_dir = tempfile.mkdtemp(prefix="timeline-key-")
+    # The server logs a JSON line per request: into a file, since a pipe nobody reads fills up
+    # (64 KiB) and then blocks the server.
+    output = open(os.path.join(key_dir, "serve.log"), "w+b")  # closed at the end
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-seed", *args],
         env={
@@ -75,7 +78,7 @@ def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterat
             **env,
             "TIMELINE_SSE_HEARTBEAT_SECONDS": "0.5",
         },
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
     try:
@@ -86,8 +89,9 @@ def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterat
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    raise AssertionError(f"timeline serve did not answer:\n{output}") from None
+                    output.seek(0)
+                    said = output.read().decode(errors="replace")
+                    raise AssertionError(f"timeline serve did not answer:\n{said}") from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -97,3 +101,5 @@ def serving(env: dict[str, str], args: list[str], timeout: float = 60) -> Iterat
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+        finally:
+            output.close()
