@@ -321,7 +321,7 @@ def timelinejs(
     items: tuple[TimelineItem, ...], names: dict, lang: str, ids: tuple[str, ...]
 ) -> dict:
     """Knight Lab TimelineJS3 JSON. TimelineJS renders `text` as HTML: every text from an event
-    is escaped here, and only http(s) source URLs become links."""
+    is escaped here (`group` twice, see below), and only http(s) source URLs become links."""
     title_names = [localized(names.get(e, {}), lang) or e for e in ids]
     title = (
         ", ".join(title_names)
@@ -348,7 +348,12 @@ def timelinejs(
                 "unique_id": item.id,
                 "start_date": _date(item.occurred) | {"display_date": display},
                 "text": {"headline": html.escape(item.headline), "text": text},
-                "group": html.escape(localized(names.get(item.entity, {}), lang) or item.entity),
+                # TimelineJS "strips markup" from `group` by parsing it as HTML and taking its
+                # text (which decodes entities), then sets that text as innerHTML: escaped once,
+                # a name would become markup again. Escaped twice, it shows literally.
+                "group": html.escape(
+                    html.escape(localized(names.get(item.entity, {}), lang) or item.entity)
+                ),
             }
         )
     return {"title": {"text": {"headline": html.escape(title)}}, "events": events}

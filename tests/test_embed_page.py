@@ -270,3 +270,15 @@ async def test_assets_are_served_by_the_service_itself(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(media)
     assert "http://" not in response.text and "https://" not in response.text, "no external URL"
+
+
+async def test_timelinejs_group_names_stay_text_after_timelinejs_decodes_them(
+    story: AsyncTestClient,
+) -> None:
+    body = (
+        await story.get("/v1/timeline", params={"entities": HOSTILE_ENTITY, "format": "timelinejs"})
+    ).json()
+    for slide in body["events"]:
+        # TimelineJS takes the group's text content (entities decoded) and uses it as HTML.
+        decoded = "".join(parse(slide["group"]).text)
+        assert "<" not in decoded and "".join(parse(decoded).text).startswith("Evil <script>")
