@@ -18,11 +18,14 @@ from service import cli_audit, importers, readmodels, tokens
 from service.database import resolved_url
 from service.logs import granian_log_config
 from service.migrate import migrate
-from service.observability import MULTIPROC_ENV
 from service.progress import ProgressLine
 from service.seed import seed_if_empty
 from service.settings import Settings
 from service.store import EventStore
+
+# prometheus_client reads it when first imported, so it is set before any worker imports it;
+# this module must not import prometheus_client itself (workers are forked from this process).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    values,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -68,6 +69,11 @@ class Metrics:
         # metric objects must not also be registered, or each would be reported twice.
         own = None if multiprocess_dir else self.registry
         if multiprocess_dir:
+            if values.ValueClass is values.MutexValue:
+                raise RuntimeError(
+                    f"{MULTIPROC_ENV} was set after prometheus_client was imported in this "
+                    "process: the metrics would not be shared; set it before"
+                )
             MultiProcessCollector(self.registry, path=multiprocess_dir)
         self.request_seconds = Histogram(
             "timeline_http_request_duration_seconds",
