@@ -65,6 +65,7 @@
   function renderChosen() {
     var list = $("chosen");
     list.textContent = "";
+    $("q-help").hidden = chosen.length > 0;
     chosen.forEach(function (c, index) {
       var li = document.createElement("li");
       li.appendChild(document.createTextNode(nameIn(c.entity, $("lang").value) + " (" + c.id + ")"));
