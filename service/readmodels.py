@@ -151,6 +151,7 @@ WHERE generation = (SELECT live FROM rm_state)
   AND recorded_to > $2 AND recorded_from <= $2 AND valid_from <= $1 AND $1 < valid_to
 """
 _CHECKPOINT = "SELECT position FROM rm_state"
+_ANALYZE = "ANALYZE rm_items, rm_entities"
 _SEARCH = """
 SELECT entity, kind, country, names, aliases FROM rm_entities
 WHERE generation = (SELECT live FROM rm_state)
@@ -405,10 +406,13 @@ class Projector:
     """
 
     FACT_CACHE = 200_000
+    ANALYZE_AFTER = 5_000
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._facts: dict[int, Fact] = {}
+        self._written = 0
+        self._analyze_at = self.ANALYZE_AFTER
 
     async def checkpoint(self) -> int:
         return await self._pool.fetchval(_CHECKPOINT)
@@ -417,8 +421,18 @@ class Projector:
         """Project everything committed so far; return the checkpoint."""
         while True:
             done, position = await self.step()
+            await self._keep_statistics()
             if done:
                 return position
+
+    async def _keep_statistics(self) -> None:
+        """ANALYZE the read model each time this projector has doubled it (from a few thousand
+        rows). A model growing fast from empty outruns autovacuum; with statistics that say it
+        holds a handful of rows the planner reads every current row per page, not those of the
+        page's entities, and projection time grows with the square of the log."""
+        if self._written >= self._analyze_at:
+            await self._pool.execute(_ANALYZE)
+            self._analyze_at = 2 * self._written
 
     def _fact(self, row: asyncpg.Record) -> Fact:
         position = row["position"]
@@ -464,6 +478,7 @@ class Projector:
             items = folding.closed + folding.open_rows()
             if items:
                 await conn.copy_records_to_table("rm_items", records=items, columns=_ITEM_COLUMNS)
+                self._written += len(items)
             records = folding.record_rows()
             if records:
                 await conn.execute(_UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
