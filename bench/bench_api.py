@@ -290,6 +290,7 @@ class Profiler:
     """--py-spy DIR: a flame graph of the server's worker during each measured run."""
 
     directory: Path | None
+    format: str = "flamegraph"
 
     def start(self, served: Served, name: str, seconds: float) -> subprocess.Popen | None:
         if self.directory is None:
@@ -299,9 +300,12 @@ class Profiler:
             note("    py-spy: no worker process found")
             return None
         self.directory.mkdir(parents=True, exist_ok=True)
-        out = self.directory / f"{name}.svg"
-        argv = ["py-spy", "record", "-p", str(pids[0]), "-d", str(int(seconds) + 1), "-r", "200"]
-        argv += ["-o", str(out), "--nonblocking"]
+        suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[self.format]
+        out = self.directory / f"{name}.{suffix}"
+        beside = Path(sys.executable).parent / "py-spy"
+        spy = shutil.which("py-spy") or (str(beside) if beside.exists() else "py-spy")
+        argv = [spy, "record", "-p", str(pids[0]), "-d", str(int(seconds) + 1), "-r", "200"]
+        argv += ["-f", self.format, "-o", str(out), "--nonblocking"]
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @staticmethod
@@ -607,6 +611,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "(slows the server; for finding causes, not for figures)",
     )
     parser.add_argument(
+        "--py-spy-format", choices=("flamegraph", "raw", "speedscope"), default="flamegraph"
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"smoke run: {QUICK_DURATION:g} s per measurement after {QUICK_WARMUP:g} s, one round",
@@ -631,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     started = time.perf_counter()
     client = Client(args.client, args.threads)
-    profiler = Profiler(args.py_spy)
+    profiler = Profiler(args.py_spy, args.py_spy_format)
     seconds, warmup = args.duration, args.warmup
     with server(args.database_url) as srv:
         admin = srv.admin_url
