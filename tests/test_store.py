@@ -110,6 +110,39 @@ async def test_database_refuses_a_row_that_does_not_continue_the_chain(
         )
 
 
+async def test_database_refuses_a_multi_row_statement_with_a_broken_link_and_keeps_none_of_it(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await _seed(store)
+    head = await store.head()
+    row = (
+        "($1 + {k}, gen_random_uuid(), 'x', 'EntityRegistered', 1, '2020', '2020-01-01', "
+        "'2021-01-01', 'year', now(), '\\x7b7d', {prev}, $2)"
+    )
+    insert = (
+        "INSERT INTO events (position, id, entity, type, schema_version, occurred, "
+        "occurred_start, occurred_end, precision, recorded_at, payload, prev_hash, hash) VALUES "
+    )
+    # The first row continues the log; the second names a prev_hash that is not the first's.
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="prev_hash of position"):
+        await pool.execute(
+            insert + row.format(k=1, prev="$3") + ", " + row.format(k=2, prev="$3"),
+            head.position,
+            bytes(range(32)),
+            head.hash,
+        )
+    assert (await store.head()).position == head.position
+
+
+async def test_database_refuses_an_event_ref_to_a_position_not_in_the_log(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await _seed(store)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="not in the log"):
+        await pool.execute("INSERT INTO event_refs (position, ref, field) VALUES (999, 'x', 'y')")
+    assert await pool.fetchval("SELECT count(*) FROM event_refs WHERE position = 999") == 0
+
+
 async def test_idempotent_reappend_adds_nothing_and_returns_the_stored_events(
     store: EventStore, pool: asyncpg.Pool
 ) -> None:
