@@ -310,12 +310,20 @@ def _post_in_thread(base: str, token: str, body: object) -> tuple[threading.Thre
     return thread, outcome
 
 
+# pg_locks shows every database of the server (other tests share it): this one's append lock.
+_APPEND_LOCK_WAITERS = """
+SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND NOT granted
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1
+"""
+
+
 async def _wait_for_lock_waiter(conn: asyncpg.Connection, within: float = 20) -> None:
-    """Until some other session waits on an advisory lock (the service's append writer)."""
+    """Until another session waits on this database's append lock (the service's writer)."""
     deadline = time.monotonic() + within
-    while not await conn.fetchval(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-    ):
+    high, low = APPEND_LOCK_KEY >> 32, APPEND_LOCK_KEY & 0xFFFF_FFFF
+    while not await conn.fetchval(_APPEND_LOCK_WAITERS, high, low):
         assert time.monotonic() < deadline, "the append never reached the lock"
         await asyncio.sleep(0.05)
 
@@ -428,18 +436,20 @@ def test_sigterm_finishes_the_request_in_flight_ends_live_streams_and_exits(
             service = Service(database_url)
             service.start()
             try:
-                stream_ended = threading.Event()
+                stream_open, stream_ended = threading.Event(), threading.Event()
 
                 def follow() -> None:
                     with httpx.stream(
                         "GET", f"{service.base}/v1/events/stream", timeout=60
                     ) as response:
-                        for _ in response.iter_bytes():
-                            pass
+                        for chunk in response.iter_text():
+                            if "caught-up" in chunk:
+                                stream_open.set()
                     stream_ended.set()
 
                 follower = threading.Thread(target=follow, daemon=True)
                 follower.start()
+                assert await asyncio.to_thread(stream_open.wait, 20), "the stream did not open"
                 await holder.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK_KEY)
                 thread, outcome = _post_in_thread(service.base, token, batch)
                 await _wait_for_lock_waiter(holder)
