@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from pathlib import Path
 
@@ -559,6 +560,8 @@ def _row(fig: Figures, unit: str, ratio: float | None = None, aim: float | None 
     if problems:
         text += f"   [{problems}]"
     print(text)
+    if fig.failure:
+        print(f"   {'':<44}a round failed ({fig.failure}); the figures are of the other rounds")
 
 
 def _command(args: argparse.Namespace, origin: str) -> str:
@@ -694,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 except Exception as exc:
                     raw[k].failure = f"{type(exc).__name__}: {exc}"
-                    note(f"    failed: {raw[k].failure}")
+                    note(f"    failed: {traceback.format_exc()}")
                 note(f"appends round {round_}/{args.repeat}: POST /v1/events x{k}")
                 try:
                     result = measure_http_appends(
@@ -711,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
                     behind[k].append(result.projector_behind)
                 except Exception as exc:
                     api[k].failure = f"{type(exc).__name__}: {exc}"
-                    note(f"    failed: {api[k].failure}")
+                    note(f"    failed: {traceback.format_exc()}")
 
     print(f"PostgreSQL: {info['version'].split(' on ')[0]} ({srv.origin}: {redacted(admin)})")
     print(
@@ -754,7 +757,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n({time.perf_counter() - started:.0f} s in all) Reproduce with:")
     print(_command(args, srv.origin), flush=True)
-    failed = [f for f in (*reads, *raw.values(), *api.values()) if not f.runs or f.problems()]
+    figures = (*reads, *raw.values(), *api.values())
+    failed = [f for f in figures if not f.runs or f.failure or f.problems()]
     return 1 if failed else 0
 
 
