@@ -466,7 +466,7 @@ async def embed_timeline(
 ) -> Response[bytes]:
     params = _embed_params(entities, from_, to, types, lang, known_at, theme, group)
     moment = await resolve_moment(state, params.known_at)
-    store: EventStore = state.store
+    store = moment.store
     base = _base(request)
 
     async def render() -> bytes:

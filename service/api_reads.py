@@ -15,6 +15,7 @@ import asyncio
 import datetime as _dt
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
@@ -30,7 +31,8 @@ from service import clock, readmodels
 from service.errors import BadRequest, DatabaseUnavailable, NotFound
 from service.http import IMMUTABLE, REVALIDATE, etag_matches, etag_of
 from service.readmodels import EntitySummary
-from service.store import EventStore
+from service.routing import ReadRouter, ReadSource
+from service.store import CONNECTION_ERRORS, EventStore
 from service.watch import LogWatcher
 
 LOG_SIZE_HEADER = "Timeline-Log-Size"
@@ -110,28 +112,46 @@ def parse_day(value: str | None, field: str, default: _dt.date | None = None) ->
         raise BadRequest("must be a date YYYY-MM-DD", field=field) from None
 
 
-class Moment(msgspec.Struct, frozen=True):
-    """Where an answer stands on the transaction-time axis."""
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """Where an answer stands on the transaction-time axis, and where its log is read."""
 
     known_at: _dt.datetime | None
     position: int
     immutable: bool
+    source: ReadSource
+    """The primary, or a read replica for an immutable answer (service/routing.py)."""
+
+    @property
+    def store(self) -> EventStore:
+        return self.source.store
 
 
 async def resolve_moment(state: State, known_at: _dt.datetime | None) -> Moment:
     """`now` is the log position this process knows; a past K is immutable once the log's last
-    committed `recorded_at` has reached it."""
-    watcher: LogWatcher = state.watcher
+    committed `recorded_at` has reached it, and may then be read from a replica."""
+    router: ReadRouter = state.router
     if known_at is None:
-        return Moment(known_at=None, position=watcher.position, immutable=False)
-    store: EventStore = state.store
-    head = await store.head()
-    if head.recorded_at is not None and known_at <= head.recorded_at:
-        return Moment(
-            known_at=known_at, position=await store.position_known_at(known_at), immutable=True
-        )
+        watcher: LogWatcher = state.watcher
+        return Moment(None, watcher.position, immutable=False, source=router.primary)
+    past = await router.past(known_at)
+    if past is not None:
+        source, position = past
+        return Moment(known_at, position, immutable=True, source=source)
     # K is after every committed event: like "now", except that the answer is bounded by K.
-    return Moment(known_at=known_at, position=head.position, immutable=False)
+    head = await router.primary.store.head()
+    return Moment(known_at, head.position, immutable=False, source=router.primary)
+
+
+async def models_for(state: State, moment: Moment) -> asyncpg.Pool:
+    """The pool whose read models answer at `moment`: the replica's once they include its log
+    size, else the primary's, once its projector has reached it (a brief wait)."""
+    router: ReadRouter = state.router
+    source = await router.for_models(moment.source, moment.position)
+    if source is router.primary:
+        gate: ReadModelGate = state.gate
+        await gate.reach(moment.position)
+    return source.pool
 
 
 async def cached_answer(
@@ -156,7 +176,12 @@ async def cached_answer(
     cache: AnswerCache = state.answers
     found = cache.get(cache_key)
     if found is None:
-        body = await render()
+        try:
+            body = await render()
+        except CONNECTION_ERRORS:
+            router: ReadRouter = state.router
+            router.failed(moment.source)  # a replica that failed is left alone for a while
+            raise
         cache.put(cache_key, (body, moment.position))
     else:
         body = found[0]
@@ -262,10 +287,9 @@ async def get_entity_state(
 ) -> Response[EntityState]:
     day = parse_day(as_of, "as_of", clock.now().date())
     moment = await resolve_moment(state, parse_known_at(known_at))
-    store: EventStore = state.store
 
     async def render() -> bytes:
-        events = await store.relevant_events(
+        events = await moment.store.relevant_events(
             entity_id, known_at=moment.known_at, upto=moment.position
         )
         if not any(r.entity == entity_id and r.type == "EntityRegistered" for r in events):
@@ -308,11 +332,10 @@ async def get_list_members(
 ) -> Response[Members]:
     day = parse_day(as_of, "as_of", clock.now().date())
     moment = await resolve_moment(state, parse_known_at(known_at))
-    gate: ReadModelGate = state.gate
 
     async def render() -> bytes:
-        await gate.reach(moment.position)
-        members = await readmodels.list_members(state.pool, list_id, day, moment.known_at)
+        pool = await models_for(state, moment)
+        members = await readmodels.list_members(pool, list_id, day, moment.known_at)
         return canonical_json(
             Members(list=list_id, as_of=day, known_at=moment.known_at, members=members)
         )  # type: ignore[arg-type]
@@ -338,11 +361,10 @@ async def get_changes(
     if start > end:
         raise BadRequest("must be on or before `to`", field="from")
     moment = await resolve_moment(state, parse_known_at(known_at))
-    gate: ReadModelGate = state.gate
 
     async def render() -> bytes:
-        await gate.reach(moment.position)
-        found = await readmodels.changes(state.pool, start, end, moment.known_at)
+        pool = await models_for(state, moment)
+        found = await readmodels.changes(pool, start, end, moment.known_at)
         return canonical_json(
             Changes(from_date=start, to_date=end, known_at=moment.known_at, changes=found)
         )  # type: ignore[arg-type]

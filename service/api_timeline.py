@@ -170,7 +170,7 @@ async def entity_timeline(
     known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
 ) -> Response[Timeline]:
     moment = await resolve_moment(state, parse_known_at(known_at))
-    store: EventStore = state.store
+    store = moment.store
 
     async def render() -> bytes:
         recorded = await store.relevant_events(
@@ -273,7 +273,7 @@ async def timeline(
 ) -> Response[Timeline | TimelineJSDocument]:
     query = parse_timeline_query(entities, from_, to, types)
     moment = await resolve_moment(state, parse_known_at(known_at))
-    store: EventStore = state.store
+    store = moment.store
 
     async def render() -> bytes:
         items, names = await timeline_items(store, query, moment, lang)

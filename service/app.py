@@ -16,7 +16,7 @@ from litestar.openapi import OpenAPIConfig
 
 from service import api_audit, api_embed, api_events, api_reads, api_timeline
 from service.api_reads import AnswerCache, ReadModelGate
-from service.database import open_pool
+from service.database import open_pool, open_read_pool
 from service.http import (
     EXCEPTION_HANDLERS,
     TYPE_ENCODERS,
@@ -26,6 +26,7 @@ from service.http import (
 from service.logs import configure_logging
 from service.observability import Metrics, ObservedRequests, metrics_endpoint, metrics_from_env
 from service.readmodels import Projector, stop_quietly
+from service.routing import ReadRouter
 from service.settings import Settings
 from service.store import CONNECTION_ERRORS, EventStore
 from service.tokens import TokenChecker
@@ -123,7 +124,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_pool(settings) as pool:
+        async with open_pool(settings) as pool, open_read_pool(settings) as read_pool:
+            app.state.router = ReadRouter(pool, read_pool)
             watcher = LogWatcher(pool, on_advance=metrics.log_head)
             await watcher.start()
             app.state.metrics = metrics

@@ -47,14 +47,16 @@ class BoundedPool(asyncpg.Pool):
         return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
 
 
-def bounded_pool(url: str, settings: Settings, *, max_size: int | None = None) -> BoundedPool:
+def bounded_pool(
+    url: str, settings: Settings, *, max_size: int | None = None, min_size: int | None = None
+) -> BoundedPool:
     """A pool with every wait on the database bounded (settings.db_*_timeout); use as
     `async with bounded_pool(...) as pool`. A broken connection (the server restarted) is
     dropped on release and replaced on the next acquire, so the pool recovers by itself."""
     return BoundedPool(
         url,
         acquire_timeout=settings.db_acquire_timeout,
-        min_size=settings.pool_min_size,
+        min_size=settings.pool_min_size if min_size is None else min_size,
         max_size=max_size or settings.pool_max_size,
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
@@ -74,3 +76,15 @@ async def open_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
             async with pool.acquire() as conn:
                 await migrate(conn)
             yield pool
+
+
+@contextlib.asynccontextmanager
+async def open_read_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool | None]:
+    """A pool on the read replica (`read_database_url`), or None when there is none. It opens
+    no connection up front (min size 0) and is never migrated: a replica that is down or not
+    yet reachable must not keep the service from starting; reads then go to the primary."""
+    if not settings.read_database_url:
+        yield None
+        return
+    async with bounded_pool(settings.read_database_url, settings, min_size=0) as pool:
+        yield pool

@@ -597,6 +597,11 @@ async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> in
 # ------------------------------------------------------------------------------------ queries
 
 
+async def checkpoint(pool: asyncpg.Pool) -> int:
+    """The last log position the read models (of this database) include."""
+    return await pool.fetchval(_CHECKPOINT)
+
+
 def _decode_item(aspect: str, body: bytes) -> msgspec.Struct:
     return msgspec.json.decode(body, type=_ITEM_TYPES[aspect])
 

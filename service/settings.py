@@ -12,6 +12,10 @@ import msgspec
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
     """A PostgreSQL URL. None: start the embedded PostgreSQL in `data_dir`."""
+    read_database_url: str | None = None
+    """A read replica (hot standby) of `database_url`. Answers at a past `known_at`, which can
+    never change, are read from it once it has replayed past that moment; everything else (and
+    everything while it is behind or down) is read from the primary. None: no replica."""
     data_dir: Path | None = None
     """Where the embedded PostgreSQL keeps its files. None: the default (see embedded.py)."""
     host: str = "127.0.0.1"
@@ -47,6 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         key_file = env.get("TIMELINE_SIGNING_KEY_FILE")
         return cls(
             database_url=env.get("TIMELINE_DATABASE_URL") or None,
+            read_database_url=env.get("TIMELINE_READ_DATABASE_URL") or None,
             data_dir=Path(data_dir) if data_dir else None,
             host=env.get("TIMELINE_HOST", "127.0.0.1"),
             port=int(env.get("TIMELINE_PORT", "8000")),
@@ -81,6 +86,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         }
         if self.database_url:
             env["TIMELINE_DATABASE_URL"] = self.database_url
+        if self.read_database_url:
+            env["TIMELINE_READ_DATABASE_URL"] = self.read_database_url
         if self.data_dir is not None:
             env["TIMELINE_DATA_DIR"] = str(self.data_dir)
         if self.signing_key_file is not None:
