@@ -14,6 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import Discriminator, OpenAPIType, Reference, Schema
 from litestar.params import Body, HeaderParameter, Parameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -30,6 +31,38 @@ from service.watch import LogWatcher
 _ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
 
 MAX_BATCH = 1000
+
+# The append body as documented in /schema (it is parsed by `_parse_body`, which names the
+# offending field of any body that does not fit): one event, a batch, or a batch with the
+# writer's expected stream positions.
+_EVENT_SCHEMA = Schema(
+    one_of=[Reference(ref=f"#/components/schemas/{name}") for name in EVENT_TYPES],
+    discriminator=Discriminator(
+        property_name="type",
+        mapping={name: f"#/components/schemas/{name}" for name in EVENT_TYPES},
+    ),
+)
+_BATCH_SCHEMA = Schema(
+    type=OpenAPIType.ARRAY, items=_EVENT_SCHEMA, min_items=1, max_items=MAX_BATCH
+)
+_BODY_SCHEMAS = [
+    _EVENT_SCHEMA,
+    _BATCH_SCHEMA,
+    Schema(
+        type=OpenAPIType.OBJECT,
+        required=["events"],
+        properties={
+            "events": _BATCH_SCHEMA,
+            "expected_position": Schema(
+                type=OpenAPIType.OBJECT,
+                description="entity id -> the position of the last event of its stream the "
+                "writer has seen (0: none); the batch is refused (409) if a stream has moved",
+                additional_properties=Schema(type=OpenAPIType.INTEGER, minimum=0),
+            ),
+        },
+        additional_properties=False,
+    ),
+]
 MAX_POSITION = 2**62  # positions are bigint; a larger cursor is a client error, not a 500
 MAX_PAGE = 1000
 
@@ -165,6 +198,7 @@ async def append_events(
         Body(
             title="One event, an array of events, or {events, expected_position}",
             description="Events are tagged by `type`; see the event schemas (EntityListed, ...).",
+            schema_extra={"one_of": _BODY_SCHEMAS},
         ),
     ],
 ) -> Response[AppendResult]:

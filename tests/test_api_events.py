@@ -227,3 +227,20 @@ async def test_bad_last_event_id_is_refused(client: AsyncTestClient) -> None:
         422,
         "Last-Event-ID",
     )
+
+
+async def test_openapi_documents_the_append_body_as_events_batches_or_expected_positions(
+    client: AsyncTestClient,
+) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    body = schema["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]
+    single, batch, with_expected = body["schema"]["oneOf"]
+    refs = {option["$ref"].rsplit("/", 1)[1] for option in single["oneOf"]}
+    assert {"EntityRegistered", "EntityListed", "RuleIssued", "EventRetracted"} <= refs
+    assert refs <= set(schema["components"]["schemas"])
+    assert single["discriminator"]["propertyName"] == "type"
+    assert batch["type"] == "array" and batch["maxItems"] == 1000
+    assert with_expected["required"] == ["events"]
+    assert "expected_position" in with_expected["properties"]
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert all(op.get("operationId") for op in operations)
