@@ -108,15 +108,24 @@ def template_database(pg_admin_url: str) -> Iterator[str]:
         asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
-    """A fresh, migrated, empty database for this test."""
-    name = f"timeline_t_{uuid.uuid4().hex[:12]}"
+@contextlib.asynccontextmanager
+async def fresh_database(
+    pg_admin_url: str, template_database: str, prefix: str = "timeline_t"
+) -> AsyncIterator[str]:
+    """A new database copied from the migrated template, dropped at the end; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     await _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     try:
         yield with_database(pg_admin_url, name)
     finally:
         await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated, empty database for this test."""
+    async with fresh_database(pg_admin_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture

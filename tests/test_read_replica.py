@@ -25,7 +25,7 @@ from service.readmodels import Projector
 from service.settings import Settings
 from service.store import EVENT_COLUMNS, EventStore
 from tests.builders import listed, registered
-from tests.conftest import _admin, with_database
+from tests.conftest import fresh_database, with_database
 
 MARKED = "2022-12-15"  # the replica's copy of the listing says this
 TRUE = "2022-12-16"  # the primary's
@@ -33,12 +33,8 @@ TRUE = "2022-12-16"  # the primary's
 
 @pytest.fixture
 async def replica_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
-    name = f"timeline_r_{uuid.uuid4().hex[:12]}"
-    await _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    try:
-        yield with_database(pg_admin_url, name)
-    finally:
-        await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_database(pg_admin_url, template_database, "timeline_r") as url:
+        yield url
 
 
 async def _replay_prefix(primary: asyncpg.Pool, replica_url: str, upto: int) -> None:
