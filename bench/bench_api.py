@@ -380,11 +380,14 @@ async def _write_token(url: str) -> str:
         await conn.close()
 
 
+_SIZE_AND_PROJECTED = "SELECT (SELECT count(*) FROM events), (SELECT position FROM rm_state)"
+
+
 async def _log_size(url: str) -> tuple[int, int]:
     conn = await asyncpg.connect(url)
     try:
-        size = await conn.fetchval("SELECT count(*) FROM events")
-        projected = await conn.fetchval("SELECT position FROM rm_state")
+        # One statement, one snapshot: an append still in flight cannot fall between the two.
+        size, projected = await conn.fetchrow(_SIZE_AND_PROJECTED)
     finally:
         await conn.close()
     return size, projected
