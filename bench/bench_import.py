@@ -13,9 +13,11 @@ same rows (aim: at least half of it). Per round, each on a fresh database of the
    in batches of the same size, one transaction each, into a table with the columns and keys of
    `events` and none of its triggers, checks or secondary indexes.
 
-3. diagnostic: the same rows and their event_refs copied in the same batches into the real,
-   migrated schema (triggers, checks, indexes): the database's share of an import, with none of
-   the Python work (parsing, validating, hashing).
+3. COPY into the log's own table: the same rows and their event_refs copied in the same
+   batches into the real, migrated schema (its secondary indexes, checks and statement
+   triggers): the database's share of an import, with none of the Python work (parsing,
+   validating, hashing). Read as "raw COPY of the same rows" into the table they belong in, it
+   is the second baseline the import is shown against.
 
 Rounds alternate the measurements; medians (min-max) are shown. Progress goes to stderr.
 
@@ -220,16 +222,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"   raw COPY (no triggers, PK + id only)   {raw:>9,.0f} events/s {_spread(copies)}")
     print(
-        f"   COPY into the real schema (diagnostic) {real:>9,.0f} events/s {_spread(schema)}"
-        f"   schema/raw = {real / raw:.2f}"
+        f"   COPY into the log's own table          {real:>9,.0f} events/s {_spread(schema)}"
+        f"   (its indexes, checks, triggers, event_refs) = {real / raw:.2f} x raw"
     )
     print(
         f"   timeline import (process, wall)        {imp:>9,.0f} events/s {_spread(imports)}"
-        f"   import/raw = {imp / raw:.2f}  (aim >= 0.5)"
+        f"   import/raw = {imp / raw:.2f}  (aim >= 0.5); import/own-table COPY = {imp / real:.2f}"
     )
     print(
         f"   timeline import (its own summary)      {own:>9,.0f} events/s {_spread(owns)}"
-        f"   import/raw = {own / raw:.2f}"
+        f"   import/raw = {own / raw:.2f}; import/own-table COPY = {own / real:.2f}"
     )
     argv_ = [".venv/bin/python", "bench/bench_import.py", "--events", str(events)]
     if args.database_url:
