@@ -3,7 +3,8 @@
 What is stored (see migrations/0004_read_models.sql): per entity and item, the world-time
 segments of `projections.segments`, stamped with the transaction-time range over which they were
 the log's knowledge. Each append transaction (one `recorded_at`) that touches an entity gives it
-a new version: its current rows are closed at that `recorded_at` and the new ones open there.
+a new version: those of its current rows that no longer hold are closed at that `recorded_at`
+and the new ones open there (rows that still hold stay open, with their own `recorded_from`).
 So an answer at (D, K) is an indexed lookup, and equals the pure fold by construction.
 
 The projector and the rebuild share one core (`_Core`): the incremental projector feeds it the
@@ -48,7 +49,7 @@ from projections.queries import diff_items
 from projections.segments import OPEN_END, Segment, segments
 from service.store import CONNECTION_ERRORS, SELECT_RECORDED, recorded_from_row
 
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2  # 2: only changed rows are closed and reopened
 PROJECTOR_LOCK_KEY = 0x726D_5F70_726F_6A  # "rm_proj"
 PAGE = 2000
 
@@ -95,10 +96,14 @@ _CURRENT_ROWS_OF = """
 SELECT entity, aspect, key, valid_from, valid_to, present, body FROM rm_items
 WHERE generation = $1 AND entity = ANY($2::text[]) AND recorded_to = 'infinity'
 """
+# A current row is identified by (entity, aspect, key, valid_from): an item's segments do
+# not overlap in world time.
 _CLOSE_ROWS_OF = """
 UPDATE rm_items AS i SET recorded_to = c.recorded_to
-FROM unnest($2::text[], $3::timestamptz[]) AS c (entity, recorded_to)
-WHERE i.generation = $1 AND i.entity = c.entity AND i.recorded_to = 'infinity'
+FROM unnest($2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[])
+    AS c (entity, aspect, key, valid_from, recorded_to)
+WHERE i.generation = $1 AND i.entity = c.entity AND i.aspect = c.aspect AND i.key = c.key
+  AND i.valid_from = c.valid_from AND i.recorded_to = 'infinity'
 """
 _UPSERT_ENTITIES = """
 INSERT INTO rm_entities (generation, entity, kind, country, names, aliases, search)
@@ -181,7 +186,9 @@ class EntityRecord:
     search: str
 
 
-Rows = tuple[tuple[str, str, _dt.date, _dt.date, bool, bytes], ...]
+Row = tuple[str, str, _dt.date, _dt.date, bool, bytes]
+"""(aspect, key, valid_from, valid_to, present, body)"""
+Rows = tuple[Row, ...]
 
 
 def _rows_of(found: Sequence[Segment]) -> Rows:
@@ -320,10 +327,11 @@ class _Folding:
     def __init__(self, generation: int, memory: _Memory | None = None) -> None:
         self.generation = generation
         self.memory = memory if memory is not None else _Memory()
-        self.current: dict[str, tuple[Rows, _dt.datetime | None]] = {}
-        """entity -> (rows, recorded_from); recorded_from None: rows already in the database."""
+        self.current: dict[str, dict[Row, _dt.datetime | None]] = {}
+        """entity -> its current rows, each with its recorded_from (None: already stored)."""
         self.closed: list[tuple] = []
-        self.db_closes: dict[str, _dt.datetime] = {}
+        self.db_closes: list[tuple[str, str, str, _dt.date, _dt.datetime]] = []
+        """Stored current rows to close: (entity, aspect, key, valid_from, recorded_to)."""
         self.dirty: set[str] = set()
         self.records: dict[str, EntityRecord] = {}
         self.position = 0
@@ -331,7 +339,7 @@ class _Folding:
 
     def stored(self, entity: str, rows: Rows) -> None:
         if rows:
-            self.current[entity] = (rows, None)
+            self.current[entity] = dict.fromkeys(rows)
 
     def feed(self, fact: Fact) -> None:
         # A group is applied before the next group's first fact joins the memory, so the
@@ -357,17 +365,21 @@ class _Folding:
         for entity in sorted(affected):
             facts = self.memory.facts_for(entity)
             rows = _rows_of(segments(entity, facts, None))
-            previous = self.current.get(entity)
-            if rows != (previous[0] if previous else ()):
-                if previous is not None:
-                    old_rows, since = previous
+            previous = self.current.get(entity, {})
+            if len(rows) != len(previous) or any(row not in previous for row in rows):
+                # Only rows that changed are closed and opened: a row that is still true keeps
+                # the recorded_from at which it became the log's knowledge.
+                now = {row: previous[row] if row in previous else recorded_at for row in rows}
+                for row, since in previous.items():
+                    if row in now:
+                        continue
                     if since is None:
-                        self.db_closes[entity] = recorded_at
+                        self.db_closes.append((entity, row[0], row[1], row[2], recorded_at))
                     else:
                         self.closed.extend(
-                            _item_tuples(self.generation, entity, old_rows, since, recorded_at)
+                            _item_tuples(self.generation, entity, (row,), since, recorded_at)
                         )
-                self.current[entity] = (rows, recorded_at)
+                self.current[entity] = now
                 self.dirty.add(entity)
             if entity in renamed:
                 record = entity_record(entity, facts)
@@ -378,9 +390,9 @@ class _Folding:
         """The current version of every entity whose rows changed, open-ended."""
         out: list[tuple] = []
         for entity in sorted(self.dirty):
-            rows, since = self.current[entity]
-            assert since is not None
-            out.extend(_item_tuples(self.generation, entity, rows, since))
+            for row, since in self.current[entity].items():
+                if since is not None:
+                    out.extend(_item_tuples(self.generation, entity, (row,), since))
         return out
 
     def record_rows(self) -> list[tuple]:
@@ -471,9 +483,8 @@ class Projector:
                 folding.feed(fact)
             folding.flush()
             if folding.db_closes:
-                closes = sorted(folding.db_closes.items())
                 await conn.execute(
-                    _CLOSE_ROWS_OF, live, [e for e, _ in closes], [t for _, t in closes]
+                    _CLOSE_ROWS_OF, live, *map(list, zip(*folding.db_closes, strict=True))
                 )
             items = folding.closed + folding.open_rows()
             if items:
