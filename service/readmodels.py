@@ -7,7 +7,7 @@ a new version: those of its current rows that no longer hold are closed at that 
 and the new ones open there (rows that still hold stay open, with their own `recorded_from`).
 So an answer at (D, K) is an indexed lookup, and equals the pure fold by construction.
 
-The projector and the rebuild share one core (`_Core`): the incremental projector feeds it the
+The projector and the rebuild share one core (`_Folding`): the incremental projector feeds it the
 facts it reads for the touched entities; the rebuild feeds it the whole log in memory. Both
 process the log one `recorded_at` group at a time, so they write the same rows byte for byte.
 
