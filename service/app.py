@@ -25,7 +25,7 @@ from service.http import (
 )
 from service.logs import configure_logging
 from service.observability import Metrics, ObservedRequests, metrics_endpoint, metrics_from_env
-from service.readmodels import Projector, stop_quietly
+from service.readmodels import Projector, follow_projector, stop_quietly
 from service.routing import ReadRouter
 from service.settings import Settings
 from service.store import CONNECTION_ERRORS, EventStore
@@ -143,7 +143,9 @@ def create_app(
                 metrics.projected(position)
 
             projector = asyncio.create_task(
-                Projector(pool).run(watcher.wait_beyond, on_progress=projected),
+                Projector(pool).run(watcher.wait_beyond, on_progress=projected)
+                if settings.projector
+                else follow_projector(pool, projected),
                 name="projector",
             )
             try:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -16,13 +17,15 @@ import asyncpg
 import msgspec
 
 from service import cli_audit, importers, readmodels, tokens
-from service.database import resolved_url
+from service.database import open_pool, resolved_url
 from service.logs import granian_log_config
 from service.migrate import migrate
 from service.progress import ProgressLine
+from service.readmodels import Projector, stop_quietly
 from service.seed import seed_if_empty
 from service.settings import Settings
 from service.store import EventStore
+from service.watch import LogWatcher
 
 # prometheus_client reads it when first imported, so it is set before any worker imports it;
 # this module must not import prometheus_client itself (workers are forked from this process).
@@ -156,6 +159,36 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
         return asyncio.run(run(url))
 
 
+def _projections_run(args: argparse.Namespace) -> int:
+    """The projector as a process of its own (the service with TIMELINE_PROJECTOR=0): it keeps
+    the read models current until SIGTERM or SIGINT. Several may run; they take turns."""
+    settings = Settings.from_env()
+    if args.data_dir:
+        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+
+    async def run() -> int:
+        async with open_pool(settings) as pool:
+            watcher = LogWatcher(pool)
+            await watcher.start()
+            projector = asyncio.create_task(
+                Projector(pool).run(watcher.wait_beyond), name="projector"
+            )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            print("projector running; SIGTERM or Ctrl-C stops it", file=sys.stderr)
+            try:
+                await stop.wait()
+            finally:
+                await stop_quietly(projector)
+                await watcher.stop()
+        print("projector stopped", file=sys.stderr)
+        return 0
+
+    return asyncio.run(run())
+
+
 @contextlib.contextmanager
 def _bulk_job() -> Iterator[None]:
     """Tune Python's cyclic garbage collector for a bulk job (import, rebuild).
@@ -287,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_flag(rebuild)
     rebuild.set_defaults(run=_projections_rebuild)
+    project = projections_sub.add_parser(
+        "run",
+        help="keep the read models current, as a process of its own, until SIGTERM "
+        "(for a service started with TIMELINE_PROJECTOR=0)",
+    )
+    _data_dir_flag(project)
+    project.set_defaults(run=_projections_run)
     cli_audit.register(sub)
 
     imp = sub.add_parser(

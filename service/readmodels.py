@@ -613,6 +613,18 @@ async def checkpoint(pool: asyncpg.Pool) -> int:
     return await pool.fetchval(_CHECKPOINT)
 
 
+async def follow_projector(
+    pool: asyncpg.Pool, on_progress: Callable[[int], None], poll: float = 1.0
+) -> None:
+    """With the projector in a process of its own (`timeline projections run`): report its
+    progress, read from the database every `poll` seconds, for metrics and the read-model
+    gate. Forever; connection errors just skip a beat."""
+    while True:
+        with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
+            on_progress(await checkpoint(pool))
+        await asyncio.sleep(poll)
+
+
 def _decode_item(aspect: str, body: bytes) -> msgspec.Struct:
     return msgspec.json.decode(body, type=_ITEM_TYPES[aspect])
 

@@ -24,6 +24,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_min_size: int = 1
     pool_max_size: int = 10
     seed: bool = True
+    projector: bool = True
+    """Run the read-model projector inside the service. Off (`TIMELINE_PROJECTOR=0`): run
+    `timeline projections run` as a process of its own (one is enough; several take turns);
+    the service then reads the projector's progress from the database."""
     sse_heartbeat_seconds: float = 15.0
     max_body_bytes: int = 4 * 1024 * 1024
     signing_key_file: Path | None = None
@@ -52,6 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             database_url=env.get("TIMELINE_DATABASE_URL") or None,
             read_database_url=env.get("TIMELINE_READ_DATABASE_URL") or None,
+            projector=env.get("TIMELINE_PROJECTOR", "1").lower() not in ("0", "false", "no"),
             data_dir=Path(data_dir) if data_dir else None,
             host=env.get("TIMELINE_HOST", "127.0.0.1"),
             port=int(env.get("TIMELINE_PORT", "8000")),
@@ -82,6 +87,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "TIMELINE_HEALTH_TIMEOUT": str(self.health_timeout),
             "TIMELINE_SHUTDOWN_TIMEOUT": str(self.shutdown_timeout),
             "TIMELINE_ACCESS_LOG": "1" if self.access_log else "0",
+            "TIMELINE_PROJECTOR": "1" if self.projector else "0",
             "TIMELINE_LOG_LEVEL": self.log_level,
         }
         if self.database_url:
