@@ -73,6 +73,7 @@ Item = TypeVar(
     SupplyHalt,
     GuidanceNaming,
 )
+ProductItem = TypeVar("ProductItem", Product, Launch)
 AnyItem = (
     Listing
     | RuleInForce
@@ -156,7 +157,7 @@ def evolve(state: EntityState, fact: Fact) -> EntityState:
             if event.entity != state.entity:
                 return state
             return msgspec.structs.replace(
-                state, products=_produced(state.products, event, since, sure, event_id)
+                state, products=_offered(Product, state.products, event, since, sure, event_id)
             )
         case ExitAnnounced():
             if event.entity != state.entity:
@@ -200,7 +201,9 @@ def _evolve_own(
                 ),
             )
         case ProductLaunched():
-            return replace(state, launches=_launched(state.launches, event, since, sure, event_id))
+            return replace(
+                state, launches=_offered(Launch, state.launches, event, since, sure, event_id)
+            )
         case ProductAnalyzed():
             return replace(
                 state,
@@ -456,16 +459,20 @@ def _issued(
     return _merge(items, (event.entity,), make)
 
 
-def _produced(
-    items: Sequence[Product],
-    event: ProductMassProduced,
+def _offered(
+    cls: type[ProductItem],
+    items: Sequence[ProductItem],
+    event: ProductMassProduced | ProductLaunched,
     since: str,
     sure: Certainty,
     event_id: str,
-) -> tuple[Product, ...]:
-    def make(current: Product | None) -> Product:
+) -> tuple[ProductItem, ...]:
+    """A product in mass production (`Product`) or launched (`Launch`): the same fields, kept
+    apart in the state because they are different claims. Later specs replace earlier ones."""
+
+    def make(current: ProductItem | None) -> ProductItem:
         if current is None:
-            return Product(
+            return cls(
                 product=event.product,
                 category=event.category,
                 specs=dict(sorted(event.specs.items())),
@@ -473,7 +480,7 @@ def _produced(
                 certainty=sure,
                 event_ids=(event_id,),
             )
-        return Product(
+        return cls(
             product=event.product,
             category=event.category,
             specs=dict(sorted(event.specs.items())) if event.specs else current.specs,
@@ -787,31 +794,6 @@ def _disclosed(
         )
 
     return _merge(items, (event.measure, event.period or ""), make)
-
-
-def _launched(
-    items: Sequence[Launch], event: ProductLaunched, since: str, sure: Certainty, event_id: str
-) -> tuple[Launch, ...]:
-    def make(current: Launch | None) -> Launch:
-        if current is None:
-            return Launch(
-                product=event.product,
-                category=event.category,
-                specs=dict(sorted(event.specs.items())),
-                since=since,
-                certainty=sure,
-                event_ids=(event_id,),
-            )
-        return Launch(
-            product=event.product,
-            category=event.category,
-            specs=dict(sorted(event.specs.items())) if event.specs else current.specs,
-            since=earliest(current.since, since),
-            certainty=stronger(current.certainty, sure),
-            event_ids=(*current.event_ids, event_id),
-        )
-
-    return _merge(items, (event.product,), make)
 
 
 def _analyzed(
