@@ -27,12 +27,9 @@ from service.seed import entity_event_id, seed
 from service.store import EventStore
 
 D = _dt.date
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = pathlib.Path(__file__).resolve().parent / "data" / "csl"  # see its README.md
 CONSOLIDATED = DATA / "csl-consolidated-sample.csv"
 OLDER = DATA / "csl-older-export-sample.csv"
-needs_samples = pytest.mark.skipif(
-    not (CONSOLIDATED.exists() and OLDER.exists()), reason="the shared CSL samples are not here"
-)
 
 HEADER = (
     "_id,source,entity_number,type,programs,name,title,addresses,federal_register_notice,"
@@ -302,7 +299,6 @@ async def test_a_seed_company_is_registered_from_the_seed_when_the_log_lacks_it(
     assert listing.type == "EntityListed"
 
 
-@needs_samples
 async def test_current_format_sample_imports_and_reimports_idempotently(store: EventStore) -> None:
     report = await import_csl(store, CONSOLIDATED)
     assert report.read == 13
@@ -324,7 +320,6 @@ async def test_current_format_sample_imports_and_reimports_idempotently(store: E
     assert isn[0].occurred == ev.PartialDate("2023-07-19")
 
 
-@needs_samples
 async def test_older_format_sample_imports_with_dated_citations(store: EventStore) -> None:
     report = await import_csl(store, OLDER)
     assert report.read == 115
@@ -344,7 +339,6 @@ async def test_older_format_sample_imports_with_dated_citations(store: EventStor
     assert listing.since == "2010-06-28" and len(listing.event_ids) == 5  # one per row
 
 
-@needs_samples
 async def test_both_samples_together_share_lists(store: EventStore) -> None:
     first = await import_csl(store, CONSOLIDATED)
     second = await import_csl(store, OLDER)
