@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from service.app import create_app
+from service.cli import _projections_run, build_parser
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,10 +63,25 @@ def _manifests() -> list[dict[str, Any]]:
     return found
 
 
-def _one(kind: str) -> dict[str, Any]:
-    matches = [m for m in _manifests() if m["kind"] == kind]
-    assert len(matches) == 1, f"expected one {kind} under deploy/k8s, found {len(matches)}"
+def _one(kind: str, name: str | None = None) -> dict[str, Any]:
+    matches = [
+        m
+        for m in _manifests()
+        if m["kind"] == kind and (name is None or m["metadata"]["name"] == name)
+    ]
+    assert len(matches) == 1, (
+        f"expected one {kind} {name or ''} under deploy/k8s, found {len(matches)}"
+    )
     return matches[0]
+
+
+def _api() -> dict[str, Any]:
+    """The API's Deployment (the other one runs the read-model projector)."""
+    return _one("Deployment", "timeline")
+
+
+def _projector() -> dict[str, Any]:
+    return _one("Deployment", "timeline-projector")
 
 
 def _app_container(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +200,7 @@ def test_manifest_validates_against_the_kubernetes_schema(
 
 def test_kubernetes_schema_check_rejects_an_unknown_field() -> None:
     """The strict check can fail: a misspelt probe field is an error."""
-    broken = copy.deepcopy(_one("Deployment"))
+    broken = copy.deepcopy(_api())
     probe = _app_container(broken)["readinessProbe"]
     probe["httpGett"] = probe.pop("httpGet")
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -234,7 +250,7 @@ def test_cloudnativepg_cluster_has_a_primary_and_replicas_with_synchronous_commi
 def test_deployment_connects_writes_to_the_primary_and_past_reads_to_the_replicas() -> None:
     cluster = _one("Cluster")["metadata"]["name"]
     database = _one("Cluster")["spec"]["bootstrap"]["initdb"]["database"]
-    env = {e["name"]: e for e in _app_container(_one("Deployment"))["env"]}
+    env = {e["name"]: e for e in _app_container(_api())["env"]}
     primary = env["TIMELINE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
     assert primary == {"name": f"{cluster}-app", "key": "uri"}  # the operator's -rw URI
     read_url = env["TIMELINE_READ_DATABASE_URL"]["value"]
@@ -246,7 +262,7 @@ def test_deployment_connects_writes_to_the_primary_and_past_reads_to_the_replica
 
 
 def test_probes_point_at_paths_the_app_serves() -> None:
-    container = _app_container(_one("Deployment"))
+    container = _app_container(_api())
     paths = _app_paths()
     port_names = {p["name"] for p in container["ports"]}
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"  # 503 when the DB is down
@@ -258,7 +274,7 @@ def test_probes_point_at_paths_the_app_serves() -> None:
 
 
 def test_prometheus_scrapes_a_path_the_app_serves() -> None:
-    deployment = _one("Deployment")
+    deployment = _api()
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     container = _app_container(deployment)
@@ -277,7 +293,7 @@ def test_prometheus_scrapes_a_path_the_app_serves() -> None:
 def test_pods_run_as_the_images_non_root_user_with_a_read_only_root() -> None:
     (user_line,) = [line for line in _dockerfile_stages()[-1] if line.upper().startswith("USER ")]
     image_uid = int(user_line.split()[1].split(":")[0])
-    pod = _one("Deployment")["spec"]["template"]["spec"]
+    pod = _api()["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == image_uid != 0
     for container in [*pod.get("initContainers", []), *pod["containers"]]:
@@ -288,10 +304,10 @@ def test_pods_run_as_the_images_non_root_user_with_a_read_only_root() -> None:
 
 
 def test_signing_key_comes_from_a_secret_reference_not_the_repository() -> None:
-    pod = _one("Deployment")["spec"]["template"]["spec"]
-    env = {e["name"]: e.get("value") for e in _app_container(_one("Deployment"))["env"]}
+    pod = _api()["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in _app_container(_api())["env"]}
     key_file = Path(env["TIMELINE_SIGNING_KEY_FILE"])
-    mounts = {m["mountPath"]: m["name"] for m in _app_container(_one("Deployment"))["volumeMounts"]}
+    mounts = {m["mountPath"]: m["name"] for m in _app_container(_api())["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert str(key_file.parent) in mounts
     secret_volumes = [v for v in volumes.values() if "secret" in v]
@@ -301,7 +317,7 @@ def test_signing_key_comes_from_a_secret_reference_not_the_repository() -> None:
 
 
 def test_service_hpa_and_pdb_select_the_deployments_pods() -> None:
-    deployment = _one("Deployment")
+    deployment = _api()
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert deployment["spec"]["replicas"] >= 2
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
@@ -322,10 +338,26 @@ def test_service_hpa_and_pdb_select_the_deployments_pods() -> None:
     assert _app_container(deployment)["resources"]["requests"]["cpu"]
 
 
+def test_the_projector_runs_in_its_own_deployment_and_the_api_pods_run_none() -> None:
+    api_env = {e["name"]: e.get("value") for e in _app_container(_api())["env"]}
+    assert (
+        Settings.from_env({"TIMELINE_PROJECTOR": api_env["TIMELINE_PROJECTOR"]}).projector is False
+    )
+    pod = _projector()["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = build_parser().parse_args(container["args"])
+    assert args.run is _projections_run  # the CLI's `projections run`
+    env = {e["name"]: e for e in container["env"]}
+    assert env["TIMELINE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "uri"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert _projector()["spec"]["replicas"] >= 2  # they take turns: one stands by
+
+
 def test_graceful_drain_fits_in_the_termination_grace_period() -> None:
     """preStop sleep, then the service's own drain (shutdown_timeout), before SIGKILL."""
-    pod = _one("Deployment")["spec"]["template"]["spec"]
-    container = _app_container(_one("Deployment"))
+    pod = _api()["spec"]["template"]["spec"]
+    container = _app_container(_api())
     command = container["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "sleep"
     literal_env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
@@ -352,10 +384,14 @@ def _env_names() -> dict[str, str]:
         name: "deploy/compose.yaml"
         for name in _documents(COMPOSE)[0]["services"]["timeline"]["environment"]
     }
-    pod = _one("Deployment")["spec"]["template"]["spec"]
-    for container in [*pod.get("initContainers", []), *pod["containers"]]:
-        for entry in container.get("env", []):
-            names[entry["name"]] = "deploy/k8s/deployment.yaml"
+    for deployment, where in (
+        (_api(), "deploy/k8s/deployment.yaml"),
+        (_projector(), "deploy/k8s/projector.yaml"),
+    ):
+        pod = deployment["spec"]["template"]["spec"]
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            for entry in container.get("env", []):
+                names[entry["name"]] = where
     dockerfile_env = [line for line in _dockerfile_stages()[-1] if line.upper().startswith("ENV ")]
     for line in dockerfile_env:
         for name in re.findall(r"\b([A-Z][A-Z0-9_]*)=", line):
@@ -370,7 +406,7 @@ def test_every_env_var_the_deployment_sets_is_read_by_the_service() -> None:
     unknown = []
     for name, where in sorted(_env_names().items()):
         if name.startswith("TIMELINE_"):
-            if Settings.from_env({name: _sample(name)}) == baseline:
+            if all(Settings.from_env({name: v}) == baseline for v in (_sample(name), "0")):
                 unknown.append(f"{name} ({where})")
         elif name not in LIBRARY_ENV and name not in {
             "PATH",
