@@ -144,3 +144,26 @@ def serving(
                 log.unlink()
                 (work / "signing-key.pem").unlink(missing_ok=True)
                 work.rmdir()
+
+
+@contextlib.contextmanager
+def projecting(database_url: str) -> Iterator[subprocess.Popen]:
+    """Run `timeline projections run` (the projector as a process of its own) against
+    `database_url` for the block; SIGTERM on the way out."""
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "projections", "run"],
+            cwd=REPO,
+            env={**os.environ, "TIMELINE_DATABASE_URL": database_url},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

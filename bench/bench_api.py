@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -54,7 +55,7 @@ from _common import (
     server_info,
     timeline_events,
 )
-from _serve import Served, scratch_database, serving
+from _serve import Served, projecting, scratch_database, serving
 
 from events import canonical
 from service import tokens
@@ -410,12 +411,18 @@ def measure_http_appends(
     seed: int,
     workers: int,
     profiler: Profiler,
+    projector: str = "in-process",
 ) -> AppendResult:
     regs, templates = append_bodies(seed)
 
     async def scenario() -> AppendResult:
         async with scratch_database(admin_url, "bench_api_appends") as url:
-            with serving(url, seed=False, workers=workers) as served:
+            separate = projector == "separate"
+            env = {"TIMELINE_PROJECTOR": "0"} if separate else None
+            with (
+                serving(url, seed=False, workers=workers, env=env) as served,
+                projecting(url) if separate else contextlib.nullcontext(),
+            ):
                 token = await _write_token(url)
                 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
                 async with httpx.AsyncClient(timeout=60) as http:
@@ -575,6 +582,8 @@ def _command(args: argparse.Namespace, origin: str) -> str:
     argv += ["--repeat", str(args.repeat), "--connections", str(args.connections)]
     argv += ["--writers", ",".join(map(str, args.writers)), "--threads", str(args.threads)]
     argv += ["--entity", args.entity, "--workers", str(args.workers), "--seed", str(args.seed)]
+    if args.projector != "in-process":
+        argv += ["--projector", args.projector]
     if args.client != "auto":
         argv += ["--client", args.client]
     command = "cd /work/main && " + shlex.join(argv)
@@ -609,6 +618,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="granian worker processes (1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--projector",
+        choices=("in-process", "separate"),
+        default="in-process",
+        help="appends: the read-model projector inside the server (default), or in a process of "
+        "its own (TIMELINE_PROJECTOR=0 + timeline projections run)",
+    )
     parser.add_argument(
         "--py-spy",
         type=Path,
@@ -712,6 +728,7 @@ def main(argv: list[str] | None = None) -> int:
                         seed=args.seed,
                         workers=args.workers,
                         profiler=profiler,
+                        projector=args.projector,
                     )
                     api[k].runs.append(result.measure)
                     behind[k].append(result.projector_behind)
@@ -726,7 +743,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}"
     )
     print(
-        f"Server: timeline serve (granian, {args.workers} worker(s)) on 127.0.0.1, "
+        f"Server: timeline serve (granian, {args.workers} worker(s); projector "
+        f"{args.projector}) on 127.0.0.1, "
         f"scratch databases; client: {client.describe()}"
     )
     rounds = f"median of {args.repeat} rounds (min-max)" if args.repeat > 1 else "one round"
