@@ -131,12 +131,7 @@ def serving(
     else:
         keep = False
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if keep:  # something went wrong: leave the server's log for a look
             print(f"the server's log is kept in {log}", file=sys.stderr)
         else:
@@ -161,9 +156,14 @@ def projecting(database_url: str) -> Iterator[subprocess.Popen]:
         try:
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited after 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
