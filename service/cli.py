@@ -91,9 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _with_database(args: argparse.Namespace, work) -> int:
     """Run `work(conn)` against the configured (or embedded) database, migrated first."""
-    settings = Settings.from_env()
-    if getattr(args, "data_dir", None):
-        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+    settings = cli_audit.settings_for(args)
 
     async def run(url: str) -> int:
         conn = await asyncpg.connect(url)
@@ -140,9 +138,7 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def _projections_rebuild(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    if args.data_dir:
-        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+    settings = cli_audit.settings_for(args)
 
     async def run(url: str) -> int:
         async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
@@ -162,9 +158,7 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
 def _projections_run(args: argparse.Namespace) -> int:
     """The projector as a process of its own (the service with TIMELINE_PROJECTOR=0): it keeps
     the read models current until SIGTERM or SIGINT. Several may run; they take turns."""
-    settings = Settings.from_env()
-    if args.data_dir:
-        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+    settings = cli_audit.settings_for(args)
 
     async def run() -> int:
         async with open_pool(settings) as pool:
@@ -210,9 +204,7 @@ def _bulk_job() -> Iterator[None]:
 
 def _with_store(args: argparse.Namespace, work) -> int:
     """Run `work(store)` against the configured (or embedded) database, migrated first."""
-    settings = Settings.from_env()
-    if getattr(args, "data_dir", None):
-        settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
+    settings = cli_audit.settings_for(args)
 
     async def run(url: str) -> int:
         async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
@@ -225,40 +217,40 @@ def _with_store(args: argparse.Namespace, work) -> int:
         return asyncio.run(run(url))
 
 
+async def _reported(name: str, run) -> int:
+    """Run an import with a progress line; print its summary, or why it stopped (exit 1)."""
+    line = ProgressLine(name)
+    try:
+        report = await run(line)
+    except importers.ImportFailed as exc:
+        line.finish()
+        print(f"import stopped: {exc}", file=sys.stderr)
+        return 1
+    line.finish()
+    print(report.summary(), file=sys.stderr)
+    return 0
+
+
 def _import(args: argparse.Namespace) -> int:
     async def work(store: EventStore) -> int:
-        line = ProgressLine("import")
-        try:
+        async def run(line: ProgressLine) -> importers.ImportReport:
             if args.file == "-":
-                report = await importers.import_ndjson(store, sys.stdin.buffer, progress=line)
-            else:
-                with open(args.file, "rb") as counting:  # noqa: ASYNC230 - a CLI, one job
-                    total = sum(1 for _ in counting)
-                with open(args.file, "rb") as lines:  # noqa: ASYNC230
-                    report = await importers.import_ndjson(store, lines, progress=line, total=total)
-        except importers.ImportFailed as exc:
-            line.finish()
-            print(f"import stopped: {exc}", file=sys.stderr)
-            return 1
-        line.finish()
-        print(report.summary(), file=sys.stderr)
-        return 0
+                return await importers.import_ndjson(store, sys.stdin.buffer, progress=line)
+            with open(args.file, "rb") as counting:  # noqa: ASYNC230 - a CLI, one job
+                total = sum(1 for _ in counting)
+            with open(args.file, "rb") as lines:  # noqa: ASYNC230
+                return await importers.import_ndjson(store, lines, progress=line, total=total)
+
+        return await _reported("import", run)
 
     return _with_store(args, work)
 
 
 def _import_csl(args: argparse.Namespace) -> int:
     async def work(store: EventStore) -> int:
-        line = ProgressLine("import-csl")
-        try:
-            report = await importers.import_csl(store, args.file, progress=line)
-        except importers.ImportFailed as exc:
-            line.finish()
-            print(f"import stopped: {exc}", file=sys.stderr)
-            return 1
-        line.finish()
-        print(report.summary(), file=sys.stderr)
-        return 0
+        return await _reported(
+            "import-csl", lambda line: importers.import_csl(store, args.file, progress=line)
+        )
 
     return _with_store(args, work)
 

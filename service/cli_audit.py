@@ -63,7 +63,8 @@ class _Progress:
         )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings from the environment, with the command's `--data-dir` when it has one."""
     settings = Settings.from_env()
     if getattr(args, "data_dir", None):
         settings = msgspec.structs.replace(settings, data_dir=Path(args.data_dir))
@@ -106,7 +107,7 @@ def _export(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
 
-    with resolved_url(_settings(args)) as url:
+    with resolved_url(settings_for(args)) as url:
         if args.out is None or args.out == "-":
             summary = asyncio.run(run(url, sys.stdout.buffer))
             sys.stdout.buffer.flush()
@@ -217,7 +218,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _keys(args: argparse.Namespace) -> int:
     from service import keys
 
-    path = Path(args.key_file) if args.key_file else keys.key_path(_settings(args))
+    path = Path(args.key_file) if args.key_file else keys.key_path(settings_for(args))
     try:
         key, created = keys.load_or_create(path)
     except (OSError, ValueError) as exc:
