@@ -134,13 +134,8 @@ async def resolve_moment(state: State, known_at: _dt.datetime | None) -> Moment:
     if known_at is None:
         watcher: LogWatcher = state.watcher
         return Moment(None, watcher.position, immutable=False, source=router.primary)
-    past = await router.past(known_at)
-    if past is not None:
-        source, position = past
-        return Moment(known_at, position, immutable=True, source=source)
-    # K is after every committed event: like "now", except that the answer is bounded by K.
-    head = await router.primary.store.head()
-    return Moment(known_at, head.position, immutable=False, source=router.primary)
+    source, position, immutable = await router.at(known_at)
+    return Moment(known_at, position, immutable=immutable, source=source)
 
 
 async def models_for(state: State, moment: Moment) -> asyncpg.Pool:

@@ -49,10 +49,11 @@ class ReadRouter:
         self._down_until = 0.0
         self._positions: OrderedDict[_dt.datetime, int] = OrderedDict()
 
-    async def past(self, known_at: _dt.datetime) -> tuple[ReadSource, int] | None:
-        """For a `known_at` in the log's past: where to read the log for it, and the log size
-        it saw (the last position recorded at or before it). None: `known_at` is not (yet)
-        in the past of every committed event, so an answer at it may still change.
+    async def at(self, known_at: _dt.datetime) -> tuple[ReadSource, int, bool]:
+        """Where to read the log for an answer at `known_at`, the log size it saw, and whether
+        that answer is immutable (`known_at` at or before the last committed event, so the size
+        is the last position recorded at or before it). A `known_at` after every committed
+        event is answered like "now": from the primary, at its head, not immutable.
 
         The size at a past moment never changes, so it is remembered (a bounded number of
         them): a repeated past `known_at` costs no round trip at all."""
@@ -60,17 +61,17 @@ class ReadRouter:
         position = self._positions.get(known_at)
         if position is not None:
             self._positions.move_to_end(known_at)
-            return source or self.primary, position
+            return source or self.primary, position, True
         if source is None:
             head = await self.primary.store.head()
             if head.recorded_at is None or known_at > head.recorded_at:
-                return None
+                return self.primary, head.position, False
             source = self.primary
         position = await source.store.position_known_at(known_at)
         self._positions[known_at] = position
         while len(self._positions) > KNOWN_POSITIONS:
             self._positions.popitem(last=False)
-        return source, position
+        return source, position, True
 
     async def _covering(self, known_at: _dt.datetime) -> ReadSource | None:
         """The replica, if it holds every event recorded at or before `known_at`."""
