@@ -34,7 +34,7 @@ from events import (
     chain_hash,
     type_name,
 )
-from service.store import EVENT_COLUMNS
+from service.eventlog.store import EVENT_COLUMNS
 
 ADMIN_URL_ENV = "TIMELINE_DATABASE_URL"
 
@@ -56,7 +56,7 @@ def server(database_url: str | None) -> Iterator[Server]:
     if os.environ.get(ADMIN_URL_ENV):
         yield Server(os.environ[ADMIN_URL_ENV], "env")
         return
-    from service.embedded import embedded_postgres
+    from service.db.embedded import embedded_postgres
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-append-"))
     note(f"starting an embedded PostgreSQL in {data_dir} ...")

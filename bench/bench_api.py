@@ -58,7 +58,7 @@ from _common import (
 from _serve import Served, projecting, scratch_database, serving
 
 from events import canonical
-from service import tokens
+from service.access import tokens
 
 DURATION = 10.0
 WARMUP = 2.0

@@ -59,8 +59,8 @@ from _common import (
     with_database,
 )
 
-from service.migrate import migrate
-from service.store import EventStore
+from service.db.migrate import migrate
+from service.eventlog.store import EventStore
 
 DEFAULT_EVENTS = 60_000
 DEFAULT_SINGLE = 3_000

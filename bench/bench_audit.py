@@ -61,13 +61,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from litestar import Litestar
 from litestar.datastructures import State
 
-from events import GENESIS_HASH, canonical, chain_hash, merkle, signing, type_name
-from service import api_audit, export
-from service.http import EXCEPTION_HANDLERS
-from service.merkle_store import TreeBuilder
-from service.migrate import migrate
-from service.store import EventStore
-from service.watch import LogWatcher
+from events import GENESIS_HASH, canonical, chain_hash, type_name
+from projections.audit import merkle, signing
+from projections.audit.verify import verify
+from service.audit import export
+from service.audit.tree import TreeBuilder
+from service.db.migrate import migrate
+from service.eventlog.store import EventStore
+from service.eventlog.watch import LogWatcher
+from service.http import audit as api_audit
+from service.http.responses import EXCEPTION_HANDLERS
 
 DEFAULT_EVENTS = 1_000_000
 QUICK_EVENTS = 20_000
@@ -186,7 +189,7 @@ def verify_figures(
     """Seconds for `timeline verify` of the file, and for SHA-256 of each of its lines."""
     t0 = time.perf_counter()
     with open(path, "rb", buffering=1 << 20) as stream:
-        report = export.verify(stream, head=head, key=key)
+        report = verify(stream, head=head, key=key)
     verify_s = time.perf_counter() - t0
     assert report.events == total and report.root == head.root
     t0 = time.perf_counter()

@@ -55,7 +55,7 @@ from _common import (
 )
 
 from events import canonical
-from service.migrate import migrate
+from service.db.migrate import migrate
 
 DEFAULT_EVENTS = 100_000
 QUICK_EVENTS = 5_000

@@ -9,7 +9,7 @@ companies, sometimes corrected or rescinded). About 15 events per company; sourc
 headlines as real ones, ~490 B of canonical JSON per event. Then VACUUM ANALYZE and
 CHECKPOINT, and, timed, beside baselines measured in the same run on the same server:
 
-1. rebuild: `service.readmodels.rebuild(pool)` of the whole log, events/s; beside a raw
+1. rebuild: `rebuild(pool)` of the whole log, events/s; beside a raw
    read + decode of the same log (pages of `events` through asyncpg with the columns and
    page size rebuild reads, each payload decoded with `events.decode_stored`); rebuild/raw.
    Rounds alternate raw and rebuild; the median (min-max) is shown. The latencies below are
@@ -18,7 +18,7 @@ CHECKPOINT, and, timed, beside baselines measured in the same run on the same se
    `canonical_json`, what GET /v1/entities/{id}/state does on a cache miss; p50 / p99, each
    request for a company drawn at random; beside one `SELECT payload FROM events WHERE
    position = $1` (a random position) on the same pool.
-3. list members: `readmodels.list_members(pool, "us-entity-list", day)` as known now and
+3. list members: `readmodel.list_members(pool, "us-entity-list", day)` as known now and
    as known at a past moment (the recorded_at of the event in the middle of the log);
    p50 / p99, same baseline.
 
@@ -79,9 +79,11 @@ from events import (
     decode_stored,
 )
 from projections import canonical_json, fact_of, state_as_of
-from service import readmodels
-from service.migrate import migrate
-from service.store import SELECT_RECORDED, EventStore
+from service.db.migrate import migrate
+from service.eventlog.store import SELECT_RECORDED, EventStore
+from service.readmodels import queries as readmodel
+from service.readmodels import sql as readmodel_sql
+from service.readmodels.rebuild import rebuild
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 10_000)
@@ -507,14 +509,14 @@ async def rebuild_round(
     """One raw read + decode of the log, then one rebuild; both timed."""
     note(f"  round {round_}/{rounds}: raw read + decode")
     t0 = time.perf_counter()
-    count = await raw_read(pool, readmodels.PAGE)
+    count = await raw_read(pool, readmodel_sql.PAGE)
     out.raw.append(time.perf_counter() - t0)
     if count != events:
         raise RuntimeError(f"raw read {count} events, expected {events}")
     note(f"  round {round_}/{rounds}: rebuild")
     progress = _Progress("rebuild")
     t0 = time.perf_counter()
-    await readmodels.rebuild(pool, progress=progress)
+    await rebuild(pool, progress=progress)
     out.rebuild.append(time.perf_counter() - t0)
     out.peak_rss = max(out.peak_rss, progress.peak_rss)
     reached = await pool.fetchval("SELECT position FROM rm_state")
@@ -582,14 +584,14 @@ async def measure_latencies(
 
     async def members_now() -> float:
         t0 = time.perf_counter()
-        found = await readmodels.list_members(pool, LIST_ID, AS_OF)
+        found = await readmodel.list_members(pool, LIST_ID, AS_OF)
         elapsed = time.perf_counter() - t0
         out.members_now_count = len(found)
         return elapsed
 
     async def members_past() -> float:
         t0 = time.perf_counter()
-        found = await readmodels.list_members(pool, LIST_ID, AS_OF, out.known_at)
+        found = await readmodel.list_members(pool, LIST_ID, AS_OF, out.known_at)
         elapsed = time.perf_counter() - t0
         out.members_past_count = len(found)
         return elapsed
@@ -630,7 +632,7 @@ async def check_agreement(pool: asyncpg.Pool, loaded: Loaded, seed: int) -> int:
     """Sanity (untimed): for some companies, 'on the list' in the pure state equals membership
     in the read model's answer. Returns how many companies were checked."""
     store = EventStore(pool)
-    members = {m.entity for m in await readmodels.list_members(pool, LIST_ID, AS_OF)}
+    members = {m.entity for m in await readmodel.list_members(pool, LIST_ID, AS_OF)}
     rng = random.Random(seed)
     chosen = rng.sample(loaded.companies, min(50, len(loaded.companies)))
     for entity in chosen:
@@ -727,7 +729,7 @@ def _mib(n: int) -> str:
 
 
 def report(results: list[SizeResult]) -> None:
-    print("\n1. Rebuild (readmodels.rebuild) vs raw read + decode of the same log")
+    print("\n1. Rebuild (service.readmodels.rebuild.rebuild) vs raw read + decode of the same log")
     for r in results:
         f = r.rebuild
         rounds = len(f.rebuild)
@@ -770,7 +772,7 @@ def report(results: list[SizeResult]) -> None:
         )
         _latency_line("  of which relevant_events (SQL)", lat.state_db, lat.pk)
 
-    print(f"\n3. List members of {LIST_ID} on {AS_OF} (readmodels.list_members)\n" + header)
+    print(f"\n3. List members of {LIST_ID} on {AS_OF} (readmodel.list_members)\n" + header)
     for r in results:
         lat = r.latencies
         known = lat.known_at.isoformat(timespec="milliseconds") if lat.known_at else "?"

@@ -16,7 +16,7 @@ for --duration seconds:
 Then it checks: every event the writers got a 201 for is in the log exactly once, at the
 position and with the hash the answer gave; the log holds nothing else but the seed; no event
 of a refused request is in it; positions are 1..N with no gap; the hash chain and the signed
-Merkle head verify (service.export.verify, what `timeline verify` runs); answers at the past
+Merkle head verify (service.verify, what `timeline verify` runs); answers at the past
 known_at never changed; every page of /v1/events was gap-free and chained; and no request got
 an unexpected status (5xx included), a timeout or a connection error. It prints per-route
 rates, p50 and p99, the totals and the checks, and exits 1 on any violation.
@@ -48,8 +48,11 @@ import httpx
 from _common import note, redacted, server
 from _serve import Served, scratch_database, serving
 
-from events import signing
-from service import export, tokens
+from projections.audit import signing
+from projections.audit.export_format import VerifyFault
+from projections.audit.verify import load_public_key, verify
+from service.access import tokens
+from service.audit import export
 
 WRITERS = 8
 READERS = 32
@@ -468,10 +471,10 @@ async def check_chain(conn: asyncpg.Connection, base: str, run: Run, size: int) 
             if head.size >= size:
                 break
             await asyncio.sleep(0.1)
-        key = export.load_public_key((await http.get("/v1/log/key")).content)
+        key = load_public_key((await http.get("/v1/log/key")).content)
     try:
-        report = export.verify(buffer.getvalue().splitlines(keepends=True), head=head, key=key)
-    except export.VerifyFault as exc:
+        report = verify(buffer.getvalue().splitlines(keepends=True), head=head, key=key)
+    except VerifyFault as exc:
         run.violation(f"timeline verify: {exc}")
         return {"verified": False, "fault": str(exc)}
     if report.events != size:

@@ -201,7 +201,7 @@ class EntityState(msgspec.Struct, frozen=True, kw_only=True):
     rules: tuple[RuleInForce, ...]
     products: tuple[Product, ...]
     exits: tuple[Exit, ...]
-    # Added with the post-v1 event types (empty, or None, for entities they do not touch).
+    # Items of the other event types (empty, or None, for entities they do not touch).
     rule_state: RuleState | None = None
     license_requirements: tuple[LicenseRequirement, ...] = ()
     reviews: tuple[Review, ...] = ()

@@ -24,12 +24,12 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from service import tokens
-from service.app import create_app
-from service.migrate import migrate
+from service.access import tokens
+from service.db.migrate import migrate
+from service.eventlog.store import EventStore
+from service.http.app import create_app
 from service.settings import Settings
-from service.store import EventStore
-from tests.apitools import registration
+from tests.support.apitools import registration
 
 
 def with_database(url: str, name: str) -> str:
@@ -74,7 +74,7 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if container_url:
             yield container_url
             return
-    from service.embedded import embedded_postgres
+    from service.db.embedded import embedded_postgres
 
     with embedded_postgres(tmp_path_factory.mktemp("embedded-pg")) as embedded_url:
         yield embedded_url

@@ -1,0 +1,1 @@
+"""Audit, pure: Merkle tree, signed heads, reading, verifying and replaying exports."""

@@ -1,0 +1,1 @@
+"""Presentation, pure: headlines and words in three languages, timelines."""

@@ -1,0 +1,268 @@
+"""From facts to read-model rows: the fold the projector and the rebuild share, pure.
+
+An entity's items as world-time segments (`projections.segments`) become rows `(aspect, key,
+valid_from, valid_to, present, body)`; each append transaction (one `recorded_at`) that touches
+an entity gives it a new version: the rows that no longer hold are closed at that `recorded_at`,
+new ones open there, and rows that still hold keep their own `recorded_from`. `Folding` does this
+one append transaction at a time for whatever facts it is fed, so the incremental projector (fed
+the touched entities' facts) and the rebuild (fed the whole log) write the same rows byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from events import EntityRegistered, RuleIssued
+from projections.facts import Fact
+from projections.fold import state_as_of
+from projections.segments import OPEN_END, Segment, segments
+from projections.select import effective
+from projections.state import EntityState
+
+NOW_DAY = OPEN_END - _dt.timedelta(days=1)
+OPEN_RECORDED = _dt.datetime.max.replace(tzinfo=_dt.UTC)
+"""`recorded_to` of a row that is still the log's knowledge."""
+
+
+def normalize(text: str) -> str:
+    """Search form of a name: NFKC, case-folded, white space collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRecord:
+    entity: str
+    kind: str | None
+    country: str | None
+    names: bytes
+    aliases: bytes
+    search: str
+
+
+Row = tuple[str, str, _dt.date, _dt.date, bool, bytes]
+"""(aspect, key, valid_from, valid_to, present, body)"""
+Rows = tuple[Row, ...]
+
+
+def rows_of(found: Sequence[Segment]) -> Rows:
+    return tuple(
+        sorted(
+            (
+                s.aspect,
+                msgspec.json.encode(list(s.key)).decode(),
+                s.valid_from,
+                s.valid_to,
+                s.present,
+                s.body,
+            )
+            for s in found
+        )
+    )
+
+
+def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
+    """The entity as known now: names and aliases of its latest registration (world order), and
+    every name and alias it was ever registered under, for search."""
+    chosen = effective(facts, None)
+    registrations = [
+        f.event
+        for f in chosen
+        if isinstance(f.event, EntityRegistered) and f.event.entity == entity
+    ]
+    if not registrations:
+        return None
+    state: EntityState = state_as_of(entity, chosen, NOW_DAY)
+    words = {entity}
+    for event in registrations:
+        words.update(event.names.values())
+        words.update(event.aliases)
+    return EntityRecord(
+        entity=entity,
+        kind=state.kind,
+        country=state.country,
+        names=msgspec.json.encode(state.names),
+        aliases=msgspec.json.encode(list(state.aliases)),
+        search="\n".join(sorted(normalize(w) for w in words)),
+    )
+
+
+def subjects_of(facts: Iterable[Fact]) -> tuple[set[str], set[str]]:
+    """(entities whose facts these are directly, rules all of whose targets they may change).
+
+    A rule's issuance touches the companies it names; any other event of a rule's stream
+    (a rescission, a correction or retraction of an issuance, ...) may touch every company
+    the rule ever named.
+    """
+    direct: set[str] = set()
+    fan_out: set[str] = set()
+    for fact in facts:
+        event = fact.event
+        direct.add(event.entity)
+        if isinstance(event, RuleIssued):
+            direct.update(event.targets)
+            if event.supersedes:
+                fan_out.add(event.entity)
+        else:
+            fan_out.add(event.entity)
+    return direct, fan_out
+
+
+def may_rename(fact: Fact) -> bool:
+    """Only an entity's own registrations, and corrections or retractions in its own stream
+    (which may withdraw one), change its names, aliases, kind or country."""
+    return isinstance(fact.event, EntityRegistered) or bool(fact.event.supersedes)
+
+
+@dataclass
+class FactIndex:
+    """Facts in memory, indexed like the projector reads them: an entity's own stream, and
+    the streams of the rules that name it.
+
+    Of a rule's stream, an entity needs every fact but the issuances that neither name it nor
+    take part in a correction (they neither supersede nor are superseded): `evolve` leaves the
+    entity's state as it is for those, and no selection depends on them. Leaving them out keeps
+    a company's facts small when a rule has been issued thousands of times.
+    """
+
+    own: dict[str, list[Fact]] = field(default_factory=lambda: defaultdict(list))
+    rules_naming: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    targets_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    naming: dict[tuple[str, str], list[Fact]] = field(default_factory=lambda: defaultdict(list))
+    shared: dict[str, dict[int, Fact]] = field(default_factory=lambda: defaultdict(dict))
+    issuances: dict[object, Fact] = field(default_factory=dict)
+    superseded: set[object] = field(default_factory=set)
+
+    def add(self, fact: Fact) -> None:
+        event = fact.event
+        entity = event.entity
+        self.own[entity].append(fact)
+        for old in event.supersedes:
+            self.superseded.add(old)
+            earlier = self.issuances.get(old)
+            if earlier is not None:
+                self.shared[earlier.event.entity][earlier.position] = earlier
+        if isinstance(event, RuleIssued):
+            self.issuances[event.id] = fact
+            for target in event.targets:
+                self.rules_naming[target].add(entity)
+                self.targets_of[entity].add(target)
+                self.naming[(entity, target)].append(fact)
+            if event.supersedes or event.id in self.superseded:
+                self.shared[entity][fact.position] = fact
+        else:
+            self.shared[entity][fact.position] = fact
+
+    def facts_for(self, entity: str) -> list[Fact]:
+        chosen = {f.position: f for f in self.own.get(entity, ())}
+        for rule in self.rules_naming.get(entity, ()):
+            chosen.update(self.shared.get(rule, {}))
+            for fact in self.naming.get((rule, entity), ()):
+                chosen[fact.position] = fact
+        return [chosen[p] for p in sorted(chosen)]
+
+
+class Folding:
+    """Feeds the log, one append transaction (`recorded_at` group) at a time, into versions of
+    each entity's rows and its search record. Shared by the incremental projector (which seeds
+    it with the facts and current rows of the entities a page touches) and the rebuild (which
+    feeds it the whole log), so both write the same rows byte for byte.
+    """
+
+    def __init__(self, generation: int, memory: FactIndex | None = None) -> None:
+        self.generation = generation
+        self.memory = memory if memory is not None else FactIndex()
+        self.current: dict[str, dict[Row, _dt.datetime | None]] = {}
+        """entity -> its current rows, each with its recorded_from (None: already stored)."""
+        self.closed: list[tuple] = []
+        self.db_closes: list[tuple[str, str, str, _dt.date, _dt.datetime]] = []
+        """Stored current rows to close: (entity, aspect, key, valid_from, recorded_to)."""
+        self.dirty: set[str] = set()
+        self.records: dict[str, EntityRecord] = {}
+        self.position = 0
+        self._pending: list[Fact] = []
+
+    def stored(self, entity: str, rows: Rows) -> None:
+        if rows:
+            self.current[entity] = dict.fromkeys(rows)
+
+    def feed(self, fact: Fact) -> None:
+        # A group is applied before the next group's first fact joins the memory, so the
+        # facts it sees are exactly those up to its own last position.
+        if self._pending and self._pending[-1].recorded_at != fact.recorded_at:
+            self.flush()
+        self.memory.add(fact)
+        self._pending.append(fact)
+        self.position = fact.position
+
+    def flush(self) -> None:
+        if self._pending:
+            group, self._pending = self._pending, []
+            self._apply(group)
+
+    def _apply(self, group: list[Fact]) -> None:
+        recorded_at = group[-1].recorded_at
+        direct, subjects = subjects_of(group)
+        affected = set(direct)
+        for subject in subjects:
+            affected.update(self.memory.targets_of.get(subject, ()))
+        renamed = {f.event.entity for f in group if may_rename(f)}
+        for entity in sorted(affected):
+            facts = self.memory.facts_for(entity)
+            rows = rows_of(segments(entity, facts, None))
+            previous = self.current.get(entity, {})
+            if len(rows) != len(previous) or any(row not in previous for row in rows):
+                # Only rows that changed are closed and opened: a row that is still true keeps
+                # the recorded_from at which it became the log's knowledge.
+                now = {row: previous[row] if row in previous else recorded_at for row in rows}
+                for row, since in previous.items():
+                    if row in now:
+                        continue
+                    if since is None:
+                        self.db_closes.append((entity, row[0], row[1], row[2], recorded_at))
+                    else:
+                        self.closed.extend(
+                            item_tuples(self.generation, entity, (row,), since, recorded_at)
+                        )
+                self.current[entity] = now
+                self.dirty.add(entity)
+            if entity in renamed:
+                record = entity_record(entity, facts)
+                if record is not None:
+                    self.records[entity] = record
+
+    def open_rows(self) -> list[tuple]:
+        """The current version of every entity whose rows changed, open-ended."""
+        out: list[tuple] = []
+        for entity in sorted(self.dirty):
+            for row, since in self.current[entity].items():
+                if since is not None:
+                    out.extend(item_tuples(self.generation, entity, (row,), since))
+        return out
+
+    def record_rows(self) -> list[tuple]:
+        return [
+            (self.generation, r.entity, r.kind, r.country, r.names, r.aliases, r.search)
+            for _, r in sorted(self.records.items())
+        ]
+
+
+def item_tuples(
+    generation: int,
+    entity: str,
+    rows: Rows,
+    recorded_from: _dt.datetime,
+    recorded_to: _dt.datetime | None = None,
+) -> list[tuple]:
+    out = []
+    for aspect, key, valid_from, valid_to, present, body in rows:
+        record = [generation, entity, aspect, key, valid_from, valid_to, recorded_from]
+        record.append(recorded_to if recorded_to is not None else OPEN_RECORDED)
+        record.extend((present, body))
+        out.append(tuple(record))
+    return out

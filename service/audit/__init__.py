@@ -1,0 +1,1 @@
+"""Audit on PostgreSQL: the stored Merkle tree, the signing key, export."""

@@ -1,0 +1,1 @@
+"""The `timeline` command: serve, tokens, import, projections, audit."""

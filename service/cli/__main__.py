@@ -1,0 +1,5 @@
+"""`python -m service.cli`: the `timeline` command."""
+
+from service.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Where the database comes from: URL or embedded PostgreSQL, and migrations."""

@@ -1,0 +1,1 @@
+"""The append-only event log in PostgreSQL and the watcher of its head."""

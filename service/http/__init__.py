@@ -1,0 +1,1 @@
+"""HTTP: the Litestar app, one controller per resource, problems, caching, metrics."""

@@ -1,0 +1,212 @@
+"""The HTTP application. `create_app(settings)` is the one composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Iterator
+
+import msgspec
+from litestar import Litestar, Response, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+from service.access.tokens import TokenChecker
+from service.db.connection import open_pool, open_read_pool
+from service.eventlog.store import CONNECTION_ERRORS, EventStore
+from service.eventlog.watch import LogWatcher
+from service.http import audit as api_audit
+from service.http import embed as api_embed
+from service.http import events as api_events
+from service.http import reads as api_reads
+from service.http import timeline as api_timeline
+from service.http.observability import Metrics, ObservedRequests, metrics_endpoint, metrics_from_env
+from service.http.reads import AnswerCache, ReadModelGate
+from service.http.responses import (
+    EXCEPTION_HANDLERS,
+    TYPE_ENCODERS,
+    PartialDateSchemaPlugin,
+    TidyJsonRenderPlugin,
+)
+from service.logs import configure_logging
+from service.readmodels.projector import Projector
+from service.readmodels.queries import follow_projector, stop_quietly
+from service.reads.replicas import ReadRouter
+from service.settings import Settings
+
+
+class LogStatus(msgspec.Struct, frozen=True):
+    size: int
+    head_hash: str | None
+
+
+class Alive(msgspec.Struct, frozen=True):
+    status: str
+
+
+@get(
+    "/health/live",
+    operation_id="healthLive",
+    summary="Liveness: the process answers (no database round trip)",
+    tags=["operations"],
+    cache_control=None,
+)
+async def alive() -> Response[Alive]:
+    return Response(Alive(status="ok"), headers={"Cache-Control": "no-store"})
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+    database: str
+    log: LogStatus | None = None
+
+
+@get(
+    "/health",
+    operation_id="health",
+    summary="Service and database status, with the log size",
+    tags=["operations"],
+    cache_control=None,
+)
+async def health(state: State) -> Response[Health]:
+    store: EventStore = state.store
+    try:
+        head = await asyncio.wait_for(store.head(), state.settings.health_timeout)
+    except CONNECTION_ERRORS:
+        return Response(
+            Health(status="unavailable", database="down"),
+            status_code=503,
+            headers={"Cache-Control": "no-store"},
+        )
+    return Response(
+        Health(
+            status="ok",
+            database="up",
+            log=LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None),
+        ),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@contextlib.contextmanager
+def _streams_end_on_signals(watcher: LogWatcher) -> Iterator[None]:
+    """On SIGTERM/SIGINT, end the live streams, so the server's graceful stop (which waits for
+    every open response) can finish. The server's own handler still runs: Python's handler is
+    chained, and asyncio's (granian's worker loop) is dispatched through the wakeup fd anyway."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+
+    def on_signal(signum: int, frame: object) -> None:
+        loop.call_soon_threadsafe(lambda: loop.create_task(watcher.close_streams()))
+        chained = previous.get(signum)
+        if callable(chained):
+            chained(signum, frame)
+
+    try:
+        for sig in signals:
+            signal.signal(sig, on_signal)
+    except ValueError:  # not the main thread (an in-process test client): nothing to do
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def create_app(
+    settings: Settings, *, metrics: Metrics | None = None, handle_signals: bool = False
+) -> Litestar:
+    """The app. `metrics`: where it counts (default: a registry of its own, or the multiprocess
+    folder set by `timeline serve`). `handle_signals`: end live streams on SIGTERM/SIGINT (the
+    served process; never an in-process test)."""
+    metrics = metrics if metrics is not None else metrics_from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_pool(settings) as pool, open_read_pool(settings) as read_pool:
+            app.state.router = ReadRouter(pool, read_pool)
+            watcher = LogWatcher(pool, on_advance=metrics.log_head)
+            await watcher.start()
+            app.state.metrics = metrics
+            app.state.pool = pool
+            app.state.store = EventStore(pool)
+            app.state.watcher = watcher
+            app.state.tokens = TokenChecker(pool)
+            gate = ReadModelGate(pool)
+            app.state.gate = gate
+            app.state.answers = AnswerCache()
+            await api_audit.start(app.state, settings)
+
+            def projected(position: int) -> None:
+                gate.advanced(position)
+                metrics.projected(position)
+
+            projector = asyncio.create_task(
+                Projector(pool).run(watcher.wait_beyond, on_progress=projected)
+                if settings.projector
+                else follow_projector(pool, projected),
+                name="projector",
+            )
+            try:
+                if handle_signals:
+                    with _streams_end_on_signals(watcher):
+                        yield
+                else:
+                    yield
+            finally:
+                await watcher.close_streams()
+                await stop_quietly(projector)
+                await api_audit.stop(app.state)
+                await watcher.stop()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            alive,
+            metrics_endpoint,
+            *api_events.ROUTES,
+            *api_reads.ROUTES,
+            *api_timeline.ROUTES,
+            *api_audit.ROUTES,
+            *api_embed.ROUTES,
+            api_embed.assets_router(),
+        ],
+        lifespan=[lifespan],
+        middleware=[
+            ObservedRequests(
+                metrics, logging.getLogger("timeline.access") if settings.access_log else None
+            )
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # the process's logging is ours: JSON lines (service/logs.py)
+        state=State({"settings": settings}),
+        type_encoders=TYPE_ENCODERS,
+        plugins=[PartialDateSchemaPlugin()],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_methods=["GET", "HEAD", "OPTIONS"], max_age=86400
+        ),
+        openapi_config=OpenAPIConfig(
+            title="sanctions-timeline",
+            version="1",
+            description="Sanctions and industry milestones as of any date, as the log knew it "
+            "at any moment.",
+            path="/schema",
+            render_plugins=[TidyJsonRenderPlugin()],
+        ),
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for ASGI servers started by `timeline serve` (settings come by environment).
+
+    Each server worker process calls it once: that is where its JSON logging is set up."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings, handle_signals=True)

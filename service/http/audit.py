@@ -1,0 +1,301 @@
+"""`/v1/log`: the signed tree head, the public key, inclusion and consistency proofs.
+
+Needs `state.tree` (a running `merkle_store.TreeBuilder`) and `state.signing_key` (the
+Ed25519 private key from `service.keys`): `start(state, settings)` sets both up in the app's
+lifespan, `stop(state)` ends the builder.
+
+The head is for the tree's current size, which lags the log by the moments it takes to hash
+new events. A proof for a size the log has but the tree has not reached yet waits for it a
+little, then answers 409 (retry). Proofs for a given size never change: they are served as
+immutable with a strong ETag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from projections.audit import signing
+from service.audit import keys
+from service.audit.tree import BeyondTree, TreeBuilder, TreeHead
+from service.errors import BadRequest
+from service.eventlog.store import EventStore
+from service.eventlog.watch import LogWatcher
+from service.http.responses import IMMUTABLE, REVALIDATE, Problem, etag_matches, etag_of, problem
+
+CATCH_UP_SECONDS = 2.0
+"""How long a proof request waits for the tree to reach a size the log already has."""
+NO_CACHE = "no-cache"
+T = TypeVar("T")
+
+
+class InvalidParameter(BadRequest):
+    slug = "invalid-parameter"
+    title = "A parameter is not valid"
+
+
+class InclusionAnswer(msgspec.Struct, frozen=True):
+    """The event at `position` is leaf `leaf_index` (= position - 1) of the tree of `size`
+    leaves: `verify_inclusion(leaf_hash, leaf_index, size, proof, root of a head of size)`."""
+
+    position: int
+    leaf_index: int
+    size: int
+    leaf_hash: str
+    proof: list[str]
+
+
+class ConsistencyAnswer(msgspec.Struct, frozen=True):
+    """The tree of `from` leaves is a prefix of that of `to` leaves:
+    `verify_consistency(from, to, proof, old head's root, new head's root)`."""
+
+    first: int = msgspec.field(name="from")
+    second: int = msgspec.field(name="to")
+    proof: list[str]
+
+
+# --------------------------------------------------------------------------- lifespan
+
+
+async def start(state: State, settings: object) -> None:
+    """Load (or make) the signing key and start the tree builder, woken by `state.watcher`."""
+    state.signing_key = await asyncio.to_thread(keys.signing_key, settings)
+    tree = TreeBuilder(state.pool)
+    await tree.start(state.watcher)
+    state.tree = tree
+
+
+async def stop(state: State) -> None:
+    tree: TreeBuilder | None = getattr(state, "tree", None)
+    if tree is not None:
+        await tree.stop()
+
+
+# --------------------------------------------------------------------------- heads
+
+_signed: dict[tuple[str, int, bytes, object], signing.SignedHead] = {}
+
+
+def signed_head(key: Ed25519PrivateKey, head: TreeHead) -> signing.SignedHead:
+    """The head signed with `key`. Ed25519 is deterministic and the timestamp is when the
+    tree reached its size, so every process signs the same size to the same bytes."""
+    assert head.timestamp is not None
+    cache_key = (signing.key_id(key.public_key()), head.size, head.root, head.timestamp)
+    found = _signed.get(cache_key)
+    if found is None:
+        found = signing.sign_head(key, head.size, head.root, head.timestamp)
+        if len(_signed) > 16:
+            _signed.clear()
+        _signed[cache_key] = found
+    return found
+
+
+@get(
+    "/v1/log/head",
+    operation_id="logHead",
+    summary="The signed head of the log's Merkle tree (size, root hash, timestamp, signature)",
+    description=(
+        "Ed25519 over `sanctions-timeline tree head v1\\n<size>\\n<root hex>\\n<timestamp>\\n"
+        "<key_id>\\n`; see docs/audit.md. `timestamp` is when the tree reached `size`. The tree "
+        "follows the log within moments; `size` says which prefix of the log it covers."
+    ),
+    tags=["audit"],
+    cache_control=None,
+)
+async def log_head(request: Request, state: State) -> Response[signing.SignedHead]:
+    tree: TreeBuilder = state.tree
+    head = signed_head(state.signing_key, await tree.current())
+    etag = etag_of("head", head.size, head.root_hash, head.timestamp.isoformat(), head.key_id)
+    headers = {"ETag": etag, "Cache-Control": NO_CACHE}
+    if etag_matches(request, etag):
+        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
+    return Response(
+        signing.encode_head(head),  # type: ignore[arg-type]
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+@get(
+    "/v1/log/key",
+    operation_id="logKey",
+    summary="The public key that signs tree heads",
+    description="`public_key` is the raw 32-byte Ed25519 key in base64; `key_id` the first 16 "
+    "hex digits of its SHA-256. Pin it once, and compare it with a published copy.",
+    tags=["audit"],
+    cache_control=None,
+)
+async def log_key(request: Request, state: State) -> Response[signing.KeyInfo]:
+    key: Ed25519PrivateKey = state.signing_key
+    info = signing.key_info(key.public_key())
+    etag = etag_of("key", info.key_id)
+    headers = {"ETag": etag, "Cache-Control": REVALIDATE}
+    if etag_matches(request, etag):
+        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
+    return Response(info, headers=headers)
+
+
+# --------------------------------------------------------------------------- proofs
+
+
+async def _beyond(request: Request, state: State, exc: BeyondTree, field: str) -> Response[Problem]:
+    watcher: LogWatcher = state.watcher
+    store: EventStore = state.store
+    log_size = max(watcher.position, (await store.head()).position)
+    if exc.size > log_size:
+        return problem(
+            request,
+            status=404,
+            slug="no-such-size",
+            title="The log is not that large",
+            detail=f"the log has {log_size} events; there is no tree of size {exc.size}",
+            field=field,
+        )
+    response = problem(
+        request,
+        status=409,
+        slug="tree-behind",
+        title="The Merkle tree has not reached that size yet",
+        detail=f"the tree covers {exc.tree_size} of the log's {log_size} events; retry shortly",
+        field=field,
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+_SIZE_SCHEMA = {"pattern": "^[0-9]+$"}
+
+
+def _size_param(text: str, field: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise InvalidParameter(f"must be an integer >= 0, not {text!r}", field=field)
+    return int(text)
+
+
+def _immutable(explicit: bool, *parts: object) -> dict[str, str]:
+    if explicit:
+        return {"ETag": etag_of(*parts), "Cache-Control": IMMUTABLE}
+    return {"Cache-Control": NO_CACHE}
+
+
+@get(
+    "/v1/log/proof/inclusion",
+    operation_id="inclusionProof",
+    summary="Proof that the event at `position` is in the tree of `size` leaves",
+    description=(
+        "RFC 6962 audit path (hex hashes, leaf to root) of leaf `position - 1`. Check it with "
+        "`verify_inclusion(leaf_hash, leaf_index, size, proof, root)`, the root from a verified "
+        "head of that size. Without `size`, the current tree's size (the answer names it)."
+    ),
+    tags=["audit"],
+    cache_control=None,
+)
+async def inclusion_proof(
+    request: Request,
+    state: State,
+    position: Annotated[
+        int | None, QueryParameter(ge=1, le=2**62, description="A log position (1-based); required")
+    ] = None,
+    size: Annotated[
+        int | None,
+        QueryParameter(ge=1, le=2**62, description="The tree size (default: the current)"),
+    ] = None,
+) -> Response[InclusionAnswer]:
+    if position is None:
+        raise InvalidParameter("the log position of the event is required", field="position")
+    if size is not None and position > size:
+        raise InvalidParameter(
+            f"position {position} is not in a tree of size {size}", field="position"
+        )
+    headers = _immutable(size is not None, "inclusion", position, size)
+    if size is not None and etag_matches(request, headers["ETag"]):
+        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
+    try:
+        answer = await _retrying(state, lambda: state.tree.inclusion(position, size))
+    except BeyondTree as exc:
+        field = "size" if size is not None else "position"
+        return await _beyond(request, state, exc, field)  # type: ignore[return-value]
+    body = InclusionAnswer(
+        position=answer.position,
+        leaf_index=answer.position - 1,
+        size=answer.size,
+        leaf_hash=answer.leaf_hash.hex(),
+        proof=[h.hex() for h in answer.proof],
+    )
+    return Response(body, headers=headers)
+
+
+@get(
+    "/v1/log/proof/consistency",
+    operation_id="consistencyProof",
+    summary="Proof that the tree of `from` leaves is a prefix of the tree of `to` leaves",
+    description=(
+        "RFC 6962 consistency proof (hex hashes). Check it with `verify_consistency(from, to, "
+        "proof, old root, new root)`, both roots from verified heads. Without `to`, the "
+        "current tree's size (the answer names it)."
+    ),
+    tags=["audit"],
+    cache_control=None,
+)
+async def consistency_proof(
+    request: Request,
+    state: State,
+    first_text: Annotated[
+        str | None,
+        QueryParameter(
+            name="from",
+            description="The older tree size (an integer >= 0); required",
+            schema_extra=_SIZE_SCHEMA,
+        ),
+    ] = None,
+    second_text: Annotated[
+        str | None,
+        QueryParameter(
+            name="to",
+            description="The newer tree size (an integer >= 0; default: the current)",
+            schema_extra=_SIZE_SCHEMA,
+        ),
+    ] = None,
+) -> Response[ConsistencyAnswer]:
+    # Parsed here rather than by the framework, whose errors would name the Python parameter.
+    if first_text is None:
+        raise InvalidParameter("the older tree size is required", field="from")
+    first = _size_param(first_text, "from")
+    second = None if second_text is None else _size_param(second_text, "to")
+    if second is not None and first > second:
+        raise InvalidParameter(f"from ({first}) must not exceed to ({second})", field="from")
+    headers = _immutable(second is not None, "consistency", first, second)
+    if second is not None and etag_matches(request, headers["ETag"]):
+        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
+    try:
+        answer = await _retrying(state, lambda: state.tree.consistency(first, second))
+    except BeyondTree as exc:
+        field = "to" if second is not None else "from"
+        return await _beyond(request, state, exc, field)  # type: ignore[return-value]
+    body = ConsistencyAnswer(
+        first=answer.first, second=answer.second, proof=[h.hex() for h in answer.proof]
+    )
+    return Response(body, headers=headers)
+
+
+async def _retrying(state: State, ask: Callable[[], Awaitable[T]]) -> T:
+    """`ask()`; if the tree is behind a size the log already has, wait (briefly) for this
+    process's builder to reach it, then ask once more."""
+    try:
+        return await ask()
+    except BeyondTree as exc:
+        watcher: LogWatcher = state.watcher
+        tree: TreeBuilder = state.tree
+        if exc.size > watcher.position or not await tree.wait_for(exc.size, CATCH_UP_SECONDS):
+            raise
+    return await ask()
+
+
+ROUTES = [log_head, log_key, inclusion_proof, consistency_proof]

@@ -1,0 +1,353 @@
+"""`/v1/events`: append (token with write scope), page through the log, follow it live (SSE)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import Discriminator, OpenAPIType, Reference, Schema
+from litestar.params import Body, HeaderParameter, Parameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from events import EVENT_TYPES, AnyEvent, EventInvalid, RecordedEvent, encode, from_builtins
+from events.types import ENTITY_ID_PATTERN
+from service import clock
+from service.access.tokens import TokenChecker
+from service.errors import BadRequest, DatabaseUnavailable, DomainError, EventRejected, TooLarge
+from service.eventlog.store import EventStore
+from service.eventlog.watch import LogWatcher
+from service.http.observability import Metrics
+from service.http.responses import IMMUTABLE, REVALIDATE, etag_matches, etag_of
+
+_ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
+
+MAX_BATCH = 1000
+
+# The append body as documented in /schema (it is parsed by `_parse_body`, which names the
+# offending field of any body that does not fit): one event, a batch, or a batch with the
+# writer's expected stream positions.
+_EVENT_SCHEMA = Schema(
+    one_of=[Reference(ref=f"#/components/schemas/{name}") for name in EVENT_TYPES],
+    discriminator=Discriminator(
+        property_name="type",
+        mapping={name: f"#/components/schemas/{name}" for name in EVENT_TYPES},
+    ),
+)
+_BATCH_SCHEMA = Schema(
+    type=OpenAPIType.ARRAY, items=_EVENT_SCHEMA, min_items=1, max_items=MAX_BATCH
+)
+_BODY_SCHEMAS = [
+    _EVENT_SCHEMA,
+    _BATCH_SCHEMA,
+    Schema(
+        type=OpenAPIType.OBJECT,
+        required=["events"],
+        properties={
+            "events": _BATCH_SCHEMA,
+            "expected_position": Schema(
+                type=OpenAPIType.OBJECT,
+                description="entity id -> the position of the last event of its stream the "
+                "writer has seen (0: none); the batch is refused (409) if a stream has moved",
+                additional_properties=Schema(type=OpenAPIType.INTEGER, minimum=0),
+            ),
+        },
+        additional_properties=False,
+    ),
+]
+MAX_POSITION = 2**62  # positions are bigint; a larger cursor is a client error, not a 500
+MAX_PAGE = 1000
+
+
+class AppendedEvent(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    entity: str
+    type: str
+    position: int
+    recorded_at: _dt.datetime
+    hash: str
+
+
+class AppendResult(msgspec.Struct, frozen=True):
+    appended: int
+    """How many events are new; the others were already in the log with the same content."""
+    events: list[AppendedEvent]
+
+
+class LoggedEvent(msgspec.Struct, frozen=True):
+    position: int
+    recorded_at: _dt.datetime
+    schema_version: int
+    hash: str
+    prev_hash: str
+    event: AnyEvent
+
+
+class EventPage(msgspec.Struct, frozen=True):
+    events: list[LoggedEvent]
+    next_after: int | None
+    """Pass as `after` for the next page; null when this page reached the end of the log."""
+
+
+class AppendBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A batch with optimistic concurrency. The body may also be one event, or an array."""
+
+    events: list[AnyEvent]
+    expected_position: dict[str, int] = {}
+
+
+def logged(recorded: RecordedEvent) -> LoggedEvent:
+    return LoggedEvent(
+        position=recorded.position,
+        recorded_at=recorded.recorded_at,
+        schema_version=recorded.schema_version,
+        hash=recorded.hash.hex(),
+        prev_hash=recorded.prev_hash.hex(),
+        event=recorded.event,
+    )
+
+
+async def require_write(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException("send Authorization: Bearer <token> (timeline tokens create)")
+    checker: TokenChecker = connection.app.state.tokens
+    scope = await checker.scope_of(token.strip())
+    if scope is None:
+        raise NotAuthorizedException("the bearer token is not valid (or was revoked)")
+    if scope != "write":
+        raise PermissionDeniedException("the token does not have the write scope")
+
+
+def _parse_body(doc: Any) -> tuple[list[AnyEvent], dict[str, int], str]:
+    """(events, expected positions, field prefix of the events) from any accepted body shape."""
+    expected: dict[str, int] = {}
+    if isinstance(doc, list):
+        items, prefix = doc, ""
+    elif isinstance(doc, dict) and "events" in doc and "type" not in doc:
+        unknown = set(doc) - {"events", "expected_position"}
+        if unknown:
+            raise EventRejected(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        items, prefix = doc["events"], "events"
+        if not isinstance(items, list):
+            raise EventRejected("must be an array of events", field="events")
+        expected = _expected(doc.get("expected_position", {}))
+    elif isinstance(doc, dict):
+        items, prefix = [doc], None
+    else:
+        raise BadRequest("the body must be an event, an array of events, or {events: [...]}")
+    if not items:
+        raise EventRejected("the batch is empty", field=prefix or "$")
+    if len(items) > MAX_BATCH:
+        raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(items)}")
+    parsed = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(from_builtins(item))
+        except EventInvalid as exc:
+            raise EventRejected(exc.detail, field=_field(prefix, index, exc.field)) from None
+    return parsed, expected, prefix if prefix is not None else "$single"
+
+
+def _field(prefix: str | None, index: int, field: str | None) -> str:
+    """Where in the body: `entity` for one event, `[2].entity` in an array, `events[2].entity`."""
+    if prefix is None:
+        return field or "$"
+    head = f"{prefix}[{index}]"
+    if not field or field == "$":
+        return head
+    return f"{head}{field}" if field.startswith("[") else f"{head}.{field}"
+
+
+def _expected(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise EventRejected("must be an object {entity id: position}", field="expected_position")
+    for key, position in value.items():
+        if not isinstance(key, str) or _ENTITY_ID.fullmatch(key) is None:
+            raise EventRejected("not an entity id", field=f"expected_position.{key}")
+        if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+            raise EventRejected("must be a position >= 0", field=f"expected_position.{key}")
+    return value
+
+
+@post(
+    "/v1/events",
+    operation_id="appendEvents",
+    summary="Append one event or a batch (atomic)",
+    description=(
+        "The body is one event, an array of events, or `{events: [...], expected_position: "
+        "{entity: position}}`. Idempotent by event id. Needs a bearer token with write scope."
+    ),
+    guards=[require_write],
+    status_code=201,
+    tags=["events"],
+)
+async def append_events(
+    state: State,
+    data: Annotated[
+        Any,
+        Body(
+            title="One event, an array of events, or {events, expected_position}",
+            description="Events are tagged by `type`; see the event schemas (EntityListed, ...).",
+            schema_extra={"one_of": _BODY_SCHEMAS},
+        ),
+    ],
+) -> Response[AppendResult]:
+    events, expected, prefix = _parse_body(data)
+    store: EventStore = state.store
+    metrics: Metrics = state.metrics
+    started = clock.monotonic()
+    try:
+        result = await store.append(events, expected=expected)
+    except DomainError as exc:
+        metrics.append_done(
+            "unavailable" if isinstance(exc, DatabaseUnavailable) else "refused",
+            0,
+            clock.monotonic() - started,
+        )
+        index = exc.extra.get("index")
+        if isinstance(index, int) and exc.field is not None and prefix != "$single":
+            exc.field = _field(prefix, index, exc.field)
+        raise
+    metrics.append_done("ok", result.new, clock.monotonic() - started)
+    watcher: LogWatcher = state.watcher
+    if result.events:
+        await watcher.advance(max(r.position for r in result.events))
+    body = AppendResult(
+        appended=result.new,
+        events=[
+            AppendedEvent(
+                id=event.id,  # type: ignore[arg-type]
+                entity=event.entity,
+                type=recorded.type,
+                position=recorded.position,
+                recorded_at=recorded.recorded_at,
+                hash=recorded.hash.hex(),
+            )
+            for event, recorded in zip(events, result.events, strict=True)
+        ],
+    )
+    return Response(body, status_code=201 if result.new else 200)
+
+
+def _check_types(types: list[str] | None) -> list[str] | None:
+    if not types:
+        return None
+    names = [name for value in types for name in value.split(",") if name]
+    for name in names:
+        if name not in EVENT_TYPES:
+            raise EventRejected(
+                f"unknown event type {name!r}; known: {', '.join(EVENT_TYPES)}", field="type"
+            )
+    return names
+
+
+@get(
+    "/v1/events",
+    operation_id="listEvents",
+    summary="The log in position order, a page at a time",
+    tags=["events"],
+)
+async def list_events(
+    request: Request,
+    state: State,
+    after: Annotated[
+        int, Parameter(ge=0, le=MAX_POSITION, description="Return events with position > after")
+    ] = 0,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 100,
+    entity: Annotated[str | None, Parameter(pattern=ENTITY_ID_PATTERN)] = None,
+    types: Annotated[
+        list[str] | None,
+        QueryParameter(name="type", description="Event types, repeated or comma-separated"),
+    ] = None,
+) -> Response[EventPage]:
+    names = _check_types(types)
+    store: EventStore = state.store
+    watcher: LogWatcher = state.watcher
+    head = watcher.position
+    etag = etag_of("events", after, limit, entity, names, head)
+    if etag_matches(request, etag):
+        return Response(None, status_code=304, headers={"ETag": etag})  # type: ignore[arg-type]
+    page = await store.read_after(after, limit, entity=entity, types=names)
+    full = len(page) == limit
+    body = EventPage(
+        events=[logged(r) for r in page], next_after=page[-1].position if full else None
+    )
+    if full:
+        # A full page can never change: positions are immutable and gap-free.
+        etag = etag_of("events", after, limit, entity, names, "full")
+        headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    else:
+        headers = {"ETag": etag, "Cache-Control": REVALIDATE}
+    return Response(body, headers=headers)
+
+
+@get(
+    "/v1/events/stream",
+    operation_id="streamEvents",
+    summary="The live log as Server-Sent Events",
+    description=(
+        "Each event is an SSE message with `id` = position, `event` = the event type and `data` "
+        "= the logged event as JSON. Resume with `Last-Event-ID` (or `after`). A `caught-up` "
+        "message says the client has every event the log had; a comment line is sent as a "
+        "heartbeat every 15 s."
+    ),
+    tags=["events"],
+)
+async def stream_events(
+    request: Request,
+    state: State,
+    after: Annotated[int | None, Parameter(ge=0, le=MAX_POSITION)] = None,
+    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
+) -> ServerSentEvent:
+    cursor = after or 0
+    if last_event_id is not None:
+        try:
+            cursor = int(last_event_id)
+        except ValueError:
+            raise EventRejected("must be a log position", field="Last-Event-ID") from None
+        if not 0 <= cursor <= MAX_POSITION:
+            raise EventRejected("must be a log position", field="Last-Event-ID")
+    store: EventStore = state.store
+    watcher: LogWatcher = state.watcher
+    heartbeat = state.settings.sse_heartbeat_seconds
+
+    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        position = cursor
+        caught_up_sent = False
+        while True:
+            page = await store.read_after(position, 500)
+            for recorded in page:
+                position = recorded.position
+                yield ServerSentEventMessage(
+                    data=encode(logged(recorded)).decode(),
+                    event=recorded.type,
+                    id=recorded.position,
+                )
+            if len(page) == 500:
+                continue
+            if not caught_up_sent:
+                caught_up_sent = True
+                yield ServerSentEventMessage(
+                    data=msgspec.json.encode({"position": position}).decode(), event="caught-up"
+                )
+            if watcher.closing:
+                return  # the server is stopping: end the stream; the client resumes elsewhere
+            if not await watcher.wait_in_stream(position, heartbeat):
+                if watcher.closing:
+                    return
+                yield ServerSentEventMessage(comment="heartbeat")
+
+    return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [append_events, list_events, stream_events]

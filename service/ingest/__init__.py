@@ -1,0 +1,1 @@
+"""Getting facts into the log: the seed, NDJSON files, published lists."""

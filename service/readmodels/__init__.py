@@ -1,0 +1,1 @@
+"""SQL read models for cross-entity questions, their projector and rebuild."""

@@ -1,0 +1,171 @@
+"""Read models in PostgreSQL for cross-entity questions, and the projector that keeps them.
+
+What is stored (see migrations/0004_read_models.sql): per entity and item, the world-time
+segments of `projections.segments`, stamped with the transaction-time range over which they were
+the log's knowledge. Each append transaction (one `recorded_at`) that touches an entity gives it
+a new version: those of its current rows that no longer hold are closed at that `recorded_at`
+and the new ones open there (rows that still hold stay open, with their own `recorded_from`).
+So an answer at (D, K) is an indexed lookup, and equals the pure fold by construction.
+
+The projector and the rebuild share one core (`_Folding`): the incremental projector feeds it the
+facts it reads for the touched entities; the rebuild feeds it the whole log in memory. Both
+process the log one `recorded_at` group at a time, so they write the same rows byte for byte.
+
+Rows and checkpoint are written in one transaction, under a transaction-scoped advisory lock, so
+several processes may run the projector: one works at a time, none repeats another's work.
+Positions are safe to follow: appends are serialised (see store.py), so no event commits
+behind the checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+
+import asyncpg
+
+from projections import fact_of
+from projections.facts import Fact
+from projections.rows import Folding, Rows, subjects_of
+from service.eventlog.store import CONNECTION_ERRORS, recorded_from_row
+from service.readmodels import sql
+from service.readmodels.rebuild import Progress
+from service.readmodels.rebuild import rebuild as rebuild_read_models
+from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
+
+log = logging.getLogger("timeline.readmodels")
+
+
+def rows_of_db(rows: Iterable[asyncpg.Record]) -> Rows:
+    return tuple(
+        sorted(
+            (r["aspect"], r["key"], r["valid_from"], r["valid_to"], r["present"], bytes(r["body"]))
+            for r in rows
+        )
+    )
+
+
+class Projector:
+    """Keeps the read models current, a page of append transactions at a time.
+
+    Per page: one query for the entities it touches (the targets of rules whose stream moved),
+    one for their facts up to the checkpoint, one for their current rows; then the groups are
+    folded in memory exactly as the rebuild folds them, and written with one UPDATE (closing the
+    replaced rows), one COPY and one upsert, with the checkpoint, in one transaction.
+
+    Decoded facts are kept by position (the log never changes below the checkpoint), up to
+    `FACT_CACHE` of them, so a rule's long stream is not decoded again for every page.
+    """
+
+    FACT_CACHE = 200_000
+    ANALYZE_AFTER = 5_000
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._facts: dict[int, Fact] = {}
+        self._written = 0
+        self._analyze_at = self.ANALYZE_AFTER
+
+    async def checkpoint(self) -> int:
+        return await self._pool.fetchval(sql.CHECKPOINT)
+
+    async def catch_up(self) -> int:
+        """Project everything committed so far; return the checkpoint."""
+        while True:
+            done, position = await self.step()
+            await self._keep_statistics()
+            if done:
+                return position
+
+    async def _keep_statistics(self) -> None:
+        """ANALYZE the read model each time this projector has doubled it (from a few thousand
+        rows). A model growing fast from empty outruns autovacuum; with statistics that say it
+        holds a handful of rows the planner reads every current row per page, not those of the
+        page's entities, and projection time grows with the square of the log."""
+        if self._written >= self._analyze_at:
+            await self._pool.execute(sql.ANALYZE)
+            self._analyze_at = 2 * self._written
+
+    def _fact(self, row: asyncpg.Record) -> Fact:
+        position = row["position"]
+        fact = self._facts.get(position)
+        if fact is None:
+            if len(self._facts) >= self.FACT_CACHE:
+                self._facts.clear()
+            fact = self._facts[position] = fact_of(recorded_from_row(row))
+        return fact
+
+    async def step(self, page: int = PAGE) -> tuple[bool, int]:
+        """Project one page of the log in one transaction. (caught up?, checkpoint)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(sql.LOCK, PROJECTOR_LOCK_KEY)
+            live, checkpoint, _version = await conn.fetchrow(sql.STATE)
+            rows = list(await conn.fetch(sql.EVENTS_AFTER, checkpoint, page))
+            if not rows:
+                return True, checkpoint
+            if len(rows) == page:  # never split an append transaction across two steps
+                last = recorded_from_row(rows[-1])
+                rows.extend(await conn.fetch(sql.REST_OF_GROUP, last.position, last.recorded_at))
+            facts = [self._fact(r) for r in rows]
+            direct, subjects = subjects_of(facts)
+            upto = facts[-1].position
+            targets = await conn.fetch(sql.TARGETS_OF_RULES, sorted(subjects), upto)
+            affected = sorted(direct | {r["ref"] for r in targets})
+            folding = Folding(live)
+            for row in await conn.fetch(sql.FACTS_OF, affected, checkpoint):
+                folding.memory.add(self._fact(row))
+            stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
+            for row in await conn.fetch(sql.CURRENT_ROWS_OF, live, affected):
+                stored[row["entity"]].append(row)
+            for entity, found in stored.items():
+                folding.stored(entity, rows_of_db(found))
+            for fact in facts:
+                folding.feed(fact)
+            folding.flush()
+            if folding.db_closes:
+                await conn.execute(
+                    sql.CLOSE_ROWS_OF, live, *map(list, zip(*folding.db_closes, strict=True))
+                )
+            items = folding.closed + folding.open_rows()
+            if items:
+                await conn.copy_records_to_table(
+                    "rm_items", records=items, columns=sql.ITEM_COLUMNS
+                )
+                self._written += len(items)
+            records = folding.record_rows()
+            if records:
+                await conn.execute(sql.UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
+            await conn.execute(sql.SET_POSITION, upto)
+            return len(rows) < page, upto
+
+    async def run(
+        self,
+        wake: Callable[[int, float], Awaitable[object]],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+        poll: float = 1.0,
+    ) -> None:
+        """Forever: catch up, then wait until the log passes the checkpoint (or `poll` s)."""
+        while True:
+            try:
+                await self.ensure_version()
+                position = await self.catch_up()
+            except asyncio.CancelledError:
+                raise
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+                log.warning("projector paused: %s", exc)
+                await asyncio.sleep(poll)
+                continue
+            if on_progress is not None:
+                on_progress(position)
+            await wake(position, poll)
+
+    async def ensure_version(self, progress: Progress | None = None) -> bool:
+        """Rebuild when the stored projection version is not this code's. True if rebuilt."""
+        version = await self._pool.fetchval(sql.VERSION)
+        if version == PROJECTION_VERSION:
+            return False
+        await rebuild_read_models(self._pool, progress=progress)
+        return True

@@ -1,0 +1,114 @@
+"""The read models' tables (migrations 0004, 0005): constants and the SQL that owns them."""
+
+from __future__ import annotations
+
+from service.eventlog.store import SELECT_RECORDED
+
+PROJECTION_VERSION = 2  # 2: only changed rows are closed and reopened
+PROJECTOR_LOCK_KEY = 0x726D_5F70_726F_6A  # "rm_proj"
+PAGE = 2000
+
+
+LOCK = "SELECT pg_advisory_xact_lock($1)"
+STATE = "SELECT live, position, version FROM rm_state"
+SET_POSITION = "UPDATE rm_state SET position = $1"
+FLIP = "UPDATE rm_state SET live = $1, position = $2, version = $3"
+HEAD = "SELECT coalesce(max(position), 0) FROM events"
+EVENTS_AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+REST_OF_GROUP = (
+    f"{SELECT_RECORDED} FROM events WHERE position > $1 AND recorded_at = $2 ORDER BY position"
+)
+# Built once from constants; values are always $n parameters. The entities' own streams and
+# the streams of every rule that names one of them, up to the checkpoint $2.
+FACTS_OF = f"""
+{SELECT_RECORDED} FROM events
+WHERE position <= $2
+  AND entity = ANY($1::text[] || ARRAY(
+        SELECT DISTINCT e.entity FROM event_refs r JOIN events e ON e.position = r.position
+        WHERE r.ref = ANY($1::text[]) AND r.position <= $2 AND e.type = 'RuleIssued'
+  ))
+ORDER BY position
+"""  # noqa: S608
+TARGETS_OF_RULES = """
+SELECT DISTINCT r.ref FROM event_refs r JOIN events e ON e.position = r.position
+WHERE e.entity = ANY($1::text[]) AND e.type = 'RuleIssued' AND r.position <= $2
+  AND r.field LIKE 'targets%'
+"""
+CURRENT_ROWS_OF = """
+SELECT entity, aspect, key, valid_from, valid_to, present, body FROM rm_items
+WHERE generation = $1 AND entity = ANY($2::text[]) AND recorded_to = 'infinity'
+"""
+# A current row is identified by (entity, aspect, key, valid_from): an item's segments do
+# not overlap in world time.
+CLOSE_ROWS_OF = """
+UPDATE rm_items AS i SET recorded_to = c.recorded_to
+FROM unnest($2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[])
+    AS c (entity, aspect, key, valid_from, recorded_to)
+WHERE i.generation = $1 AND i.entity = c.entity AND i.aspect = c.aspect AND i.key = c.key
+  AND i.valid_from = c.valid_from AND i.recorded_to = 'infinity'
+"""
+UPSERT_ENTITIES = """
+INSERT INTO rm_entities (generation, entity, kind, country, names, aliases, search)
+SELECT * FROM unnest(
+    $1::integer[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[]
+)
+ON CONFLICT (generation, entity) DO UPDATE SET
+    kind = excluded.kind, country = excluded.country, names = excluded.names,
+    aliases = excluded.aliases, search = excluded.search
+"""
+ITEM_COLUMNS = (
+    "generation",
+    "entity",
+    "aspect",
+    "key",
+    "valid_from",
+    "valid_to",
+    "recorded_from",
+    "recorded_to",
+    "present",
+    "body",
+)
+ENTITY_COLUMNS = ("generation", "entity", "kind", "country", "names", "aliases", "search")
+DROP_OTHER_ITEMS = "DELETE FROM rm_items WHERE generation <> $1"
+DROP_OTHER_ENTITIES = "DELETE FROM rm_entities WHERE generation <> $1"
+CLEAR_ITEMS = "DELETE FROM rm_items WHERE generation = $1"
+CLEAR_ENTITIES = "DELETE FROM rm_entities WHERE generation = $1"
+
+MEMBERS_NOW = """
+SELECT entity, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
+  AND recorded_to = 'infinity' AND present AND valid_from <= $2 AND $2 < valid_to
+ORDER BY entity
+"""
+MEMBERS_AT = """
+SELECT entity, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
+  AND recorded_to > $3 AND recorded_from <= $3 AND valid_from <= $2 AND $2 < valid_to
+  AND present
+ORDER BY entity
+"""
+ITEMS_ON_NOW = """
+SELECT entity, aspect, key, present, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state)
+  AND recorded_to = 'infinity' AND valid_from <= $1 AND $1 < valid_to
+"""
+ITEMS_ON_AT = """
+SELECT entity, aspect, key, present, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state)
+  AND recorded_to > $2 AND recorded_from <= $2 AND valid_from <= $1 AND $1 < valid_to
+"""
+CHECKPOINT = "SELECT position FROM rm_state"
+ANALYZE = "ANALYZE rm_items, rm_entities"
+SEARCH = """
+SELECT entity, kind, country, names, aliases FROM rm_entities
+WHERE generation = (SELECT live FROM rm_state)
+  AND ($1::text IS NULL OR strpos(search, $1) > 0)
+  AND ($2::text IS NULL OR kind = $2)
+  AND ($3::text IS NULL OR country = $3)
+ORDER BY entity
+LIMIT $4
+"""
+
+
+VERSION = "SELECT version FROM rm_state"
+LIVE = "SELECT live FROM rm_state"

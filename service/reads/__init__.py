@@ -1,0 +1,1 @@
+"""Where a read runs: the primary, or a read replica for immutable answers."""

@@ -1,0 +1,1 @@
+"""HTTP through the Litestar app against real PostgreSQL."""

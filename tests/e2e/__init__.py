@@ -1,0 +1,1 @@
+"""The real server process, the browser, faults and load."""

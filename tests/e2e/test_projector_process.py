@@ -1,0 +1,80 @@
+"""The projector as a process of its own: `timeline serve` with TIMELINE_PROJECTOR=0 leaves the
+read models alone; `timeline projections run` keeps them current and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.support.apitools import listing, registration, serving
+
+
+def _token(url: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "tokens", "create", "--scope", "write"],
+        env={**os.environ, "TIMELINE_DATABASE_URL": url},
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.decode().strip()
+
+
+def _members(base: str) -> httpx.Response:
+    return httpx.get(
+        f"{base}/v1/lists/us-entity-list/members", params={"as_of": "2023-01-01"}, timeout=15
+    )
+
+
+def _metric(base: str, name: str) -> float:
+    for line in httpx.get(f"{base}/metrics", timeout=5).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
+
+
+def test_read_models_are_kept_by_a_separate_projector_process_when_the_service_runs_none(
+    database_url: str,
+) -> None:
+    env = {"TIMELINE_DATABASE_URL": database_url, "TIMELINE_PROJECTOR": "0"}
+    token = _token(database_url)
+    with serving(env, []) as base:
+        written = httpx.post(
+            f"{base}/v1/events",
+            json=[
+                registration("us-entity-list", "list"),
+                registration("ymtc"),
+                listing("ymtc", "2022-12-16"),
+            ],
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=15,
+        )
+        assert written.status_code == 201, written.text
+        # No projector anywhere: answers that need the read models wait (5 s), then say so.
+        waiting = _members(base)
+        assert waiting.status_code == 503, waiting.text
+        assert "read models" in waiting.json()["detail"]
+        assert _metric(base, "timeline_read_model_position") == 0
+
+        projector = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "projections", "run"],
+            env={**os.environ, "TIMELINE_DATABASE_URL": database_url},
+            stderr=subprocess.PIPE,
+        )
+        try:
+            answer = _members(base)
+            assert answer.status_code == 200, answer.text
+            assert [m["entity"] for m in answer.json()["members"]] == ["ymtc"]
+            deadline = time.monotonic() + 10
+            while _metric(base, "timeline_read_model_position") < 3:
+                assert time.monotonic() < deadline, "the service never learnt the progress"
+                time.sleep(0.2)
+        finally:
+            projector.send_signal(signal.SIGTERM)
+            _, err = projector.communicate(timeout=20)
+        assert projector.returncode == 0, err.decode()
+        assert "projector stopped" in err.decode()

@@ -1,0 +1,1 @@
+"""PostgreSQL without HTTP: the log, read models, the stored tree, importers, the seed."""

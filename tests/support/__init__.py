@@ -1,0 +1,1 @@
+"""Shared test support: builders of events, API helpers, generated logs, scratch clusters."""

@@ -1,0 +1,1 @@
+"""Pure code, no database: events, folds, segments, headlines, Merkle, audit readers."""

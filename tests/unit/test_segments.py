@@ -1,0 +1,66 @@
+"""World-time segments (what the SQL read models store) agree with the pure fold."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from projections import Fact, canonical_json, state_as_of
+from projections.fold import relevant
+from projections.queries import _fold_noting_removals, items_of
+from projections.segments import OPEN_END, segments
+from projections.select import effective
+from projections.state import initial_state
+from tests.support.strategies import COMPANIES, days_for, logs, moments_for
+
+PROPERTY = settings(max_examples=150, deadline=None)
+
+
+def _lookup(rows, day: _dt.date) -> dict:
+    return {
+        (s.aspect, s.key): (s.present, s.body) for s in rows if s.valid_from <= day < s.valid_to
+    }
+
+
+@PROPERTY
+@given(st.data(), logs())
+def test_segment_lookup_equals_the_fold_on_any_day(data: st.DataObject, log: list[Fact]) -> None:
+    known_at = data.draw(moments_for(log))
+    segments_by_entity = {e: segments(e, log, known_at) for e in COMPANIES}
+    for _ in range(5):
+        day = data.draw(days_for(log))
+        for entity, entity_rows in segments_by_entity.items():
+            chosen = relevant(entity, effective(log, known_at))
+            state, removed_by = _fold_noting_removals(initial_state(entity, day, known_at), chosen)
+            expected = {ref: (True, canonical_json(item)) for ref, item in items_of(state).items()}
+            for ref, remover in removed_by.items():
+                expected.setdefault(ref, (False, canonical_json({"removed_by": remover})))
+            assert _lookup(entity_rows, day) == expected, (entity, day)
+            full = state_as_of(entity, log, day, known_at)
+            present = {ref for ref, (is_there, _) in expected.items() if is_there}
+            assert present == set(items_of(full))
+
+
+@PROPERTY
+@given(logs(), st.data())
+def test_segments_are_disjoint_and_merged(log: list[Fact], data: st.DataObject) -> None:
+    known_at = data.draw(moments_for(log))
+    for entity in COMPANIES:
+        rows = segments(entity, log, known_at)
+        by_item: dict = {}
+        for row in rows:
+            assert row.valid_from < row.valid_to <= OPEN_END
+            by_item.setdefault((row.aspect, row.key), []).append(row)
+        for item_rows in by_item.values():
+            item_rows.sort(key=lambda r: r.valid_from)
+            for before, after in itertools.pairwise(item_rows):
+                assert before.valid_to <= after.valid_from
+                if before.valid_to == after.valid_from:
+                    assert (before.present, before.body) != (after.present, after.body)
+
+
+def test_segments_of_an_entity_without_facts_are_empty() -> None:
+    assert segments("nobody", [], None) == []
