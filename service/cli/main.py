@@ -18,6 +18,8 @@ import msgspec
 
 from service.access import tokens
 from service.cli import audit as cli_audit
+from service.cli.failures import CommandFailed
+from service.cli.ports import ensure_port_free
 from service.db.connection import open_pool, resolved_url
 from service.db.migrate import migrate
 from service.eventlog.store import EventStore
@@ -48,6 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides["workers"] = args.workers
     settings = msgspec.structs.replace(settings, **overrides)
+    # Before the database starts: a second server on a taken port stops at once.
+    ensure_port_free(settings.host, settings.port)
 
     async def prepare(url: str) -> None:
         async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
@@ -343,9 +347,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command. Whatever stops it is said in one line on standard error (exit 1)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except CommandFailed as exc:
+        print(f"timeline {args.command}: {exc}", file=sys.stderr)
+    except OSError as exc:  # a file that is not there, a folder that cannot be written, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"timeline {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+    except asyncpg.PostgresError as exc:
+        print(f"timeline {args.command}: the database refused: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"timeline {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 1
 
 
 if __name__ == "__main__":
