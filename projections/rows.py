@@ -31,8 +31,11 @@ OPEN_RECORDED = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 
 
 def normalize(text: str) -> str:
-    """Search form of a name: NFKC, case-folded, white space collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """Search form of a name: NFKC, case-folded, white space collapsed, and NUL (which a
+    PostgreSQL text value cannot hold) as U+FFFD, so any name the log holds can be stored and
+    searched for (names themselves are stored as JSON, which escapes it)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("\x00", "\ufffd")
+    return " ".join(folded.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +177,23 @@ class Folding:
     feeds it the whole log), so both write the same rows byte for byte.
     """
 
-    def __init__(self, generation: int, memory: FactIndex | None = None) -> None:
+    def __init__(
+        self,
+        generation: int,
+        memory: FactIndex | None = None,
+        *,
+        only: set[str] | None = None,
+        isolate: bool = False,
+    ) -> None:
         self.generation = generation
         self.memory = memory if memory is not None else FactIndex()
+        self.only = only
+        """Fold these entities only (None: every entity the facts touch)."""
+        self.isolate = isolate
+        """An entity whose fold raises is set aside in `failed` (and folded no more) instead of
+        the error stopping the whole fold."""
+        self.failed: dict[str, tuple[int, str]] = {}
+        """entity -> (position of the group at which its fold failed, the error)."""
         self.current: dict[str, dict[Row, _dt.datetime | None]] = {}
         """entity -> its current rows, each with its recorded_from (None: already stored)."""
         self.closed: list[tuple] = []
@@ -211,30 +228,51 @@ class Folding:
         affected = set(direct)
         for subject in subjects:
             affected.update(self.memory.targets_of.get(subject, ()))
+        if self.only is not None:
+            affected &= self.only
+        affected -= self.failed.keys()
         renamed = {f.event.entity for f in group if may_rename(f)}
         for entity in sorted(affected):
-            facts = self.memory.facts_for(entity)
-            rows = rows_of(segments(entity, facts, None))
-            previous = self.current.get(entity, {})
-            if len(rows) != len(previous) or any(row not in previous for row in rows):
-                # Only rows that changed are closed and opened: a row that is still true keeps
-                # the recorded_from at which it became the log's knowledge.
-                now = {row: previous[row] if row in previous else recorded_at for row in rows}
-                for row, since in previous.items():
-                    if row in now:
-                        continue
-                    if since is None:
-                        self.db_closes.append((entity, row[0], row[1], row[2], recorded_at))
-                    else:
-                        self.closed.extend(
-                            item_tuples(self.generation, entity, (row,), since, recorded_at)
-                        )
-                self.current[entity] = now
-                self.dirty.add(entity)
-            if entity in renamed:
-                record = entity_record(entity, facts)
-                if record is not None:
-                    self.records[entity] = record
+            if not self.isolate:
+                self._apply_entity(entity, recorded_at, renamed)
+                continue
+            try:
+                self._apply_entity(entity, recorded_at, renamed)
+            except Exception as exc:
+                self.set_aside(entity, group[0].position, exc)
+
+    def set_aside(self, entity: str, position: int, error: BaseException) -> None:
+        """Fold `entity` no more; drop whatever of it is not yet written."""
+        self.failed.setdefault(entity, (position, f"{type(error).__name__}: {error}"))
+        self.current.pop(entity, None)
+        self.dirty.discard(entity)
+        self.records.pop(entity, None)
+        self.closed = [row for row in self.closed if row[1] != entity]
+        self.db_closes = [row for row in self.db_closes if row[0] != entity]
+
+    def _apply_entity(self, entity: str, recorded_at: _dt.datetime, renamed: set[str]) -> None:
+        facts = self.memory.facts_for(entity)
+        rows = rows_of(segments(entity, facts, None))
+        previous = self.current.get(entity, {})
+        if len(rows) != len(previous) or any(row not in previous for row in rows):
+            # Only rows that changed are closed and opened: a row that is still true keeps
+            # the recorded_from at which it became the log's knowledge.
+            now = {row: previous[row] if row in previous else recorded_at for row in rows}
+            for row, since in previous.items():
+                if row in now:
+                    continue
+                if since is None:
+                    self.db_closes.append((entity, row[0], row[1], row[2], recorded_at))
+                else:
+                    self.closed.extend(
+                        item_tuples(self.generation, entity, (row,), since, recorded_at)
+                    )
+            self.current[entity] = now
+            self.dirty.add(entity)
+        if entity in renamed:
+            record = entity_record(entity, facts)
+            if record is not None:
+                self.records[entity] = record
 
     def open_rows(self) -> list[tuple]:
         """The current version of every entity whose rows changed, open-ended."""

@@ -2,4 +2,4 @@
 
 from service.cli.main import main
 
-main()
+raise SystemExit(main())

@@ -159,6 +159,9 @@ def _verify(args: argparse.Namespace) -> int:
         return _fail("verify", str(exc), BAD_INPUT)
     except VerifyFault as fault:
         return _fail("verify", f"FAULT at {fault}", FAULT)
+    if report.events == 0:
+        # An export starts at position 1: a file with no event proves nothing about any log.
+        return _fail("verify", "the file holds no events: an empty file is not an export", FAULT)
     progress.done(report.events)
     summary = {
         "ok": True,
@@ -206,6 +209,8 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail("replay", str(exc), BAD_INPUT)
     except VerifyFault as fault:
         return _fail("replay", f"FAULT at {fault}", FAULT)
+    if args.entity is not None and all(f.event.entity != args.entity for f in facts):
+        return _fail("replay", f"unknown entity {args.entity!r}: no event of the export", FAULT)
     out = sys.stdout.buffer
     for chunk in replay(facts, as_of, known_at, args.entity):
         out.write(chunk)

@@ -32,7 +32,7 @@ from service.http.responses import (
     TidyJsonRenderPlugin,
 )
 from service.logs import configure_logging
-from service.readmodels.projector import Projector
+from service.readmodels.projector import Projector, set_aside
 from service.readmodels.queries import follow_projector, stop_quietly
 from service.reads.replicas import ReadRouter
 from service.settings import Settings
@@ -58,10 +58,19 @@ async def alive() -> Response[Alive]:
     return Response(Alive(status="ok"), headers={"Cache-Control": "no-store"})
 
 
+class SetAside(msgspec.Struct, frozen=True):
+    entity: str
+    position: int
+    error: str
+
+
 class Health(msgspec.Struct, frozen=True):
     status: str
     database: str
     log: LogStatus | None = None
+    set_aside: list[SetAside] = []
+    """Entities the projector could not project (status "degraded"): the read models leave
+    them as they were before the event at `position`; every other entity is current."""
 
 
 @get(
@@ -75,17 +84,20 @@ async def health(state: State) -> Response[Health]:
     store: EventStore = state.store
     try:
         head = await asyncio.wait_for(store.head(), state.settings.health_timeout)
+        aside = await asyncio.wait_for(set_aside(state.pool), state.settings.health_timeout)
     except CONNECTION_ERRORS:
         return Response(
             Health(status="unavailable", database="down"),
             status_code=503,
             headers={"Cache-Control": "no-store"},
         )
+    state.metrics.set_aside(len(aside))
     return Response(
         Health(
-            status="ok",
+            status="degraded" if aside else "ok",
             database="up",
             log=LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None),
+            set_aside=[SetAside(entity=e, position=p, error=x) for e, p, x in aside],
         ),
         headers={"Cache-Control": "no-store"},
     )
@@ -148,7 +160,9 @@ def create_app(
                 metrics.projected(position)
 
             projector = asyncio.create_task(
-                Projector(pool).run(watcher.wait_beyond, on_progress=projected)
+                Projector(pool).run(
+                    watcher.wait_beyond, on_progress=projected, on_set_aside=metrics.set_aside
+                )
                 if settings.projector
                 else follow_projector(pool, projected),
                 name="projector",

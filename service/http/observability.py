@@ -102,6 +102,13 @@ class Metrics:
             registry=own,
             multiprocess_mode="livemax",
         )
+        self.set_aside_entities = Gauge(
+            "timeline_projector_set_aside_entities",
+            "Entities the projector could not project and set aside (see /health); the read "
+            "models are current for every other one",
+            registry=own,
+            multiprocess_mode="livemax",
+        )
         self.appended = Counter(
             "timeline_events_appended_total",
             "Events appended through this service (new ones; replays of known ids not counted); "
@@ -136,6 +143,10 @@ class Metrics:
             self._checkpoint = position
             self.read_model_position.set(position)
         self.projector_lag.set(max(self._head - self._checkpoint, 0))
+
+    def set_aside(self, entities: int) -> None:
+        """How many entities the read models have set aside (as /health or the projector found)."""
+        self.set_aside_entities.set(entities)
 
     def append_done(self, outcome: str, new_events: int, seconds: float) -> None:
         """A batch append finished: `ok`, `refused` (a domain error) or `unavailable`."""

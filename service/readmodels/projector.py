@@ -37,6 +37,38 @@ from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
 
 log = logging.getLogger("timeline.readmodels")
 
+TRANSIENT_ERRORS = (
+    *CONNECTION_ERRORS,
+    asyncpg.QueryCanceledError,  # a statement timeout
+    asyncpg.TransactionRollbackError,  # a deadlock or serialization failure
+    asyncpg.InsufficientResourcesError,  # disk full, out of memory
+    asyncpg.OperatorInterventionError,
+)
+"""Failures of the database, not of the events: the page is retried as it is, later."""
+
+
+def error_text(error: BaseException) -> str:
+    """The error as text PostgreSQL can store (no NUL), at most 1000 characters."""
+    return f"{type(error).__name__}: {error}".replace("\x00", "\\x00")[:1000]
+
+
+async def set_aside(pool: asyncpg.Pool) -> list[tuple[str, int, str]]:
+    """(entity, position, error) of every entity the live read models have set aside."""
+    return [
+        (r["entity"], r["position"], r["error"]) for r in await pool.fetch(sql.QUARANTINED_LIVE)
+    ]
+
+
+def first_of(entity: str, facts: Iterable[Fact]) -> int:
+    """Position of the first of `facts` that may change `entity` (else the last one's)."""
+    last = 0
+    for fact in facts:
+        last = fact.position
+        direct, _ = subjects_of((fact,))
+        if entity in direct:
+            return fact.position
+    return last
+
 
 def rows_of_db(rows: Iterable[asyncpg.Record]) -> Rows:
     return tuple(
@@ -67,6 +99,8 @@ class Projector:
         self._facts: dict[int, Fact] = {}
         self._written = 0
         self._analyze_at = self.ANALYZE_AFTER
+        self.set_aside = 0
+        """Entities this projector has set aside (rm_quarantine) since it started."""
 
     async def checkpoint(self) -> int:
         return await self._pool.fetchval(sql.CHECKPOINT)
@@ -98,7 +132,21 @@ class Projector:
         return fact
 
     async def step(self, page: int = PAGE) -> tuple[bool, int]:
-        """Project one page of the log in one transaction. (caught up?, checkpoint)."""
+        """Project one page of the log in one transaction. (caught up?, checkpoint).
+
+        If the page fails for any reason but the database being unreachable or busy, it is
+        projected again entity by entity (`_step(isolate=True)`): an entity that still fails
+        is set aside in `rm_quarantine` with the position and the error, and every other one
+        advances. One poison event never stops the read side."""
+        try:
+            return await self._step(page, isolate=False)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            log.warning("projector: a page failed (%s); projecting it entity by entity", exc)
+            return await self._step(page, isolate=True)
+
+    async def _step(self, page: int, *, isolate: bool) -> tuple[bool, int]:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(sql.LOCK, PROJECTOR_LOCK_KEY)
             live, checkpoint, _version = await conn.fetchrow(sql.STATE)
@@ -108,53 +156,101 @@ class Projector:
             if len(rows) == page:  # never split an append transaction across two steps
                 last = recorded_from_row(rows[-1])
                 rows.extend(await conn.fetch(sql.REST_OF_GROUP, last.position, last.recorded_at))
-            facts = [self._fact(r) for r in rows]
+            upto = rows[-1]["position"]
+            held = {r["entity"] for r in await conn.fetch(sql.QUARANTINED, live)}
+            facts: list[Fact] = []
+            for row in rows:
+                try:
+                    facts.append(self._fact(row))
+                except Exception as exc:
+                    if not isolate:
+                        raise
+                    await self._set_aside(conn, live, row["entity"], row["position"], exc)
+                    held.add(row["entity"])
             direct, subjects = subjects_of(facts)
-            upto = facts[-1].position
             targets = await conn.fetch(sql.TARGETS_OF_RULES, sorted(subjects), upto)
-            affected = sorted(direct | {r["ref"] for r in targets})
-            folding = Folding(live)
-            for row in await conn.fetch(sql.FACTS_OF, affected, checkpoint):
-                folding.memory.add(self._fact(row))
-            stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
-            for row in await conn.fetch(sql.CURRENT_ROWS_OF, live, affected):
-                stored[row["entity"]].append(row)
-            for entity, found in stored.items():
-                folding.stored(entity, rows_of_db(found))
-            for fact in facts:
-                folding.feed(fact)
-            folding.flush()
-            if folding.db_closes:
-                await conn.execute(
-                    sql.CLOSE_ROWS_OF, live, *map(list, zip(*folding.db_closes, strict=True))
-                )
-            items = folding.closed + folding.open_rows()
-            if items:
-                await conn.copy_records_to_table(
-                    "rm_items", records=items, columns=sql.ITEM_COLUMNS
-                )
-                self._written += len(items)
-            records = folding.record_rows()
-            if records:
-                await conn.execute(sql.UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
+            affected = sorted((direct | {r["ref"] for r in targets}) - held)
+            if not isolate:
+                await self._project(conn, live, checkpoint, affected, facts)
+            else:
+                for entity in affected:
+                    try:
+                        async with conn.transaction():  # a savepoint: one entity's writes
+                            await self._project(conn, live, checkpoint, [entity], facts)
+                    except TRANSIENT_ERRORS:
+                        raise
+                    except Exception as exc:
+                        await self._set_aside(conn, live, entity, first_of(entity, facts), exc)
             await conn.execute(sql.SET_POSITION, upto)
             return len(rows) < page, upto
+
+    async def _project(
+        self,
+        conn: asyncpg.Connection,
+        live: int,
+        checkpoint: int,
+        affected: list[str],
+        facts: list[Fact],
+    ) -> None:
+        """Fold `facts` (a page) into the rows of `affected`, and write them."""
+        folding = Folding(live, only=set(affected))
+        for row in await conn.fetch(sql.FACTS_OF, affected, checkpoint):
+            folding.memory.add(self._fact(row))
+        stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
+        for row in await conn.fetch(sql.CURRENT_ROWS_OF, live, affected):
+            stored[row["entity"]].append(row)
+        for entity, found in stored.items():
+            folding.stored(entity, rows_of_db(found))
+        for fact in facts:
+            folding.feed(fact)
+        folding.flush()
+        if folding.db_closes:
+            await conn.execute(
+                sql.CLOSE_ROWS_OF, live, *map(list, zip(*folding.db_closes, strict=True))
+            )
+        items = folding.closed + folding.open_rows()
+        if items:
+            await conn.copy_records_to_table("rm_items", records=items, columns=sql.ITEM_COLUMNS)
+            self._written += len(items)
+        records = folding.record_rows()
+        if records:
+            await conn.execute(sql.UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
+
+    async def _set_aside(
+        self, conn: asyncpg.Connection, live: int, entity: str, position: int, error: Exception
+    ) -> None:
+        text = error_text(error)
+        log.error(
+            "projector: entity %s set aside at position %d: %s",
+            entity,
+            position,
+            text,
+            extra={"entity": entity, "position": position},
+        )
+        await conn.execute(sql.QUARANTINE, live, entity, position, text)
+        self.set_aside += 1
 
     async def run(
         self,
         wake: Callable[[int, float], Awaitable[object]],
         *,
         on_progress: Callable[[int], None] | None = None,
+        on_set_aside: Callable[[int], None] | None = None,
         poll: float = 1.0,
     ) -> None:
-        """Forever: catch up, then wait until the log passes the checkpoint (or `poll` s)."""
+        """Forever: catch up, then wait until the log passes the checkpoint (or `poll` s).
+        `on_set_aside`: told how many entities are set aside, at start and when that changes."""
+        reported = -1
         while True:
             try:
                 await self.ensure_version()
                 position = await self.catch_up()
+                if on_set_aside is not None and reported != self.set_aside:
+                    on_set_aside(len(await set_aside(self._pool)))
+                    reported = self.set_aside
             except asyncio.CancelledError:
                 raise
-            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+            except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:
                 log.warning("projector paused: %s", exc)
                 await asyncio.sleep(poll)
                 continue

@@ -20,18 +20,28 @@ async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> in
 
     Readers keep using the live generation until the flip, which happens in one transaction
     with the catch-up of whatever was appended meanwhile. Returns the new generation.
+
+    An event that cannot be decoded, and an entity whose fold fails, are set aside (in
+    `rm_quarantine` of the new generation, as the projector does) and the rest is built.
     """
     live = await pool.fetchval(sql.LIVE)
     generation = live + 1
-    folding = Folding(generation)
+    folding = Folding(generation, isolate=True)
     # Leftovers of a rebuild that died before its flip.
     await pool.execute(sql.CLEAR_ITEMS, generation)
     await pool.execute(sql.CLEAR_ENTITIES, generation)
+    await pool.execute(sql.CLEAR_QUARANTINE, generation)
     total = await pool.fetchval(sql.HEAD)
 
     def feed(rows: Sequence[asyncpg.Record]) -> None:
         for r in rows:
-            folding.feed(fact_of(recorded_from_row(r)))
+            try:
+                fact = fact_of(recorded_from_row(r))
+            except Exception as exc:  # an undecodable event sets its entity aside
+                folding.set_aside(r["entity"], r["position"], exc)
+                folding.position = r["position"]
+                continue
+            folding.feed(fact)
 
     async with pool.acquire() as conn:
         while True:
@@ -65,9 +75,17 @@ async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> in
                 await conn.copy_records_to_table(
                     "rm_entities", records=entity_rows, columns=sql.ENTITY_COLUMNS
                 )
+            if folding.failed:
+                failed = sorted(folding.failed)
+                await conn.execute(sql.DROP_ITEMS_OF, generation, failed)
+                for entity in failed:
+                    position, error = folding.failed[entity]
+                    error = error.replace("\x00", "\\x00")[:1000]
+                    await conn.execute(sql.QUARANTINE, generation, entity, position, error)
             await conn.execute(sql.FLIP, generation, folding.position, PROJECTION_VERSION)
         if progress is not None:
             progress(folding.position, max(total, folding.position))
         await conn.execute(sql.DROP_OTHER_ITEMS, generation)
         await conn.execute(sql.DROP_OTHER_ENTITIES, generation)
+        await conn.execute(sql.DROP_OTHER_QUARANTINE, generation)
     return generation

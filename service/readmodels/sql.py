@@ -1,4 +1,4 @@
-"""The read models' tables (migrations 0004, 0005): constants and the SQL that owns them."""
+"""The read models' tables (migrations 0004, 0005, 0012): constants and the SQL that owns them."""
 
 from __future__ import annotations
 
@@ -112,3 +112,18 @@ LIMIT $4
 
 VERSION = "SELECT version FROM rm_state"
 LIVE = "SELECT live FROM rm_state"
+
+# Entities set aside by the projector (migration 0012).
+QUARANTINED = "SELECT entity FROM rm_quarantine WHERE generation = $1"
+QUARANTINE = """
+INSERT INTO rm_quarantine (generation, entity, position, error) VALUES ($1, $2, $3, $4)
+ON CONFLICT (generation, entity) DO NOTHING
+"""
+QUARANTINED_LIVE = """
+SELECT entity, position, error FROM rm_quarantine
+WHERE generation = (SELECT live FROM rm_state)
+ORDER BY position, entity
+"""
+CLEAR_QUARANTINE = "DELETE FROM rm_quarantine WHERE generation = $1"
+DROP_OTHER_QUARANTINE = "DELETE FROM rm_quarantine WHERE generation <> $1"
+DROP_ITEMS_OF = "DELETE FROM rm_items WHERE generation = $1 AND entity = ANY($2::text[])"

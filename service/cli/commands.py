@@ -1,0 +1,263 @@
+"""What the `timeline` commands that reach the database do (imported only when one runs: `verify`
+and `replay` load no database driver)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from service.access import tokens
+from service.cli import audit as cli_audit
+from service.cli.ports import ensure_port_free
+from service.db.connection import open_pool, resolved_url
+from service.db.migrate import migrate
+from service.eventlog.store import EventStore
+from service.eventlog.watch import LogWatcher
+from service.ingest import importers
+from service.ingest.seed import seed_if_empty
+from service.logs import granian_log_config
+from service.progress import ProgressLine
+from service.readmodels.projector import Projector
+from service.readmodels.queries import stop_quietly
+from service.readmodels.rebuild import rebuild
+from service.settings import Settings
+
+# prometheus_client reads it when first imported, so it is set before any worker imports it;
+# this module must not import prometheus_client itself (workers are forked from this process).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    overrides: dict[str, object] = {"seed": not args.no_seed}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.data_dir is not None:
+        overrides["data_dir"] = Path(args.data_dir)
+    if args.workers is not None:
+        overrides["workers"] = args.workers
+    settings = msgspec.structs.replace(settings, **overrides)
+    # Before the database starts: a second server on a taken port stops at once.
+    ensure_port_free(settings.host, settings.port)
+
+    async def prepare(url: str) -> None:
+        async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
+            async with pool.acquire() as conn:
+                applied = await migrate(conn)
+            if applied:
+                print(f"migrated: applied {len(applied)} migration(s)", file=sys.stderr)
+            if settings.seed:
+                added = await seed_if_empty(EventStore(pool))
+                if added:
+                    print(f"seeded an empty log with {added} events", file=sys.stderr)
+
+    with contextlib.ExitStack() as stack:
+        if not settings.database_url:
+            where = settings.data_dir or "the default data directory"
+            print(f"no TIMELINE_DATABASE_URL: embedded PostgreSQL in {where}", file=sys.stderr)
+        url = stack.enter_context(resolved_url(settings))
+        asyncio.run(prepare(url))
+        settings = msgspec.structs.replace(settings, database_url=url)
+        os.environ.update(settings.to_env())
+        if settings.workers > 1 and not os.environ.get(MULTIPROC_ENV):
+            # Metrics of all workers in one scrape: prometheus_client's multiprocess mode, in a
+            # fresh folder (it must start empty), removed when the server stops.
+            folder = tempfile.TemporaryDirectory(prefix="timeline-metrics-")
+            os.environ[MULTIPROC_ENV] = stack.enter_context(folder)
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        print(f"serving on http://{settings.host}:{settings.port} (Ctrl-C stops)", file=sys.stderr)
+        Granian(
+            "service.http.app:app_from_env",
+            factory=True,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            log_access=False,
+            log_dictconfig=granian_log_config(settings.log_level),
+            # SIGTERM: workers stop accepting, finish in-flight requests, end live streams
+            # (app.py), run the lifespan shutdown; one still running after this is killed.
+            workers_kill_timeout=max(1, round(settings.shutdown_timeout)),
+        ).serve()
+    return 0
+
+
+def _with_database(args: argparse.Namespace, work) -> int:
+    """Run `work(conn)` against the configured (or embedded) database, migrated first."""
+    settings = cli_audit.settings_for(args)
+
+    async def run(url: str) -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn)
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    with resolved_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    async def work(conn: asyncpg.Connection) -> int:
+        token = await tokens.create_token(conn, scope=args.scope, name=args.name)
+        print(token)
+        return 0
+
+    return _with_database(args, work)
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    async def work(conn: asyncpg.Connection) -> int:
+        for info in await tokens.list_tokens(conn):
+            state = f"revoked {info.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if info.revoked_at else "active"
+            print(
+                f"{info.id}\t{info.scope}\t{info.name}\t{info.created_at:%Y-%m-%dT%H:%M:%SZ}\t{state}"
+            )
+        return 0
+
+    return _with_database(args, work)
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    async def work(conn: asyncpg.Connection) -> int:
+        if await tokens.revoke_token(conn, args.id):
+            print(f"revoked {args.id}", file=sys.stderr)
+            return 0
+        print(f"no active token {args.id}", file=sys.stderr)
+        return 1
+
+    return _with_database(args, work)
+
+
+def _projections_rebuild(args: argparse.Namespace) -> int:
+    settings = cli_audit.settings_for(args)
+
+    async def run(url: str) -> int:
+        async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            line = ProgressLine("rebuild")
+            with _bulk_job():
+                generation = await rebuild(pool, progress=line)
+            line.finish()
+            print(f"read models rebuilt as generation {generation}", file=sys.stderr)
+        return 0
+
+    with resolved_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+def _projections_run(args: argparse.Namespace) -> int:
+    """The projector as a process of its own (the service with TIMELINE_PROJECTOR=0): it keeps
+    the read models current until SIGTERM or SIGINT. Several may run; they take turns."""
+    settings = cli_audit.settings_for(args)
+
+    async def run() -> int:
+        async with open_pool(settings) as pool:
+            watcher = LogWatcher(pool)
+            await watcher.start()
+            projector = asyncio.create_task(
+                Projector(pool).run(watcher.wait_beyond), name="projector"
+            )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            print("projector running; SIGTERM or Ctrl-C stops it", file=sys.stderr)
+            try:
+                await stop.wait()
+            finally:
+                await stop_quietly(projector)
+                await watcher.stop()
+        print("projector stopped", file=sys.stderr)
+        return 0
+
+    return asyncio.run(run())
+
+
+@contextlib.contextmanager
+def _bulk_job() -> Iterator[None]:
+    """Tune Python's cyclic garbage collector for a bulk job (import, rebuild).
+
+    Such a job makes millions of short-lived objects (batches of events) that reference counting
+    frees, while the default thresholds run a collection every 700 allocations and a full one
+    over every live object again and again. Objects made before the job are frozen out of the
+    collector's view, and it runs far less often; memory stays bounded by the batch size."""
+    gc.collect()
+    gc.freeze()
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def _with_store(args: argparse.Namespace, work) -> int:
+    """Run `work(store)` against the configured (or embedded) database, migrated first."""
+    settings = cli_audit.settings_for(args)
+
+    async def run(url: str) -> int:
+        async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            with _bulk_job():
+                return await work(EventStore(pool))
+
+    with resolved_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+async def _reported(name: str, run) -> int:
+    """Run an import with a progress line; print its summary, or why it stopped (exit 1)."""
+    line = ProgressLine(name)
+    try:
+        report = await run(line)
+    except importers.ImportFailed as exc:
+        line.finish()
+        print(f"import stopped: {exc}", file=sys.stderr)
+        return 1
+    line.finish()
+    print(report.summary(), file=sys.stderr)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        async def run(line: ProgressLine) -> importers.ImportReport:
+            if args.file == "-":
+                return await importers.import_ndjson(store, sys.stdin.buffer, progress=line)
+            with open(args.file, "rb") as counting:  # noqa: ASYNC230 - a CLI, one job
+                total = sum(1 for _ in counting)
+            with open(args.file, "rb") as lines:  # noqa: ASYNC230
+                return await importers.import_ndjson(store, lines, progress=line, total=total)
+
+        return await _reported("import", run)
+
+    return _with_store(args, work)
+
+
+def _import_csl(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        return await _reported(
+            "import-csl", lambda line: importers.import_csl(store, args.file, progress=line)
+        )
+
+    return _with_store(args, work)
