@@ -1,6 +1,6 @@
 """The seed's sources are citations a compliance reader can rely on (pure: no database).
 
-Rules, decided from the data itself (`service.seed.load_seed_records`, the loader the app uses):
+Rules, decided from the data itself (`service.ingest.seed.load_seed_records`, the app's loader):
 
 1. No source is a mirror. A host on `MIRROR_HOSTS` (or under it), or any host with a `stage.`
    label, is refused: copies of the Federal Register or of news stories (docslib, CloudFront,
@@ -41,7 +41,7 @@ from events.types import (
     RuleSuspended,
     Source,
 )
-from service.seed import SeedRecord, load_seed_records, seed_registrations
+from service.ingest.seed import SeedRecord, load_seed_records, seed_registrations
 
 MIRROR_HOSTS = frozenset(
     {
