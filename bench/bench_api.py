@@ -1,4 +1,4 @@
-"""HTTP throughput of the real server (issue #4, acceptance 5), beside baselines from the same run.
+"""HTTP throughput of the real server, beside baselines from the same run.
 
 1. Reads: requests/s, p50 and p99 of GET /v1/entities/{id}/state (known_at now, a past
    known_at, and now with If-None-Match, expecting 304) beside the same server's trivial JSON
@@ -586,7 +586,7 @@ def _command(args: argparse.Namespace, origin: str) -> str:
         argv += ["--projector", args.projector]
     if args.client != "auto":
         argv += ["--client", args.client]
-    command = "cd /work/main && " + shlex.join(argv)
+    command = shlex.join(argv)
     if origin == "env":
         command = "TIMELINE_DATABASE_URL=... " + command + "   # the URL from the environment"
     if origin == "embedded":
@@ -776,7 +776,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{', '.join(f'{b:,}' for b in behind[k])} events"
             )
 
-    print(f"\n({time.perf_counter() - started:.0f} s in all) Reproduce with:")
+    print(
+        f"\n({time.perf_counter() - started:.0f} s in all) "
+        "Reproduce, from the repository root, with:"
+    )
     print(_command(args, srv.origin), flush=True)
     figures = (*reads, *raw.values(), *api.values())
     failed = [f for f in figures if not f.runs or f.failure or f.problems()]

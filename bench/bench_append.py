@@ -338,7 +338,7 @@ def _command(args: argparse.Namespace, origin: str) -> str:
     argv += ["--events", str(args.events), "--single-events", str(args.single_events)]
     argv += ["--batch-size", str(args.batch_size), "--writers", str(args.writers)]
     argv += ["--repeat", str(args.repeat), "--seed", str(args.seed)]
-    command = "cd /work/main && " + shlex.join(argv)
+    command = shlex.join(argv)
     if origin == "env":
         command = "TIMELINE_DATABASE_URL=... " + command + "   # the URL from the environment"
     if origin == "embedded":
@@ -498,7 +498,10 @@ def main(argv: list[str] | None = None) -> int:
                 f(("es", k), ""),
             )
 
-        print(f"\n({time.perf_counter() - started:.0f} s in all) Reproduce with:")
+        print(
+            f"\n({time.perf_counter() - started:.0f} s in all) "
+            "Reproduce, from the repository root, with:"
+        )
         print(_command(args, srv.origin), flush=True)
     return 0
 

@@ -1,7 +1,7 @@
 """`timeline import` of a generated NDJSON file beside raw COPY of the same rows, in one run.
 
-Issue 5 asks for the rate of `timeline import` on 100k generated events beside raw COPY of the
-same rows (aim: at least half of it). Per round, each on a fresh database of the same server:
+The project's aim for `timeline import` on 100k generated events: at least half the rate of a
+raw COPY of the same rows. Per round, each on a fresh database of the same server:
 
 1. import: the real CLI, `timeline import FILE` in a child process against a migrated, empty
    database; timed from the process start to its exit (Python start-up, reading, parsing,
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url:
         argv_ += ["--database-url", redacted(args.database_url)]
     argv_ += ["--repeat", str(repeat), "--seed", str(args.seed)]
-    print(f"reproduce: cd /work/main && {shlex.join(argv_)}")
+    print(f"reproduce (from the repository root): {shlex.join(argv_)}")
     return 0
 
 

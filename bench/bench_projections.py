@@ -803,7 +803,7 @@ def _command(args: argparse.Namespace, origin: str) -> str:
     if args.quick:
         argv += ["--quick"]
     argv += ["--seed", str(args.seed)]
-    command = "cd /work/main && " + shlex.join(argv)
+    command = shlex.join(argv)
     if origin == "env":
         command = "TIMELINE_DATABASE_URL=... " + command + "   # the URL from the environment"
     if origin == "embedded":
@@ -909,7 +909,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         report(results)
-        print(f"\n({time.perf_counter() - started:.0f} s in all) Reproduce with:")
+        print(
+            f"\n({time.perf_counter() - started:.0f} s in all) "
+            "Reproduce, from the repository root, with:"
+        )
         print(_command(args, srv.origin), flush=True)
     return 0
 

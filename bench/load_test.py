@@ -1,4 +1,4 @@
-"""Bounded load test on loopback (issue #8, acceptance 2).
+"""Bounded load test on loopback.
 
 Runs the real server (`timeline serve`, with the seed data set) against a scratch database, then
 for --duration seconds:
@@ -711,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
     argv_ += ["--duration", f"{args.duration:g}"]
     if origin == "target":
         argv_ += ["--target-database", "<an empty database>"]
-    print("Reproduce with:\ncd /work/main && " + shlex.join(argv_), flush=True)
+    print("Reproduce, from the repository root, with:\n" + shlex.join(argv_), flush=True)
     return 1 if report["violations"] else 0
 
 
