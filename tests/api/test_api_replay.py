@@ -1,4 +1,4 @@
-"""An auditor's replay of an export equals the API's state answer, byte for byte (issue 7, 3)."""
+"""An auditor's replay of an export equals the API's state answer, byte for byte."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Read-replica routing (issue 8, acceptance 3), with two databases on one server.
+"""Read-replica routing, with two databases on one server.
 
 The "replica" database holds a prefix of the primary's log, copied row by row as a standby
 would have replayed it, and its own read models. To see which database answered, one event in

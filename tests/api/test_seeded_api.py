@@ -1,4 +1,4 @@
-"""The seeded story answers through the API, in all three languages (issue 5, acceptance 1)."""
+"""The seeded story answers through the API, in all three languages."""
 
 from __future__ import annotations
 

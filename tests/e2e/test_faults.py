@@ -7,7 +7,7 @@
   and its hash chain is intact.
 - SIGTERM: the in-flight request completes, open live streams end, the process exits.
 
-The database-outage tests run their own PostgreSQL cluster (tests/scratch_pg.py), which they
+The database-outage tests run their own PostgreSQL cluster (tests/support/scratch_pg.py), which they
 stop, start, freeze and thaw.
 """
 

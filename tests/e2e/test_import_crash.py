@@ -1,5 +1,5 @@
 """`timeline import` killed with SIGKILL halfway, then run again: the log ends with exactly the
-events of the file, each once, in a valid chain (issue 5, acceptance 4)."""
+events of the file, each once, in a valid chain."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The bounded load test (bench/load_test.py, issue #8 acceptance 2), short, as a test.
+"""The bounded load test (bench/load_test.py), short, as a test.
 
 It runs the real `timeline serve` with the seed against a fresh database of the harness's server,
 8 writers and 32 readers for 8 s, then checks the log and the answers. The script is run as a

@@ -1,7 +1,7 @@
 """The event types added after v1: their codec, references and projection semantics.
 
 One test per rule; each name says what it proves. Logs are written by hand with
-`tests.strategies.LogBuilder` (positions 1, 2, ...; recorded one minute apart).
+`tests.support.strategies.LogBuilder` (positions 1, 2, ...; recorded one minute apart).
 """
 
 from __future__ import annotations
