@@ -1,0 +1,114 @@
+"""The fold into read-model rows that the projector and the rebuild share (projections.rows),
+without PostgreSQL: the rows open at any moment are the segments the log then implied."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import defaultdict
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from projections import Fact
+from projections.rows import OPEN_RECORDED, FactIndex, Folding, rows_of, subjects_of
+from projections.segments import segments
+from tests.support.strategies import COMPANIES, logs
+
+PROPERTY = settings(max_examples=120, deadline=None)
+GENERATION = 7
+
+
+def _history(facts: list[Fact]) -> dict[str, list[tuple]]:
+    """Every row the folding wrote (closed and still open), by entity."""
+    folding = Folding(GENERATION)
+    for fact in facts:
+        folding.feed(fact)
+    folding.flush()
+    written: dict[str, list[tuple]] = defaultdict(list)
+    for row in folding.closed + folding.open_rows():
+        written[row[1]].append(row)
+    return written
+
+
+def _open_at(rows: list[tuple], moment: _dt.datetime) -> tuple:
+    """(aspect, key, valid_from, valid_to, present, body) of the rows that held at `moment`."""
+    return tuple(
+        sorted(
+            (aspect, key, valid_from, valid_to, present, body)
+            for generation, _, aspect, key, valid_from, valid_to, since, until, present, body in rows
+            if since <= moment < until and generation == GENERATION
+        )
+    )
+
+
+@PROPERTY
+@given(logs())
+def test_rows_open_at_each_append_equal_the_segments_known_then(log: list[Fact]) -> None:
+    history = _history(log)
+    for moment in sorted({fact.recorded_at for fact in log}):
+        for entity in COMPANIES:
+            expected = rows_of(segments(entity, log, moment))
+            assert _open_at(history.get(entity, []), moment) == expected, (entity, moment)
+
+
+@PROPERTY
+@given(logs(), st.integers(min_value=0, max_value=40))
+def test_folding_fed_in_two_parts_writes_what_one_pass_writes(log: list[Fact], cut: int) -> None:
+    """The projector folds a page at a time on top of rows already stored; the rebuild folds the
+    whole log: split at an append boundary, the two write the same rows."""
+    cut = min(cut, len(log))
+    while 0 < cut < len(log) and log[cut].recorded_at == log[cut - 1].recorded_at:
+        cut += 1
+    first, second = log[:cut], log[cut:]
+    whole = _history(log)
+
+    before = Folding(GENERATION)
+    for fact in first:
+        before.feed(fact)
+    before.flush()
+    stored = {
+        entity: tuple(sorted(row[:6] for row in rows))
+        for entity, rows in defaultdict(list, _group_open(before.open_rows())).items()
+    }
+    index = FactIndex()
+    for fact in first:
+        index.add(fact)
+    after = Folding(GENERATION, index)
+    for entity, rows in stored.items():
+        after.stored(entity, rows)
+    for fact in second:
+        after.feed(fact)
+    after.flush()
+
+    # Rows the second part closed, or opened, are those the one pass closed or opened after
+    # the cut; rows the first part left open and nobody closed stay as they were.
+    last_first = first[-1].recorded_at if first else None
+    closed_later = {
+        (row[1], row[2], row[3], row[4], row[7])
+        for rows in whole.values()
+        for row in rows
+        if row[7] != OPEN_RECORDED and (last_first is None or row[7] > last_first)
+    }
+    closed_by_after = {
+        (entity, aspect, key, valid_from, recorded_to)
+        for entity, aspect, key, valid_from, recorded_to in after.db_closes
+    } | {(row[1], row[2], row[3], row[4], row[7]) for row in after.closed}
+    assert closed_by_after == closed_later
+    opened_later = sorted(
+        row for rows in whole.values() for row in rows if last_first is None or row[6] > last_first
+    )
+    assert sorted(after.closed + after.open_rows()) == opened_later
+
+
+def _group_open(rows: list[tuple]) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = defaultdict(list)
+    for generation, entity, aspect, key, valid_from, valid_to, _, _, present, body in rows:
+        assert generation == GENERATION
+        out[entity].append((aspect, key, valid_from, valid_to, present, body))
+    return out
+
+
+@given(logs())
+def test_every_fact_touches_its_own_subject(log: list[Fact]) -> None:
+    direct, _ = subjects_of(log)
+    assert {fact.event.entity for fact in log} <= direct
