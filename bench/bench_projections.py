@@ -88,7 +88,7 @@ from service.readmodels.rebuild import rebuild
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 10_000)
 EVENTS_PER_COMPANY = 15
-BATCH_SIZES = (1, 1, 5, 50)  # events per append, as _big_log in tests/integration/test_readmodels.py
+BATCH_SIZES = (1, 1, 5, 50)  # events per append, as in test_readmodels._big_log
 REGISTRATION_BATCH = 1000
 WRITERS = 8  # appends queued together: one group commit
 APPEND_TIMEOUT = 120  # seconds without an answer from EventStore.append: give up

@@ -34,9 +34,9 @@ def _open_at(rows: list[tuple], moment: _dt.datetime) -> tuple:
     """(aspect, key, valid_from, valid_to, present, body) of the rows that held at `moment`."""
     return tuple(
         sorted(
-            (aspect, key, valid_from, valid_to, present, body)
-            for generation, _, aspect, key, valid_from, valid_to, since, until, present, body in rows
-            if since <= moment < until and generation == GENERATION
+            row[2:6] + row[8:10]
+            for row in rows
+            if row[6] <= moment < row[7] and row[0] == GENERATION
         )
     )
 
