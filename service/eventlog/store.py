@@ -146,10 +146,12 @@ class LogHead:
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """The answer to one batch: every event as stored, and how many were new."""
+    """The answer to one batch: every event as stored, its id (assigned by the log when the
+    writer gave none), and how many were new."""
 
     events: list[RecordedEvent]
     new: int
+    ids: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -360,7 +362,9 @@ class EventStore:
                 continue
             rows.extend(row for row, _ in accepted)
             refs.extend(ref for _, row_refs in accepted for ref in row_refs)
-            outcomes.append(Appended(events=stored, new=len(accepted)))
+            outcomes.append(
+                Appended(events=stored, new=len(accepted), ids=[p.id for p in batch.events])
+            )
         if len(rows) > _COPY_ABOVE:
             await conn.copy_records_to_table("events", records=rows, columns=EVENT_COLUMNS)
             if refs:

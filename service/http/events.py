@@ -226,14 +226,14 @@ async def append_events(
         appended=result.new,
         events=[
             AppendedEvent(
-                id=event.id,  # type: ignore[arg-type]
-                entity=event.entity,
+                id=event_id,
+                entity=recorded.entity,
                 type=recorded.type,
                 position=recorded.position,
                 recorded_at=recorded.recorded_at,
                 hash=recorded.hash.hex(),
             )
-            for event, recorded in zip(events, result.events, strict=True)
+            for event_id, recorded in zip(result.ids, result.events, strict=True)
         ],
     )
     return Response(body, status_code=201 if result.new else 200)
