@@ -52,6 +52,7 @@ def _dec_hook(tp: type, obj: Any) -> Any:
     raise NotImplementedError(f"cannot decode {tp!r}")
 
 
+dec_hook = _dec_hook
 _event_decoder = msgspec.json.Decoder(AnyEvent, dec_hook=_dec_hook)
 _canonical_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
@@ -69,7 +70,7 @@ def field_of(error: msgspec.ValidationError, prefix: str = "") -> EventInvalid:
     named = _NAMED_FIELD.search(detail)
     if named is not None:  # "Object missing required field `list`": the field is `list`
         path = f"{path}.{named[1]}" if path else named[1]
-    if path == "type" and detail.startswith("Invalid value"):
+    if (path == "type" or path.endswith(".type")) and detail.startswith("Invalid value"):
         detail = f"unknown event type; known: {', '.join(EVENT_TYPES)}"
     if not prefix:
         return EventInvalid(path or "$", detail)

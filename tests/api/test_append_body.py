@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from events.body import MAX_DEPTH
 from tests.support.apitools import assert_problem, listing, log_size, registration
 
 URL = "https://www.federalregister.gov/d/2022-27151"
@@ -109,3 +112,70 @@ async def test_events_posted_without_an_id_are_answered_with_the_ids_the_log_sto
         (e["id"], e["position"]) for e in answered
     ]
     assert [e["position"] for e in answered] == [4, 5]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"type":"EntityListed","entity":"ymtc","entity":"huawei"}', "entity"),
+        (b'{"type":"EntityListed","entity":"ymtc","\\u0065ntity":"huawei"}', "entity"),
+        (b'[{"type":"EntityListed"},{"a":1,"b":{"c":1,"c":2}}]', "[1].b.c"),
+        (b'{"events":[{"sources":[{"url":"u","url":"v"}]}]}', "events[0].sources[0].url"),
+    ],
+)
+async def test_a_key_given_twice_is_refused_with_400_naming_it(
+    writer: AsyncTestClient, pool: asyncpg.Pool, body: bytes, field: str
+) -> None:
+    response = await writer.post(
+        "/v1/events", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 400, field)
+    assert await log_size(pool) == 3
+
+
+async def test_a_duplicate_entity_key_never_stores_either_value(
+    writer: AsyncTestClient, pool: asyncpg.Pool
+) -> None:
+    event = json.dumps(listing("ymtc")).encode()
+    twice = event[:-1] + b', "entity": "huawei"}'
+    response = await writer.post(
+        "/v1/events", content=twice, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 400, "entity")
+    assert await log_size(pool) == 3
+
+
+async def test_a_body_that_is_not_utf8_is_400_not_500(
+    writer: AsyncTestClient, pool: asyncpg.Pool
+) -> None:
+    body = json.dumps(listing("ymtc", authority="BIS")).encode().replace(b"BIS", b"B\xffS")
+    response = await writer.post(
+        "/v1/events", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(response, 400)
+    assert await log_size(pool) == 3
+
+
+@pytest.mark.parametrize("opener", [b"[", b'{"a":'])
+async def test_json_nested_ten_thousand_deep_is_400_not_500(
+    writer: AsyncTestClient, pool: asyncpg.Pool, opener: bytes
+) -> None:
+    closer = b"]" if opener == b"[" else b"}"
+    body = opener * 10_000 + b"1" + closer * 10_000
+    response = await writer.post(
+        "/v1/events", content=body, headers={"Content-Type": "application/json"}
+    )
+    body_json = assert_problem(response, 400)
+    assert str(MAX_DEPTH) in body_json["detail"]
+    assert await log_size(pool) == 3
+
+
+async def test_a_lone_surrogate_escaped_in_json_is_refused(
+    writer: AsyncTestClient, pool: asyncpg.Pool
+) -> None:
+    body = json.dumps(listing("ymtc", authority="BIS")).encode().replace(b"BIS", b"\\ud800")
+    response = await writer.post(
+        "/v1/events", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert await log_size(pool) == 3
