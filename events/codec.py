@@ -19,6 +19,7 @@ import datetime as _dt
 import hashlib
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -51,6 +52,7 @@ def _dec_hook(tp: type, obj: Any) -> Any:
     raise NotImplementedError(f"cannot decode {tp!r}")
 
 
+dec_hook = _dec_hook
 _event_decoder = msgspec.json.Decoder(AnyEvent, dec_hook=_dec_hook)
 _canonical_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
@@ -68,7 +70,7 @@ def field_of(error: msgspec.ValidationError, prefix: str = "") -> EventInvalid:
     named = _NAMED_FIELD.search(detail)
     if named is not None:  # "Object missing required field `list`": the field is `list`
         path = f"{path}.{named[1]}" if path else named[1]
-    if path == "type" and detail.startswith("Invalid value"):
+    if (path == "type" or path.endswith(".type")) and detail.startswith("Invalid value"):
         detail = f"unknown event type; known: {', '.join(EVENT_TYPES)}"
     if not prefix:
         return EventInvalid(path or "$", detail)
@@ -112,8 +114,61 @@ def from_builtins(raw: Any, *, schema_version: int | None = None) -> AnyEvent:
     return check(event)
 
 
+# What no text of an event may hold: NUL (PostgreSQL text cannot store it, so it would stop
+# the projector), control characters other than tab and newline (invisible, they make
+# look-alikes and break terminals and CSV), and lone surrogates (not encodable as UTF-8).
+_FORBIDDEN_CHAR = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def text_fault(value: str) -> str | None:
+    """Why `value` cannot be stored as text of an event, or None if it can."""
+    match = _FORBIDDEN_CHAR.search(value)
+    if match is None:
+        return None
+    char = match.group()
+    if char == "\x00":
+        return "must not contain NUL (U+0000)"
+    if "\ud800" <= char <= "\udfff":
+        return f"must not contain a lone surrogate (U+{ord(char):04X})"
+    return (
+        f"must not contain the control character U+{ord(char):04X} "
+        "(of the control characters only tab and newline are allowed)"
+    )
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str, bool]]:
+    """(field path, text, is a key) for every string in an event, keys of maps included."""
+    if isinstance(value, str):
+        yield path, value, False
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            yield from _texts(getattr(value, name), _join(path, name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield path, key, True
+            yield from _texts(item, _join(path, key))
+    elif isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            yield from _texts(item, f"{path}[{index}]")
+
+
+def check_text(event: Event) -> None:
+    """Every text of the event, in every field and key, is storable (see `text_fault`)."""
+    for path, text, is_key in _texts(event, ""):
+        fault = text_fault(text)
+        if fault is not None:
+            if is_key:
+                raise EventInvalid(path, f"the key {text!r} {fault}")
+            raise EventInvalid(path, fault)
+
+
 def check(event: AnyEvent) -> AnyEvent:
     """The rules of contract section 1 that need no database."""
+    check_text(event)
     tag = type_name(event)
     if tag == "EventRetracted" and not event.supersedes:
         raise EventInvalid("supersedes", "EventRetracted must name at least one event")

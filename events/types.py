@@ -17,7 +17,18 @@ from msgspec import Meta
 
 from events.dates import PartialDate
 
-ENTITY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+# Every pattern must match the whole value. In Python's `re` (what msgspec applies, with
+# `search`), `$` also matches before a final newline, so `^ymtc$` would admit "ymtc\n": a
+# look-alike of "ymtc". `(?!\n)$` is an end that a final newline cannot satisfy, and unlike `\Z`
+# it means the same in the ECMA-262 dialect that the published OpenAPI patterns are read in.
+
+
+def whole(body: str) -> str:
+    """A pattern that matches exactly `body`, the whole value, and no trailing newline."""
+    return f"^(?:{body})(?!\\n)$"
+
+
+ENTITY_ID_PATTERN = whole("[a-z0-9][a-z0-9-]{0,63}")
 
 EntityId = Annotated[
     str,
@@ -35,13 +46,13 @@ LongText = Annotated[str, Meta(min_length=1, max_length=20_000)]
 LocalizedShort = Annotated[dict[Lang, ShortText], Meta(description="Text per language.")]
 LocalizedLong = Annotated[dict[Lang, LongText], Meta(description="Text per language.")]
 Country = Annotated[
-    str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code, e.g. CN.")
+    str, Meta(pattern=whole("[A-Z]{2}"), description="ISO 3166-1 alpha-2 code, e.g. CN.")
 ]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD.")]
+Currency = Annotated[str, Meta(pattern=whole("[A-Z]{3}"), description="ISO 4217 code, e.g. USD.")]
 HttpUrl = Annotated[
     str,
     Meta(
-        pattern=r"^https?://[^\s]+$",
+        pattern=whole(r"https?://[^\s]+"),
         max_length=2048,
         description="An absolute http(s) URL.",
     ),

@@ -20,13 +20,20 @@ import asyncio
 import contextlib
 import datetime as _dt
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 
 from events import GENESIS_HASH, AnyEvent, RecordedEvent, canonical, chain_hash, type_name, with_id
-from service.errors import DatabaseUnavailable, IdConflict, StalePosition, UnknownReference
+from events.admission import Candidate, Rejection, admit
+from service.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    IdConflict,
+    StalePosition,
+    UnknownReference,
+)
 
 APPEND_LOCK_KEY = 0x6C6F_6761_7070  # "logapp"
 NOTIFY_CHANNEL = "timeline_log"
@@ -146,22 +153,17 @@ class LogHead:
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """The answer to one batch: every event as stored, and how many were new."""
+    """The answer to one batch: every event as stored, its id (assigned by the log when the
+    writer gave none), and how many were new."""
 
     events: list[RecordedEvent]
     new: int
-
-
-@dataclass(slots=True)
-class _Prepared:
-    event: AnyEvent
-    id: uuid.UUID
-    payload: bytes
+    ids: list[uuid.UUID] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class _Batch:
-    events: list[_Prepared]
+    events: list[Candidate]
     expected: dict[str, int]
     future: asyncio.Future[Appended]
 
@@ -173,6 +175,21 @@ class _Overlay:
     known: dict[uuid.UUID, RecordedEvent] = field(default_factory=dict)
     registered: set[str] = field(default_factory=set)
     stream_heads: dict[str, int] = field(default_factory=dict)
+
+
+_REFUSALS: dict[str, type[DomainError]] = {
+    "unknown-reference": UnknownReference,
+    "id-conflict": IdConflict,
+    "stale-position": StalePosition,
+}
+
+
+def _refusal(rejection: Rejection) -> DomainError:
+    """The service error for a rejection by the admission rules."""
+    extra = dict(rejection.extra)
+    if rejection.index is not None:
+        extra["index"] = rejection.index
+    return _REFUSALS[rejection.kind](rejection.detail, field=rejection.field, **extra)
 
 
 def recorded_from_row(row: asyncpg.Record) -> RecordedEvent:
@@ -214,7 +231,7 @@ class EventStore:
             if event_id is None:
                 event_id = uuid.uuid4()
                 event = with_id(event, event_id)
-            prepared.append(_Prepared(event=event, id=event_id, payload=canonical(event)))
+            prepared.append(Candidate(event=event, id=event_id, payload=canonical(event)))
         if not prepared:
             return Appended(events=[], new=0)
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
@@ -360,7 +377,9 @@ class EventStore:
                 continue
             rows.extend(row for row, _ in accepted)
             refs.extend(ref for _, row_refs in accepted for ref in row_refs)
-            outcomes.append(Appended(events=stored, new=len(accepted)))
+            outcomes.append(
+                Appended(events=stored, new=len(accepted), ids=[p.id for p in batch.events])
+            )
         if len(rows) > _COPY_ABOVE:
             await conn.copy_records_to_table("events", records=rows, columns=EVENT_COLUMNS)
             if refs:
@@ -386,55 +405,26 @@ class EventStore:
 
         Returns (row, its references) for each new event, the stored events, and the new head.
         """
-        # Work on copies so a refused batch leaves the overlay as it was.
-        known = dict(overlay.known)
-        registered = set(overlay.registered)
-        heads = dict(overlay.stream_heads)
+        try:
+            fresh = admit(
+                batch.events,
+                batch.expected,
+                known=overlay.known,
+                registered=overlay.registered,
+                stream_heads=overlay.stream_heads,
+            )
+        except Rejection as rejection:
+            raise _refusal(rejection) from None
+        # Admitted as a whole: fold it into the overlay.
+        known = overlay.known
         rows: list[tuple[tuple, list[tuple[int, str, str]]]] = []
         stored: list[RecordedEvent] = []
-        replay_only = True
-
-        for index, p in enumerate(batch.events):
-            event = p.event
-            existing = known.get(p.id)
-            if existing is not None:
-                if existing.payload != p.payload:
-                    raise IdConflict(
-                        f"event id {p.id} is already in the log with other content",
-                        field="id",
-                        index=index,
-                    )
-                stored.append(existing)
+        for p, is_new in zip(batch.events, fresh, strict=True):
+            if not is_new:
+                stored.append(known[p.id])
                 continue
-            replay_only = False
+            event = p.event
             tag = type_name(event)
-            if tag != "EntityRegistered" and event.entity not in registered:
-                raise UnknownReference(
-                    f"entity {event.entity!r} is not registered",
-                    field="entity",
-                    index=index,
-                )
-            for name, ref in event.referenced_entities().items():
-                if ref not in registered and not (
-                    tag == "EntityRegistered" and ref == event.entity
-                ):
-                    raise UnknownReference(
-                        f"entity {ref!r} is not registered", field=name, index=index
-                    )
-            for i, target in enumerate(event.supersedes):
-                old = known.get(target)
-                if old is None:
-                    raise UnknownReference(
-                        f"event {target} is not in the log",
-                        field=f"supersedes[{i}]",
-                        index=index,
-                    )
-                if old.entity != event.entity:
-                    raise UnknownReference(
-                        f"event {target} belongs to entity {old.entity!r}, not {event.entity!r}",
-                        field=f"supersedes[{i}]",
-                        index=index,
-                    )
             position += 1
             schema_version = type(event).schema_version
             digest = chain_hash(
@@ -479,27 +469,13 @@ class EventStore:
             stored.append(recorded)
             known[p.id] = recorded
             if tag == "EntityRegistered":
-                registered.add(event.entity)
+                overlay.registered.add(event.entity)
             prev_hash = digest
 
-        if batch.expected and not replay_only:
-            for entity, want in batch.expected.items():
-                have = heads.get(entity, 0)
-                if have != want:
-                    raise StalePosition(
-                        f"stream {entity!r} is at position {have}, not {want}",
-                        field=f"expected_position.{entity}",
-                        entity=entity,
-                        expected=want,
-                        actual=have,
-                    )
+        heads = overlay.stream_heads
         for r in stored:
             if r.position > heads.get(r.entity, 0):
                 heads[r.entity] = r.position
-
-        overlay.known = known
-        overlay.registered = registered
-        overlay.stream_heads = heads
         return rows, stored, position, prev_hash
 
     # ---------------------------------------------------------------- read
@@ -576,38 +552,3 @@ class EventStore:
                 _AFTER_FILTERED, after, limit, entity, list(types) if types is not None else None
             )
         return [recorded_from_row(r) for r in rows]
-
-    async def subscribe(
-        self, after: int = 0, *, poll_interval: float = 1.0, page: int = 500
-    ) -> AsyncIterator[RecordedEvent]:
-        """Every event after `after`, then each new one as it commits, for ever.
-
-        LISTEN/NOTIFY wakes the reader at once; the poll is the backstop for a lost
-        notification (a dropped connection, a writer that bypasses the trigger).
-        """
-        wake = asyncio.Event()
-
-        def _on_notify(*_: object) -> None:
-            wake.set()
-
-        conn: asyncpg.Connection = await self._pool.acquire()
-        try:
-            await conn.add_listener(NOTIFY_CHANNEL, _on_notify)
-            cursor = after
-            while True:
-                wake.clear()
-                events = await self.read_after(cursor, page)
-                for recorded in events:
-                    yield recorded
-                    cursor = recorded.position
-                if len(events) == page:
-                    continue
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=poll_interval)
-                except TimeoutError:
-                    pass
-        finally:
-            try:
-                await conn.remove_listener(NOTIFY_CHANNEL, _on_notify)
-            finally:
-                await self._pool.release(conn)

@@ -6,7 +6,8 @@ import datetime as _dt
 import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -14,25 +15,39 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.openapi.spec import Discriminator, OpenAPIType, Reference, Schema
-from litestar.params import Body, HeaderParameter, Parameter, QueryParameter
+from litestar.openapi.spec import (
+    Discriminator,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Reference,
+    RequestBody,
+    Schema,
+)
+from litestar.params import HeaderParameter, Parameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from events import EVENT_TYPES, AnyEvent, EventInvalid, RecordedEvent, encode, from_builtins
+from events import EVENT_TYPES, AnyEvent, EventInvalid, RecordedEvent, encode
+from events.body import BodyMalformed, decode_append_body, field_in
 from events.types import ENTITY_ID_PATTERN
 from service import clock
 from service.access.tokens import TokenChecker
 from service.errors import BadRequest, DatabaseUnavailable, DomainError, EventRejected, TooLarge
+from service.eventlog.idempotency import (
+    MAX_KEY_LENGTH,
+    Answer,
+    IdempotencyKeys,
+    fingerprint_of,
+    with_derived_ids,
+)
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.http.observability import Metrics
 from service.http.responses import IMMUTABLE, REVALIDATE, etag_matches, etag_of
 
-_ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
-
 MAX_BATCH = 1000
 
-# The append body as documented in /schema (it is parsed by `_parse_body`, which names the
+# The append body as documented in /schema (it is decoded by `events.body`, which names the
 # offending field of any body that does not fit): one event, a batch, or a batch with the
 # writer's expected stream positions.
 _EVENT_SCHEMA = Schema(
@@ -63,6 +78,22 @@ _BODY_SCHEMAS = [
         additional_properties=False,
     ),
 ]
+
+
+@dataclass
+class _AppendOperation(Operation):
+    """The append operation, with its body documented: the handler reads the body's bytes
+    itself (`events.body`), so Litestar cannot derive the schema from a parameter."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="One event, an array of events, or {events, expected_position}. "
+            "Events are tagged by `type`; see the event schemas (EntityListed, ...).",
+            content={"application/json": OpenAPIMediaType(schema=Schema(one_of=_BODY_SCHEMAS))},
+        )
+
+
 MAX_POSITION = 2**62  # positions are bigint; a larger cursor is a client error, not a 500
 MAX_PAGE = 1000
 
@@ -97,13 +128,6 @@ class EventPage(msgspec.Struct, frozen=True):
     """Pass as `after` for the next page; null when this page reached the end of the log."""
 
 
-class AppendBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A batch with optimistic concurrency. The body may also be one event, or an array."""
-
-    events: list[AnyEvent]
-    expected_position: dict[str, int] = {}
-
-
 def logged(recorded: RecordedEvent) -> LoggedEvent:
     return LoggedEvent(
         position=recorded.position,
@@ -128,81 +152,39 @@ async def require_write(connection: ASGIConnection, _: BaseRouteHandler) -> None
         raise PermissionDeniedException("the token does not have the write scope")
 
 
-def _parse_body(doc: Any) -> tuple[list[AnyEvent], dict[str, int], str]:
-    """(events, expected positions, field prefix of the events) from any accepted body shape."""
-    expected: dict[str, int] = {}
-    if isinstance(doc, list):
-        items, prefix = doc, ""
-    elif isinstance(doc, dict) and "events" in doc and "type" not in doc:
-        unknown = set(doc) - {"events", "expected_position"}
-        if unknown:
-            raise EventRejected(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
-        items, prefix = doc["events"], "events"
-        if not isinstance(items, list):
-            raise EventRejected("must be an array of events", field="events")
-        expected = _expected(doc.get("expected_position", {}))
-    elif isinstance(doc, dict):
-        items, prefix = [doc], None
-    else:
-        raise BadRequest("the body must be an event, an array of events, or {events: [...]}")
-    if not items:
-        raise EventRejected("the batch is empty", field=prefix or "$")
-    if len(items) > MAX_BATCH:
-        raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(items)}")
-    parsed = []
-    for index, item in enumerate(items):
-        try:
-            parsed.append(from_builtins(item))
-        except EventInvalid as exc:
-            raise EventRejected(exc.detail, field=_field(prefix, index, exc.field)) from None
-    return parsed, expected, prefix if prefix is not None else "$single"
-
-
-def _field(prefix: str | None, index: int, field: str | None) -> str:
-    """Where in the body: `entity` for one event, `[2].entity` in an array, `events[2].entity`."""
-    if prefix is None:
-        return field or "$"
-    head = f"{prefix}[{index}]"
-    if not field or field == "$":
-        return head
-    return f"{head}{field}" if field.startswith("[") else f"{head}.{field}"
-
-
-def _expected(value: Any) -> dict[str, int]:
-    if not isinstance(value, dict):
-        raise EventRejected("must be an object {entity id: position}", field="expected_position")
-    for key, position in value.items():
-        if not isinstance(key, str) or _ENTITY_ID.fullmatch(key) is None:
-            raise EventRejected("not an entity id", field=f"expected_position.{key}")
-        if not isinstance(position, int) or isinstance(position, bool) or position < 0:
-            raise EventRejected("must be a position >= 0", field=f"expected_position.{key}")
-    return value
-
-
 @post(
     "/v1/events",
     operation_id="appendEvents",
     summary="Append one event or a batch (atomic)",
     description=(
         "The body is one event, an array of events, or `{events: [...], expected_position: "
-        "{entity: position}}`. Idempotent by event id. Needs a bearer token with write scope."
+        "{entity: position}}`. Idempotent by event id, and by an `Idempotency-Key` header "
+        "(per token, kept 24 hours: the same key with the same body is answered as before, "
+        "with another body refused with 422). Needs a bearer token with write scope."
     ),
     guards=[require_write],
     status_code=201,
     tags=["events"],
+    operation_class=_AppendOperation,
 )
-async def append_events(
-    state: State,
-    data: Annotated[
-        Any,
-        Body(
-            title="One event, an array of events, or {events, expected_position}",
-            description="Events are tagged by `type`; see the event schemas (EntityListed, ...).",
-            schema_extra={"one_of": _BODY_SCHEMAS},
-        ),
-    ],
-) -> Response[AppendResult]:
-    events, expected, prefix = _parse_body(data)
+async def append_events(request: Request, state: State) -> Response[AppendResult]:
+    try:
+        decoded = decode_append_body(await request.body())
+    except BodyMalformed as exc:
+        raise BadRequest(exc.detail, field=exc.field) from None
+    except EventInvalid as exc:
+        raise EventRejected(exc.detail, field=exc.field) from None
+    events, expected, prefix = decoded.events, decoded.expected, decoded.prefix
+    if len(events) > MAX_BATCH:
+        raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(events)}")
+    keyed = _idempotency(request, events, expected)
+    if keyed is not None:
+        token_id, key, fingerprint = keyed
+        keys = IdempotencyKeys(state.pool)
+        replay = await keys.claim(token_id, key, fingerprint)
+        if replay is not None:
+            return _answer(replay, replayed=True)
+        events = with_derived_ids(events, token_id=token_id, key=key, fingerprint=fingerprint)
     store: EventStore = state.store
     metrics: Metrics = state.metrics
     started = clock.monotonic()
@@ -215,8 +197,8 @@ async def append_events(
             clock.monotonic() - started,
         )
         index = exc.extra.get("index")
-        if isinstance(index, int) and exc.field is not None and prefix != "$single":
-            exc.field = _field(prefix, index, exc.field)
+        if isinstance(index, int) and exc.field is not None and prefix is not None:
+            exc.field = field_in(prefix, index, exc.field)
         raise
     metrics.append_done("ok", result.new, clock.monotonic() - started)
     watcher: LogWatcher = state.watcher
@@ -226,17 +208,54 @@ async def append_events(
         appended=result.new,
         events=[
             AppendedEvent(
-                id=event.id,  # type: ignore[arg-type]
-                entity=event.entity,
+                id=event_id,
+                entity=recorded.entity,
                 type=recorded.type,
                 position=recorded.position,
                 recorded_at=recorded.recorded_at,
                 hash=recorded.hash.hex(),
             )
-            for event, recorded in zip(events, result.events, strict=True)
+            for event_id, recorded in zip(result.ids, result.events, strict=True)
         ],
     )
-    return Response(body, status_code=201 if result.new else 200)
+    status = 201 if result.new else 200
+    if keyed is None:
+        return Response(body, status_code=status)
+    answer = await keys.record(token_id, key, fingerprint, Answer(status=status, body=encode(body)))
+    return _answer(answer, replayed=answer.body != encode(body))
+
+
+_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
+
+
+def _idempotency(
+    request: Request, events: list[AnyEvent], expected: dict[str, int]
+) -> tuple[str, str, bytes] | None:
+    """(token id, key, request fingerprint) of a request with an Idempotency-Key, else None."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    # The draft's header is a structured-field string: a quoted key is taken without quotes.
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if _KEY.fullmatch(key) is None:
+        raise BadRequest(
+            f"1 to {MAX_KEY_LENGTH} printable ASCII characters, e.g. a UUID",
+            field="Idempotency-Key",
+        )
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    token_id = token.split("_")[1]  # `tl_<id>_<secret>`, checked by `require_write`
+    return token_id, key, fingerprint_of(events, expected)
+
+
+def _answer(answer: Answer, *, replayed: bool) -> Response[AppendResult]:
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(
+        answer.body,  # type: ignore[arg-type]
+        status_code=answer.status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def _check_types(types: list[str] | None) -> list[str] | None:

@@ -1,0 +1,189 @@
+"""The append body, decoded from bytes into typed events.
+
+Three shapes are accepted: one event (an object with `type`), an array of events, or
+`{events: [...], expected_position: {entity: position}}`. msgspec decodes each shape straight
+into the tagged union of event types; no intermediate dicts are built.
+
+Before decoding, one cheap pass over the tokens (`scan`) refuses what a JSON parser would
+otherwise resolve silently or fail on: a key given twice in one object (parsers disagree on
+which value wins, so in an audit log two readers could see different facts), and nesting
+deeper than `MAX_DEPTH` (a legitimate body is at most five levels deep; 10,000 would exhaust
+the decoder's recursion). The pass also tells which of the three shapes the body is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import msgspec
+
+from events.codec import EventInvalid, check, dec_hook, field_of
+from events.types import ENTITY_ID_PATTERN, AnyEvent
+
+MAX_DEPTH = 32
+
+_ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
+
+
+class BodyMalformed(ValueError):
+    """The body is not JSON we read: not UTF-8, malformed, a key twice, nested too deep."""
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail if field is None else f"{field}: {detail}")
+        self.detail = detail
+        self.field = field
+
+
+class EventBatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A batch, with the writer's view of stream positions for optimistic concurrency."""
+
+    events: list[AnyEvent]
+    # Checked by `_expected` (msgspec names a bad map key or value only as `[...]`).
+    expected_position: dict[str, int] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class AppendBody:
+    """A decoded body: its events, expected positions, and how fields inside it are named:
+    `None` for one event (`entity`), `""` for an array (`[2].entity`), `"events"` for a batch
+    (`events[2].entity`)."""
+
+    events: list[AnyEvent]
+    expected: dict[str, int]
+    prefix: str | None
+
+
+_one = msgspec.json.Decoder(AnyEvent, dec_hook=dec_hook)
+_array = msgspec.json.Decoder(list[AnyEvent], dec_hook=dec_hook)
+_batch = msgspec.json.Decoder(EventBatch, dec_hook=dec_hook)
+
+
+def _path(frames: list[list]) -> str:
+    path = ""
+    for kind, _, position in frames:
+        if kind == "[":
+            path += f"[{position}]"
+        elif position is not None:
+            path = f"{path}.{position}" if path else position
+    return path
+
+
+def _key_text(token: bytes) -> str | None:
+    if b"\\" not in token:
+        try:
+            return token[1:-1].decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # reported by the decoder
+    try:
+        key = msgspec.json.decode(token)
+    except msgspec.DecodeError:
+        return None
+    return key if isinstance(key, str) else None
+
+
+def scan(body: bytes, *, max_depth: int = MAX_DEPTH) -> frozenset[str] | None:
+    """Refuse duplicate keys and deep nesting; return the top-level keys of an object body,
+    or None when the body is not an object. Tolerates malformed JSON: the decoder reports it.
+    """
+    # A frame: [bracket, keys seen (objects), current key (objects) or element index (arrays)].
+    frames: list[list] = []
+    top: set[str] | None = None
+    expect_key = False
+    for match in _TOKEN.finditer(body):
+        token = match.group()
+        first = token[0]
+        if first == 0x22:  # a string: a key if an object expects one here
+            if frames and expect_key and frames[-1][0] == "{":
+                expect_key = False
+                key = _key_text(token)
+                if key is None:
+                    continue
+                frame = frames[-1]
+                if key in frame[1]:
+                    where = _path(frames[:-1])
+                    raise BodyMalformed(
+                        f"the key {key!r} is given twice in one object",
+                        field=f"{where}.{key}" if where else key,
+                    )
+                frame[1].add(key)
+                frame[2] = key
+        elif first in b"{[":
+            if len(frames) >= max_depth:
+                raise BodyMalformed(f"JSON nested deeper than {max_depth} levels")
+            if first == 0x7B:
+                keys: set[str] = set()
+                if not frames and top is None:
+                    top = keys
+                frames.append(["{", keys, None])
+                expect_key = True
+            else:
+                frames.append(["[", None, 0])
+        elif first in b"}]":
+            if frames:
+                frames.pop()
+            expect_key = False
+        elif first == 0x2C:  # a comma: the next key, or the next element
+            if frames:
+                if frames[-1][0] == "{":
+                    expect_key = True
+                else:
+                    frames[-1][2] += 1
+    return frozenset(top) if top is not None else None
+
+
+def decode_append_body(body: bytes) -> AppendBody:
+    """Decode a body of any accepted shape. Raises BodyMalformed (not JSON we read) or
+    EventInvalid (an event or the batch breaks a rule; the field is named with its index)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyMalformed(f"the body is not UTF-8 (byte {exc.start})") from None
+    top_keys = scan(body)
+    stripped = body.lstrip()
+    try:
+        if stripped.startswith(b"["):
+            prefix: str | None = ""
+            events, expected = _array.decode(body), {}
+        elif top_keys is not None and "events" in top_keys and "type" not in top_keys:
+            prefix = "events"
+            batch = _batch.decode(body)
+            events, expected = batch.events, _expected(batch.expected_position)
+        elif top_keys is not None:
+            prefix = None
+            events, expected = [_one.decode(body)], {}
+        else:
+            raise BodyMalformed("the body must be an event, an array of events, or {events: [...]}")
+    except msgspec.ValidationError as exc:
+        raise field_of(exc) from None
+    except msgspec.DecodeError as exc:
+        raise BodyMalformed(f"malformed JSON: {exc}") from None
+    if not events:
+        raise EventInvalid(prefix or "$", "the batch is empty")
+    for index, event in enumerate(events):
+        try:
+            check(event)
+        except EventInvalid as exc:
+            raise EventInvalid(field_in(prefix, index, exc.field), exc.detail) from None
+    return AppendBody(events=events, expected=expected, prefix=prefix)
+
+
+def _expected(positions: dict[str, int]) -> dict[str, int]:
+    for key, position in positions.items():
+        if _ENTITY_ID.search(key) is None:
+            raise EventInvalid(f"expected_position.{key}", "not an entity id")
+        if isinstance(position, bool) or position < 0:
+            raise EventInvalid(f"expected_position.{key}", "must be a position >= 0")
+    return positions
+
+
+def field_in(prefix: str | None, index: int, field: str | None) -> str:
+    """Where in the body: `entity` for one event, `[2].entity` in an array, `events[2].entity`."""
+    if prefix is None:
+        return field or "$"
+    head = f"{prefix}[{index}]"
+    if not field or field == "$":
+        return head
+    return f"{head}{field}" if field.startswith("[") else f"{head}.{field}"
