@@ -18,6 +18,7 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return getattr(importlib.import_module("service.cli.commands"), name)(args)
 
+    run.command = name  # type: ignore[attr-defined]  # which command, for tests and --help
     return run
 
 

@@ -24,7 +24,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from service.cli.main import _projections_run, build_parser
+from service.cli.main import build_parser
 from service.http.app import create_app
 from service.settings import Settings
 
@@ -346,7 +346,7 @@ def test_the_projector_runs_in_its_own_deployment_and_the_api_pods_run_none() ->
     pod = _projector()["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     args = build_parser().parse_args(container["args"])
-    assert args.run is _projections_run  # the CLI's `projections run`
+    assert args.run.command == "_projections_run"  # the CLI's `projections run`
     env = {e["name"]: e for e in container["env"]}
     assert env["TIMELINE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "uri"
     assert pod["securityContext"]["runAsNonRoot"] is True
