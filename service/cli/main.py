@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from service.cli import audit as cli_audit
 from service.cli.failures import CommandFailed
 
 
-def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
+class _lazy:
     """The command `name` of service/cli/commands.py, imported when it runs: commands that
     never reach the database (`verify`, `replay`) load no database driver."""
 
-    def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module("service.cli.commands"), name)(args)
+    def __init__(self, command: str) -> None:
+        self.command = command
 
-    run.command = name  # type: ignore[attr-defined]  # which command, for tests and --help
-    return run
+    def __call__(self, args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module("service.cli.commands"), self.command)(args)
 
 
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
