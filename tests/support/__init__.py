@@ -1,0 +1,1 @@
+"""Test support shared by several test modules, independent of the service's code."""
