@@ -33,7 +33,10 @@ one space (comments keep their line breaks). Addresses, dates and places of birt
 documents are not read yet.
 
 A record that cannot be read stops the reading with `UnListRefused`, naming the record (its
-reference number, or its position and DATAID when it has none) and the field.
+reference number, or its position and DATAID when it has none) and the field. So does an
+element the format does not have where sections or records are (anything but INDIVIDUALS and
+ENTITIES in the root, INDIVIDUAL and ENTITY in them): a new kind of record is not skipped
+unseen. Inside a record, elements not read are passed over.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import datetime as _dt
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import BinaryIO, Literal, get_args
 
@@ -60,7 +63,7 @@ DesignationKind = Literal["person", "organisation"]
 
 _KIND_OF_TAG: dict[str, DesignationKind] = {"INDIVIDUAL": "person", "ENTITY": "organisation"}
 _CONTAINERS = frozenset({"INDIVIDUALS", "ENTITIES"})
-_RECORD_DEPTH = 3  # CONSOLIDATED_LIST / INDIVIDUALS / INDIVIDUAL
+_CONTAINER_DEPTH = 2  # CONSOLIDATED_LIST / INDIVIDUALS (/ INDIVIDUAL)
 _NAME_PARTS = ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
 _QUALITIES: dict[str, AliasQuality] = {quality: quality for quality in get_args(AliasQuality)}
 _NOT_A_COUNTRY = frozenset({"na", "n/a"})
@@ -150,29 +153,43 @@ class UnListSnapshot:
 
     def _designations(self) -> Iterator[UnDesignation]:
         depth = 1  # inside the root
-        container: ET.Element | None = None
+        container: ET.Element | None = None  # the INDIVIDUALS or ENTITIES being read
         ordinal = 0
         try:
             for event, element in self._events:
                 if event == "start":
                     depth += 1
-                    if depth == _RECORD_DEPTH - 1 and element.tag in _CONTAINERS:
+                    if depth == _CONTAINER_DEPTH:
+                        if element.tag not in _CONTAINERS:
+                            raise self._unexpected(element, ROOT_TAG, _CONTAINERS)
                         container = element
+                    elif depth == _CONTAINER_DEPTH + 1 and element.tag not in _KIND_OF_TAG:
+                        raise self._unexpected(element, container.tag, _KIND_OF_TAG)
                     continue
                 depth -= 1
-                if depth != _RECORD_DEPTH - 1 or element.tag not in _KIND_OF_TAG:
-                    continue
+                if depth != _CONTAINER_DEPTH or container is None:
+                    continue  # inside a record, or the end of a section
                 ordinal += 1
                 designation = _designation(element, ordinal)
                 element.clear()
-                if container is not None:
-                    container.remove(element)
+                container.remove(element)
                 self._last_read = designation.reference_number
                 yield designation
         except ET.ParseError as exc:
             raise self._not_xml(exc) from None
         finally:
             self._root.clear()
+
+    def _unexpected(
+        self, element: ET.Element, parent: str, expected: Iterable[str]
+    ) -> UnListRefused:
+        after = f" (after {self._last_read})" if self._last_read else ""
+        return UnListRefused(
+            "the file",
+            f"{parent}/{element.tag}",
+            f"not in the consolidated list's format, which has {' or '.join(sorted(expected))} "
+            f"here{after}",
+        )
 
     def _not_xml(self, error: ET.ParseError) -> UnListRefused:
         line, column = error.position

@@ -267,6 +267,30 @@ def test_xml_that_is_not_well_formed_is_refused_with_its_position() -> None:
     assert "after QDi.999" in refusal.detail
 
 
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        (
+            f'<CONSOLIDATED_LIST dateGenerated="2026-02-27T00:00:09Z"><INDIVIDUALS>{GOOD_RECORD}'
+            "</INDIVIDUALS><VESSELS><VESSEL/></VESSELS></CONSOLIDATED_LIST>",
+            "CONSOLIDATED_LIST/VESSELS",
+        ),
+        (
+            f'<CONSOLIDATED_LIST dateGenerated="2026-02-27T00:00:09Z"><INDIVIDUALS>{GOOD_RECORD}'
+            "<VESSEL/></INDIVIDUALS></CONSOLIDATED_LIST>",
+            "INDIVIDUALS/VESSEL",
+        ),
+    ],
+)
+def test_a_section_or_record_the_format_does_not_have_is_refused_not_skipped(
+    document: str, field: str
+) -> None:
+    read, refusal = _refusal(io.BytesIO(document.encode()))
+    assert read == ["CDi.900"]
+    assert refusal.field == field
+    assert "after CDi.900" in refusal.detail
+
+
 def test_another_document_is_refused_on_opening() -> None:
     with pytest.raises(UnListRefused) as refused:
         read_un_list(_list_with("", root="sdnList"))
