@@ -1,0 +1,32 @@
+"""The writing systems a name is written in, from the Unicode names of its letters.
+
+Lists give names in several scripts (an alias in Arabic, in Chinese characters, or in Latin
+letters with the original script in brackets) without saying which. `writing_systems` names
+them: the first word of each letter's Unicode name (`ARABIC LETTER ALEF` is Arabic,
+`CYRILLIC SMALL LETTER A` is Cyrillic), `CJK` ideographs as Han. Letters that belong to no
+script of their own (`MODIFIER LETTER APOSTROPHE`, `MASCULINE ORDINAL INDICATOR`) are left out;
+so are digits, punctuation and spaces.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_RENAMED = {"CJK": "Han"}
+_WIDTH_PREFIXES = frozenset({"FULLWIDTH", "HALFWIDTH"})
+_NO_SCRIPT = frozenset({"MODIFIER", "MASCULINE", "FEMININE", "MATHEMATICAL", "SUPERSCRIPT"})
+
+
+def writing_systems(text: str) -> tuple[str, ...]:
+    """The scripts of `text`'s letters, sorted: `("Arabic", "Latin")`; `()` if it has none."""
+    found: set[str] = set()
+    for char in text:
+        if not unicodedata.category(char).startswith("L"):
+            continue
+        words = unicodedata.name(char, "").split()
+        if words and words[0] in _WIDTH_PREFIXES:
+            words = words[1:]
+        if not words or words[0] in _NO_SCRIPT:
+            continue
+        found.add(_RENAMED.get(words[0], words[0].title()))
+    return tuple(sorted(found))
