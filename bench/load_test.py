@@ -310,7 +310,7 @@ class Writer:
         n = 0
         while time.perf_counter() < deadline:
             n += 1
-            if n % DELIBERATE_EVERY == 0:
+            if n % DELIBERATE_EVERY == 1:  # each writer's first request, then every tenth
                 await self.deliberate((self.index + n // DELIBERATE_EVERY) % 5)
             elif self.rng.random() < 0.7:
                 event = self.event()
