@@ -13,7 +13,6 @@ LOCK = "SELECT pg_advisory_xact_lock($1)"
 STATE = "SELECT live, position, version FROM rm_state"
 SET_POSITION = "UPDATE rm_state SET position = $1"
 FLIP = "UPDATE rm_state SET live = $1, position = $2, version = $3"
-HEAD = "SELECT coalesce(max(position), 0) FROM events"
 EVENTS_AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 REST_OF_GROUP = (
     f"{SELECT_RECORDED} FROM events WHERE position > $1 AND recorded_at = $2 ORDER BY position"
