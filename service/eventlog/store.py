@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import datetime as _dt
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -578,38 +578,3 @@ class EventStore:
                 _AFTER_FILTERED, after, limit, entity, list(types) if types is not None else None
             )
         return [recorded_from_row(r) for r in rows]
-
-    async def subscribe(
-        self, after: int = 0, *, poll_interval: float = 1.0, page: int = 500
-    ) -> AsyncIterator[RecordedEvent]:
-        """Every event after `after`, then each new one as it commits, for ever.
-
-        LISTEN/NOTIFY wakes the reader at once; the poll is the backstop for a lost
-        notification (a dropped connection, a writer that bypasses the trigger).
-        """
-        wake = asyncio.Event()
-
-        def _on_notify(*_: object) -> None:
-            wake.set()
-
-        conn: asyncpg.Connection = await self._pool.acquire()
-        try:
-            await conn.add_listener(NOTIFY_CHANNEL, _on_notify)
-            cursor = after
-            while True:
-                wake.clear()
-                events = await self.read_after(cursor, page)
-                for recorded in events:
-                    yield recorded
-                    cursor = recorded.position
-                if len(events) == page:
-                    continue
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=poll_interval)
-                except TimeoutError:
-                    pass
-        finally:
-            try:
-                await conn.remove_listener(NOTIFY_CHANNEL, _on_notify)
-            finally:
-                await self._pool.release(conn)

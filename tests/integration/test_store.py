@@ -292,27 +292,6 @@ async def test_read_after_filters_by_entity_and_type(store: EventStore) -> None:
     assert [r.entity for r in listings] == ["ymtc", "huawei"]
 
 
-async def test_subscription_is_woken_by_notify_not_only_by_polling(store: EventStore) -> None:
-    await _seed(store, "ymtc")
-    received: list[int] = []
-
-    async def follow() -> None:
-        # A poll interval far longer than the test waits: only NOTIFY can deliver in time.
-        async for recorded in store.subscribe(0, poll_interval=60):
-            received.append(recorded.position)
-            if recorded.position == 3:
-                return
-
-    task = asyncio.create_task(follow())
-    await asyncio.sleep(0.2)
-    assert received == [1, 2]
-    started = asyncio.get_running_loop().time()
-    await store.append([listed("ymtc", "2022-12-16")])
-    await asyncio.wait_for(task, timeout=5)
-    assert received == [1, 2, 3]
-    assert asyncio.get_running_loop().time() - started < 5
-
-
 async def test_head_of_an_empty_log_is_position_zero(store: EventStore) -> None:
     head = await store.head()
     assert head.position == 0 and head.hash == ev.GENESIS_HASH and head.recorded_at is None
