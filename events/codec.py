@@ -59,14 +59,21 @@ _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
 
 _NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+# A bad key of a mapping: "Invalid enum value 'xx' - at `key` in `$.names`" is `names.xx`.
+_KEY_PATH = re.compile(r" - at `key` in `\$(?P<path>[^`]*)`$")
+_QUOTED_VALUE = re.compile(r"value '(?P<key>[^']*)'")
 
 
 def field_of(error: msgspec.ValidationError, prefix: str = "") -> EventInvalid:
     """Turn msgspec's 'Expected `str`, got `int` - at `$.sources[0].url`' into a named field."""
     message = str(error)
-    match = _PATH.search(message)
+    match = _PATH.search(message) or _KEY_PATH.search(message)
     path = "" if match is None else match["path"].lstrip(".")
     detail = message if match is None else message[: match.start()]
+    if match is not None and match.re is _KEY_PATH:
+        key = _QUOTED_VALUE.search(detail)
+        if key is not None:
+            path = f"{path}.{key['key']}" if path else key["key"]
     named = _NAMED_FIELD.search(detail)
     if named is not None:  # "Object missing required field `list`": the field is `list`
         path = f"{path}.{named[1]}" if path else named[1]

@@ -1,4 +1,4 @@
-"""Domain errors of the service, and the one table that maps them to HTTP."""
+"""Domain errors of the service. Their HTTP statuses are one table: service/http/problems.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from __future__ import annotations
 class DomainError(Exception):
     """Base of every error the service answers with a problem document."""
 
-    status: int = 400
     slug: str = "bad-request"
     title: str = "Bad request"
 
@@ -72,23 +71,9 @@ class DatabaseUnavailable(DomainError):
     title = "The database cannot be reached"
 
 
-# The single mapping from domain errors to HTTP status codes.
-HTTP_STATUS: dict[type[DomainError], int] = {
-    EventRejected: 422,
-    UnknownReference: 422,
-    IdConflict: 409,
-    StalePosition: 409,
-    NotFound: 404,
-    BadRequest: 400,
-    TooLarge: 413,
-    NotImplementedHere: 501,
-    DatabaseUnavailable: 503,
-    DomainError: 400,
-}
+class NotYet(DomainError):
+    """The service has not caught up with something the log already has; retry shortly
+    (`retry_after` seconds, in `extra`)."""
 
-
-def status_of(error: DomainError) -> int:
-    for cls in type(error).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]  # type: ignore[index]
-    return 500
+    slug = "not-yet"
+    title = "Not ready yet"

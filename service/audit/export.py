@@ -17,6 +17,7 @@ import msgspec
 
 from events import GENESIS_HASH
 from projections.audit.export_format import OutLine, Progress, timestamp_text
+from service.eventlog.store import LOG_SIZE
 
 EXPORT_PAGE = 5_000
 _encoder = msgspec.json.Encoder()
@@ -44,7 +45,6 @@ def _lines(rows: Sequence[asyncpg.Record]) -> bytes:
     return b"\n".join(chunk)
 
 
-_LAST = "SELECT coalesce(max(position), 0) FROM events"
 _PAGE = (
     "SELECT position, type, entity, recorded_at, schema_version, prev_hash, hash, payload "
     "FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
@@ -69,7 +69,7 @@ async def export(
     """Write the log (positions 1..`until`, or all of it as it is when the export starts) to
     `out` as NDJSON, a page at a time. Positions are immutable and gap-free, so paging by
     position gives a consistent prefix of the log without holding a snapshot open."""
-    end = await conn.fetchval(_LAST)
+    end = await conn.fetchval(LOG_SIZE)
     if until is not None:
         end = min(end, until)
     cursor, count, last_hash = 0, 0, GENESIS_HASH

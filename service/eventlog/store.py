@@ -109,6 +109,8 @@ _STREAM_HEADS = (
     "GROUP BY entity"
 )
 _HEAD = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
+LOG_SIZE = "SELECT coalesce(max(position), 0) FROM events"
+"""The log's size: its last position (0 when empty). The one copy of this query."""
 _POSITION_AT = "SELECT coalesce(max(position), 0) FROM events WHERE recorded_at <= $1"
 _FAR_FUTURE = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 _ENTITY_EVENTS = (

@@ -14,9 +14,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from service.eventlog.store import CONNECTION_ERRORS, NOTIFY_CHANNEL
-
-_HEAD = "SELECT coalesce(max(position), 0) FROM events"
+from service.eventlog.store import CONNECTION_ERRORS, LOG_SIZE, NOTIFY_CHANNEL
 
 
 class LogWatcher:
@@ -63,7 +61,7 @@ class LogWatcher:
                 await self._task
 
     async def refresh(self) -> int:
-        position = await self._pool.fetchval(_HEAD)
+        position = await self._pool.fetchval(LOG_SIZE)
         await self.advance(position)
         self.healthy = True
         return position

@@ -8,10 +8,12 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import msgspec
-from litestar import Litestar, Response, get
+from litestar import Controller, Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi import OpenAPIConfig
 
 from service.access.tokens import TokenChecker
@@ -21,16 +23,19 @@ from service.eventlog.watch import LogWatcher
 from service.http import audit as api_audit
 from service.http import embed as api_embed
 from service.http import events as api_events
-from service.http import reads as api_reads
-from service.http import timeline as api_timeline
+from service.http.answers import AnswerCache, ReadModelGate
+from service.http.audit import LogController
+from service.http.dependencies import DEPENDENCIES
 from service.http.observability import Metrics, ObservedRequests, metrics_endpoint, metrics_from_env
-from service.http.reads import AnswerCache, ReadModelGate
+from service.http.query_guard import percent_encode_raw_bytes, strict_query
+from service.http.reads import ChangesController, EntityController, ListController
 from service.http.responses import (
     EXCEPTION_HANDLERS,
     TYPE_ENCODERS,
     PartialDateSchemaPlugin,
     TidyJsonRenderPlugin,
 )
+from service.http.timeline import TimelineController
 from service.logs import configure_logging
 from service.readmodels.projector import Projector, set_aside
 from service.readmodels.queries import follow_projector, stop_quietly
@@ -45,17 +50,6 @@ class LogStatus(msgspec.Struct, frozen=True):
 
 class Alive(msgspec.Struct, frozen=True):
     status: str
-
-
-@get(
-    "/health/live",
-    operation_id="healthLive",
-    summary="Liveness: the process answers (no database round trip)",
-    tags=["operations"],
-    cache_control=None,
-)
-async def alive() -> Response[Alive]:
-    return Response(Alive(status="ok"), headers={"Cache-Control": "no-store"})
 
 
 class SetAside(msgspec.Struct, frozen=True):
@@ -73,34 +67,52 @@ class Health(msgspec.Struct, frozen=True):
     them as they were before the event at `position`; every other entity is current."""
 
 
-@get(
-    "/health",
-    operation_id="health",
-    summary="Service and database status, with the log size",
-    tags=["operations"],
-    cache_control=None,
-)
-async def health(state: State) -> Response[Health]:
-    store: EventStore = state.store
-    try:
-        head = await asyncio.wait_for(store.head(), state.settings.health_timeout)
-        aside = await asyncio.wait_for(set_aside(state.pool), state.settings.health_timeout)
-    except CONNECTION_ERRORS:
-        return Response(
-            Health(status="unavailable", database="down"),
-            status_code=503,
-            headers={"Cache-Control": "no-store"},
-        )
-    state.metrics.set_aside(len(aside))
-    return Response(
-        Health(
-            status="degraded" if aside else "ok",
-            database="up",
-            log=LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None),
-            set_aside=[SetAside(entity=e, position=p, error=x) for e, p, x in aside],
-        ),
-        headers={"Cache-Control": "no-store"},
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ("operations",)
+    cache_control = None
+
+    @get(
+        "/live",
+        operation_id="healthLive",
+        summary="Liveness: the process answers (no database round trip)",
     )
+    async def alive(self) -> Response[Alive]:
+        return Response(Alive(status="ok"), headers=NO_STORE)
+
+    @get(
+        "/",
+        operation_id="health",
+        summary="Service and database status, with the log size",
+    )
+    async def health(
+        self,
+        store: NamedDependency[EventStore],
+        pool: NamedDependency[asyncpg.Pool],
+        settings: NamedDependency[Settings],
+        metrics: NamedDependency[Metrics],
+    ) -> Response[Health]:
+        try:
+            head = await asyncio.wait_for(store.head(), settings.health_timeout)
+            aside = await asyncio.wait_for(set_aside(pool), settings.health_timeout)
+        except CONNECTION_ERRORS:
+            return Response(
+                Health(status="unavailable", database="down"), status_code=503, headers=NO_STORE
+            )
+        metrics.set_aside(len(aside))
+        log = LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None)
+        return Response(
+            Health(
+                status="degraded" if aside else "ok",
+                database="up",
+                log=log,
+                set_aside=[SetAside(entity=e, position=p, error=x) for e, p, x in aside],
+            ),
+            headers=NO_STORE,
+        )
 
 
 @contextlib.contextmanager
@@ -181,21 +193,25 @@ def create_app(
 
     return Litestar(
         route_handlers=[
-            health,
-            alive,
+            HealthController,
             metrics_endpoint,
             *api_events.ROUTES,
-            *api_reads.ROUTES,
-            *api_timeline.ROUTES,
-            *api_audit.ROUTES,
+            EntityController,
+            ListController,
+            ChangesController,
+            TimelineController,
+            LogController,
             *api_embed.ROUTES,
             api_embed.assets_router(),
         ],
+        dependencies=DEPENDENCIES,
+        guards=[strict_query],
         lifespan=[lifespan],
         middleware=[
+            percent_encode_raw_bytes,
             ObservedRequests(
                 metrics, logging.getLogger("timeline.access") if settings.access_log else None
-            )
+            ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # the process's logging is ours: JSON lines (service/logs.py)

@@ -1,8 +1,8 @@
 """`/v1/log`: the signed tree head, the public key, inclusion and consistency proofs.
 
-Needs `state.tree` (a running `merkle_store.TreeBuilder`) and `state.signing_key` (the
-Ed25519 private key from `service.keys`): `start(state, settings)` sets both up in the app's
-lifespan, `stop(state)` ends the builder.
+`LogController` is given `tree` (a running `service.audit.tree.TreeBuilder`) and `signing_key`
+(the Ed25519 private key from `service.audit.keys`) as dependencies: `start(state, settings)`
+sets both up in the app's lifespan, `stop(state)` ends the builder.
 
 The head is for the tree's current size, which lags the log by the moments it takes to hash
 new events. A proof for a size the log has but the tree has not reached yet waits for it a
@@ -18,17 +18,19 @@ from typing import Annotated, TypeVar
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from litestar import Request, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from projections.audit import signing
 from service.audit import keys
 from service.audit.tree import BeyondTree, TreeBuilder, TreeHead
-from service.errors import BadRequest
+from service.errors import BadRequest, NotFound, NotYet
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
-from service.http.responses import IMMUTABLE, REVALIDATE, Problem, etag_matches, etag_of, problem
+from service.http.reads import json_answer
+from service.http.responses import IMMUTABLE, REVALIDATE, etag_matches, etag_of
 
 CATCH_UP_SECONDS = 2.0
 """How long a proof request waits for the tree to reach a size the log already has."""
@@ -39,6 +41,16 @@ T = TypeVar("T")
 class InvalidParameter(BadRequest):
     slug = "invalid-parameter"
     title = "A parameter is not valid"
+
+
+class NoSuchSize(NotFound):
+    slug = "no-such-size"
+    title = "The log is not that large"
+
+
+class TreeBehind(NotYet):
+    slug = "tree-behind"
+    title = "The Merkle tree has not reached that size yet"
 
 
 class InclusionAnswer(msgspec.Struct, frozen=True):
@@ -97,77 +109,21 @@ def signed_head(key: Ed25519PrivateKey, head: TreeHead) -> signing.SignedHead:
     return found
 
 
-@get(
-    "/v1/log/head",
-    operation_id="logHead",
-    summary="The signed head of the log's Merkle tree (size, root hash, timestamp, signature)",
-    description=(
-        "Ed25519 over `sanctions-timeline tree head v1\\n<size>\\n<root hex>\\n<timestamp>\\n"
-        "<key_id>\\n`; see docs/audit.md. `timestamp` is when the tree reached `size`. The tree "
-        "follows the log within moments; `size` says which prefix of the log it covers."
-    ),
-    tags=["audit"],
-    cache_control=None,
-)
-async def log_head(request: Request, state: State) -> Response[signing.SignedHead]:
-    tree: TreeBuilder = state.tree
-    head = signed_head(state.signing_key, await tree.current())
-    etag = etag_of("head", head.size, head.root_hash, head.timestamp.isoformat(), head.key_id)
-    headers = {"ETag": etag, "Cache-Control": NO_CACHE}
-    if etag_matches(request, etag):
-        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
-    return Response(
-        signing.encode_head(head),  # type: ignore[arg-type]
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-@get(
-    "/v1/log/key",
-    operation_id="logKey",
-    summary="The public key that signs tree heads",
-    description="`public_key` is the raw 32-byte Ed25519 key in base64; `key_id` the first 16 "
-    "hex digits of its SHA-256. Pin it once, and compare it with a published copy.",
-    tags=["audit"],
-    cache_control=None,
-)
-async def log_key(request: Request, state: State) -> Response[signing.KeyInfo]:
-    key: Ed25519PrivateKey = state.signing_key
-    info = signing.key_info(key.public_key())
-    etag = etag_of("key", info.key_id)
-    headers = {"ETag": etag, "Cache-Control": REVALIDATE}
-    if etag_matches(request, etag):
-        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
-    return Response(info, headers=headers)
-
-
 # --------------------------------------------------------------------------- proofs
 
 
-async def _beyond(request: Request, state: State, exc: BeyondTree, field: str) -> Response[Problem]:
-    watcher: LogWatcher = state.watcher
-    store: EventStore = state.store
+async def _beyond(store: EventStore, watcher: LogWatcher, exc: BeyondTree, field: str) -> None:
+    """Raise the problem for a size the tree has not reached: 404 beyond the log, else 409."""
     log_size = max(watcher.position, (await store.head()).position)
     if exc.size > log_size:
-        return problem(
-            request,
-            status=404,
-            slug="no-such-size",
-            title="The log is not that large",
-            detail=f"the log has {log_size} events; there is no tree of size {exc.size}",
-            field=field,
-        )
-    response = problem(
-        request,
-        status=409,
-        slug="tree-behind",
-        title="The Merkle tree has not reached that size yet",
-        detail=f"the tree covers {exc.tree_size} of the log's {log_size} events; retry shortly",
+        raise NoSuchSize(
+            f"the log has {log_size} events; there is no tree of size {exc.size}", field=field
+        ) from None
+    raise TreeBehind(
+        f"the tree covers {exc.tree_size} of the log's {log_size} events; retry shortly",
         field=field,
-    )
-    response.headers["Retry-After"] = "1"
-    return response
+        retry_after=1,
+    ) from None
 
 
 _SIZE_SCHEMA = {"pattern": "^[0-9]+$"}
@@ -185,117 +141,164 @@ def _immutable(explicit: bool, *parts: object) -> dict[str, str]:
     return {"Cache-Control": NO_CACHE}
 
 
-@get(
-    "/v1/log/proof/inclusion",
-    operation_id="inclusionProof",
-    summary="Proof that the event at `position` is in the tree of `size` leaves",
-    description=(
-        "RFC 6962 audit path (hex hashes, leaf to root) of leaf `position - 1`. Check it with "
-        "`verify_inclusion(leaf_hash, leaf_index, size, proof, root)`, the root from a verified "
-        "head of that size. Without `size`, the current tree's size (the answer names it)."
-    ),
-    tags=["audit"],
-    cache_control=None,
-)
-async def inclusion_proof(
-    request: Request,
-    state: State,
-    position: Annotated[
-        int | None, QueryParameter(ge=1, le=2**62, description="A log position (1-based); required")
-    ] = None,
-    size: Annotated[
-        int | None,
-        QueryParameter(ge=1, le=2**62, description="The tree size (default: the current)"),
-    ] = None,
-) -> Response[InclusionAnswer]:
-    if position is None:
-        raise InvalidParameter("the log position of the event is required", field="position")
-    if size is not None and position > size:
-        raise InvalidParameter(
-            f"position {position} is not in a tree of size {size}", field="position"
-        )
-    headers = _immutable(size is not None, "inclusion", position, size)
-    if size is not None and etag_matches(request, headers["ETag"]):
-        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
-    try:
-        answer = await _retrying(state, lambda: state.tree.inclusion(position, size))
-    except BeyondTree as exc:
-        field = "size" if size is not None else "position"
-        return await _beyond(request, state, exc, field)  # type: ignore[return-value]
-    body = InclusionAnswer(
-        position=answer.position,
-        leaf_index=answer.position - 1,
-        size=answer.size,
-        leaf_hash=answer.leaf_hash.hex(),
-        proof=[h.hex() for h in answer.proof],
-    )
-    return Response(body, headers=headers)
-
-
-@get(
-    "/v1/log/proof/consistency",
-    operation_id="consistencyProof",
-    summary="Proof that the tree of `from` leaves is a prefix of the tree of `to` leaves",
-    description=(
-        "RFC 6962 consistency proof (hex hashes). Check it with `verify_consistency(from, to, "
-        "proof, old root, new root)`, both roots from verified heads. Without `to`, the "
-        "current tree's size (the answer names it)."
-    ),
-    tags=["audit"],
-    cache_control=None,
-)
-async def consistency_proof(
-    request: Request,
-    state: State,
-    first_text: Annotated[
-        str | None,
-        QueryParameter(
-            name="from",
-            description="The older tree size (an integer >= 0); required",
-            schema_extra=_SIZE_SCHEMA,
-        ),
-    ] = None,
-    second_text: Annotated[
-        str | None,
-        QueryParameter(
-            name="to",
-            description="The newer tree size (an integer >= 0; default: the current)",
-            schema_extra=_SIZE_SCHEMA,
-        ),
-    ] = None,
-) -> Response[ConsistencyAnswer]:
-    # Parsed here rather than by the framework, whose errors would name the Python parameter.
-    if first_text is None:
-        raise InvalidParameter("the older tree size is required", field="from")
-    first = _size_param(first_text, "from")
-    second = None if second_text is None else _size_param(second_text, "to")
-    if second is not None and first > second:
-        raise InvalidParameter(f"from ({first}) must not exceed to ({second})", field="from")
-    headers = _immutable(second is not None, "consistency", first, second)
-    if second is not None and etag_matches(request, headers["ETag"]):
-        return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]
-    try:
-        answer = await _retrying(state, lambda: state.tree.consistency(first, second))
-    except BeyondTree as exc:
-        field = "to" if second is not None else "from"
-        return await _beyond(request, state, exc, field)  # type: ignore[return-value]
-    body = ConsistencyAnswer(
-        first=answer.first, second=answer.second, proof=[h.hex() for h in answer.proof]
-    )
-    return Response(body, headers=headers)
-
-
-async def _retrying(state: State, ask: Callable[[], Awaitable[T]]) -> T:
+async def _retrying(tree: TreeBuilder, watcher: LogWatcher, ask: Callable[[], Awaitable[T]]) -> T:
     """`ask()`; if the tree is behind a size the log already has, wait (briefly) for this
     process's builder to reach it, then ask once more."""
     try:
         return await ask()
     except BeyondTree as exc:
-        watcher: LogWatcher = state.watcher
-        tree: TreeBuilder = state.tree
         if exc.size > watcher.position or not await tree.wait_for(exc.size, CATCH_UP_SECONDS):
             raise
     return await ask()
 
 
-ROUTES = [log_head, log_key, inclusion_proof, consistency_proof]
+NOT_MODIFIED = b""
+
+
+class LogController(Controller):
+    path = "/v1/log"
+    tags = ("audit",)
+    cache_control = None
+
+    @get(
+        "/head",
+        operation_id="logHead",
+        summary="The signed head of the log's Merkle tree (size, root hash, timestamp, signature)",
+        description=(
+            "Ed25519 over `sanctions-timeline tree head v1\\n<size>\\n<root hex>\\n<timestamp>"
+            "\\n<key_id>\\n`; see docs/audit.md. `timestamp` is when the tree reached `size`. The "
+            "tree follows the log within moments; `size` says which prefix of the log it covers."
+        ),
+        responses=json_answer(signing.SignedHead),
+    )
+    async def head(
+        self, request: Request, tree: TreeBuilder, signing_key: Ed25519PrivateKey
+    ) -> Response[bytes]:
+        head = signed_head(signing_key, await tree.current())
+        etag = etag_of("head", head.size, head.root_hash, head.timestamp.isoformat(), head.key_id)
+        headers = {"ETag": etag, "Cache-Control": NO_CACHE}
+        if etag_matches(request, etag):
+            return Response(NOT_MODIFIED, status_code=304, headers=headers)
+        return Response(signing.encode_head(head), media_type="application/json", headers=headers)
+
+    @get(
+        "/key",
+        operation_id="logKey",
+        summary="The public key that signs tree heads",
+        description="`public_key` is the raw 32-byte Ed25519 key in base64; `key_id` the first 16 "
+        "hex digits of its SHA-256. Pin it once, and compare it with a published copy.",
+        responses=json_answer(signing.KeyInfo),
+    )
+    async def key(
+        self, request: Request, signing_key: NamedDependency[Ed25519PrivateKey]
+    ) -> Response[bytes]:
+        info = signing.key_info(signing_key.public_key())
+        etag = etag_of("key", info.key_id)
+        headers = {"ETag": etag, "Cache-Control": REVALIDATE}
+        if etag_matches(request, etag):
+            return Response(NOT_MODIFIED, status_code=304, headers=headers)
+        return Response(msgspec.json.encode(info), media_type="application/json", headers=headers)
+
+    @get(
+        "/proof/inclusion",
+        operation_id="inclusionProof",
+        summary="Proof that the event at `position` is in the tree of `size` leaves",
+        description=(
+            "RFC 6962 audit path (hex hashes, leaf to root) of leaf `position - 1`. Check it with "
+            "`verify_inclusion(leaf_hash, leaf_index, size, proof, root)`, the root from a "
+            "verified head of that size. Without `size`, the current tree's size (the answer "
+            "names it)."
+        ),
+        responses=json_answer(InclusionAnswer),
+    )
+    async def inclusion(
+        self,
+        request: Request,
+        tree: NamedDependency[TreeBuilder],
+        watcher: NamedDependency[LogWatcher],
+        store: NamedDependency[EventStore],
+        position: Annotated[
+            int | None,
+            QueryParameter(ge=1, le=2**62, description="A log position (1-based); required"),
+        ] = None,
+        size: Annotated[
+            int | None,
+            QueryParameter(ge=1, le=2**62, description="The tree size (default: the current)"),
+        ] = None,
+    ) -> Response[bytes]:
+        if position is None:
+            raise InvalidParameter("the log position of the event is required", field="position")
+        if size is not None and position > size:
+            raise InvalidParameter(
+                f"position {position} is not in a tree of size {size}", field="position"
+            )
+        headers = _immutable(size is not None, "inclusion", position, size)
+        if size is not None and etag_matches(request, headers["ETag"]):
+            return Response(NOT_MODIFIED, status_code=304, headers=headers)
+        try:
+            answer = await _retrying(tree, watcher, lambda: tree.inclusion(position, size))
+        except BeyondTree as exc:
+            await _beyond(store, watcher, exc, "size" if size is not None else "position")
+            raise
+        body = InclusionAnswer(
+            position=answer.position,
+            leaf_index=answer.position - 1,
+            size=answer.size,
+            leaf_hash=answer.leaf_hash.hex(),
+            proof=[h.hex() for h in answer.proof],
+        )
+        return Response(msgspec.json.encode(body), media_type="application/json", headers=headers)
+
+    @get(
+        "/proof/consistency",
+        operation_id="consistencyProof",
+        summary="Proof that the tree of `from` leaves is a prefix of the tree of `to` leaves",
+        description=(
+            "RFC 6962 consistency proof (hex hashes). Check it with `verify_consistency(from, to, "
+            "proof, old root, new root)`, both roots from verified heads. Without `to`, the "
+            "current tree's size (the answer names it)."
+        ),
+        responses=json_answer(ConsistencyAnswer),
+    )
+    async def consistency(
+        self,
+        request: Request,
+        tree: NamedDependency[TreeBuilder],
+        watcher: NamedDependency[LogWatcher],
+        store: NamedDependency[EventStore],
+        first_text: Annotated[
+            str | None,
+            QueryParameter(
+                name="from",
+                description="The older tree size (an integer >= 0); required",
+                schema_extra=_SIZE_SCHEMA,
+            ),
+        ] = None,
+        second_text: Annotated[
+            str | None,
+            QueryParameter(
+                name="to",
+                description="The newer tree size (an integer >= 0; default: the current)",
+                schema_extra=_SIZE_SCHEMA,
+            ),
+        ] = None,
+    ) -> Response[bytes]:
+        # Parsed here rather than by the framework, whose errors would name the Python parameter.
+        if first_text is None:
+            raise InvalidParameter("the older tree size is required", field="from")
+        first = _size_param(first_text, "from")
+        second = None if second_text is None else _size_param(second_text, "to")
+        if second is not None and first > second:
+            raise InvalidParameter(f"from ({first}) must not exceed to ({second})", field="from")
+        headers = _immutable(second is not None, "consistency", first, second)
+        if second is not None and etag_matches(request, headers["ETag"]):
+            return Response(NOT_MODIFIED, status_code=304, headers=headers)
+        try:
+            answer = await _retrying(tree, watcher, lambda: tree.consistency(first, second))
+        except BeyondTree as exc:
+            await _beyond(store, watcher, exc, "to" if second is not None else "from")
+            raise
+        body = ConsistencyAnswer(
+            first=answer.first, second=answer.second, proof=[h.hex() for h in answer.proof]
+        )
+        return Response(msgspec.json.encode(body), media_type="application/json", headers=headers)

@@ -218,6 +218,14 @@ class ObservedRequests(ASGIMiddleware):
             REQUEST_ID.reset(token)
 
 
+# Litestar adds `charset=utf-8` to a text/* media type itself: without this, it would be twice.
+METRICS_MEDIA_TYPE = "; ".join(
+    part.strip()
+    for part in CONTENT_TYPE_LATEST.split(";")
+    if not part.strip().startswith("charset=")
+)
+
+
 @get(
     "/metrics",
     operation_id="metrics",
@@ -230,6 +238,6 @@ async def metrics_endpoint(state: State) -> Response[bytes]:
     metrics: Metrics = state.metrics
     return Response(
         metrics.render(),
-        media_type=CONTENT_TYPE_LATEST,
+        media_type=METRICS_MEDIA_TYPE,
         headers={"Cache-Control": "no-store"},
     )

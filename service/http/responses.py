@@ -16,8 +16,9 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
 from events import EventInvalid, PartialDate
-from service.errors import DatabaseUnavailable, DomainError, status_of
+from service.errors import DatabaseUnavailable, DomainError
 from service.eventlog.store import CONNECTION_ERRORS
+from service.http.problems import status_of
 
 PROBLEM_BASE = "https://sanctions-timeline.invalid/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -58,7 +59,7 @@ def problem(
 
 
 def on_domain_error(request: Request, exc: DomainError) -> Response[Problem]:
-    return problem(
+    response = problem(
         request,
         status=status_of(exc),
         slug=exc.slug,
@@ -66,6 +67,10 @@ def on_domain_error(request: Request, exc: DomainError) -> Response[Problem]:
         detail=exc.detail,
         field=exc.field,
     )
+    retry_after = exc.extra.get("retry_after")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def on_event_invalid(request: Request, exc: EventInvalid) -> Response[Problem]:

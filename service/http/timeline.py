@@ -3,8 +3,8 @@
 The events shown are those that count as the log knew it at `known_at` (corrections applied:
 a superseded or retracted event is not shown; its corrector lists it in `corrects`), in world
 order. Headlines are the event's own in the asked language, or written from its type and
-fields (`events.headlines`), with entity names as registered at `known_at`. Caching follows
-the state resources (see api_reads.py).
+fields (`projections.present.headlines`), with entity names as registered at `known_at`.
+Caching follows the state resources (service/http/answers.py).
 """
 
 from __future__ import annotations
@@ -15,25 +15,21 @@ import re
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Request, Response, get
-from litestar.datastructures import State
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 
 from events import EVENT_TYPES, EntityRegistered, RuleIssued, Source
-from events.types import ENTITY_ID_PATTERN
+from events.types import ENTITY_ID_PATTERN, Lang
 from projections import Fact, effective, fact_of, relevant
 from projections.present.headlines import headline, localized
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
-from service.http.reads import (
-    Moment,
-    cached_answer,
-    parse_day,
-    parse_known_at,
-    resolve_moment,
-)
+from service.http.answers import AnswerCache, serve_cached
+from service.http.moment import Moment, parse_day
+from service.http.reads import json_answer, require_registered
+from service.reads.replicas import ReadRouter
 
-Lang = Literal["en", "zh-Hans", "zh-Hant"]
 MAX_ENTITIES = 50
 
 _MONTHS = {
@@ -156,51 +152,6 @@ async def entity_names(
     return await _names_for(store, [], known_at, also=ids)
 
 
-@get(
-    "/v1/entities/{entity_id:str}/timeline",
-    operation_id="getEntityTimeline",
-    summary="An entity's events in world order, with headlines and sources",
-    tags=["timelines"],
-)
-async def entity_timeline(
-    request: Request,
-    state: State,
-    entity_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
-    lang: Annotated[Lang, QueryParameter()] = "en",
-    known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
-) -> Response[Timeline]:
-    moment = await resolve_moment(state, parse_known_at(known_at))
-    store = moment.store
-
-    async def render() -> bytes:
-        recorded = await store.relevant_events(
-            entity_id, known_at=moment.known_at, upto=moment.position
-        )
-        if not any(r.entity == entity_id and r.type == "EntityRegistered" for r in recorded):
-            raise NotFound(f"no entity {entity_id!r} is registered", field="entity_id")
-        facts = relevant(entity_id, effective([fact_of(r) for r in recorded], moment.known_at))
-        # A rule's issuances that name other companies only are not this entity's story.
-        facts = [
-            f
-            for f in facts
-            if not (
-                isinstance(f.event, RuleIssued)
-                and f.event.entity != entity_id
-                and entity_id not in f.event.targets
-            )
-        ]
-        names = await _names_for(store, facts, moment.known_at)
-        body = Timeline(
-            entities=(entity_id,),
-            lang=lang,
-            known_at=moment.known_at,
-            events=_items(facts, names, lang),
-        )
-        return msgspec.json.encode(body)
-
-    return await cached_answer(request, state, ("timeline", entity_id, lang), moment, render)  # type: ignore[return-value]
-
-
 class TimelineQuery(msgspec.Struct, frozen=True):
     """What a multi-entity timeline shows: entities (none: all), a world-date range, types."""
 
@@ -254,45 +205,17 @@ async def timeline_items(
     return _items(facts, names, lang), names
 
 
-@get(
-    "/v1/timeline",
-    operation_id="getTimeline",
-    summary="Several entities on one timeline; format=timelinejs gives Knight Lab TimelineJS3 JSON",
-    tags=["timelines"],
-)
-async def timeline(
-    request: Request,
-    state: State,
-    entities: Annotated[str | None, Parameter(description="Comma-separated ids; none: all")] = None,
-    from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
-    to: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
-    types: Annotated[str | None, Parameter(description="Comma-separated event types")] = None,
-    lang: Annotated[Lang, QueryParameter()] = "en",
-    known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
-    format: Annotated[Literal["json", "timelinejs"], QueryParameter()] = "json",
-) -> Response[Timeline | TimelineJSDocument]:
-    query = parse_timeline_query(entities, from_, to, types)
-    moment = await resolve_moment(state, parse_known_at(known_at))
-    store = moment.store
-
-    async def render() -> bytes:
-        items, names = await timeline_items(store, query, moment, lang)
-        if format == "timelinejs":
-            return msgspec.json.encode(timelinejs(items, names, lang, query.ids))
-        body = Timeline(entities=query.ids, lang=lang, known_at=moment.known_at, events=items)
-        return msgspec.json.encode(body)
-
-    key = ("timeline*", *query.key(), lang, format)
-    return await cached_answer(request, state, key, moment, render)  # type: ignore[return-value]
-
-
 ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
 
 
-def _date(occurred: str) -> dict:
+def _date(occurred: str, display: str) -> TimelineJSDate:
     parts = [int(p) for p in occurred.split("-")]
-    keys = ("year", "month", "day")
-    return {k: v for k, v in zip(keys, parts, strict=False)}
+    return TimelineJSDate(
+        year=parts[0],
+        month=parts[1] if len(parts) > 1 else None,
+        day=parts[2] if len(parts) > 2 else None,
+        display_date=display,
+    )
 
 
 def display_date(occurred: str, precision: str, lang: str) -> str:
@@ -319,7 +242,7 @@ def is_uncertain(item: TimelineItem) -> bool:
 
 def timelinejs(
     items: tuple[TimelineItem, ...], names: dict, lang: str, ids: tuple[str, ...]
-) -> dict:
+) -> TimelineJSDocument:
     """Knight Lab TimelineJS3 JSON. TimelineJS renders `text` as HTML: every text from an event
     is escaped here (`group` twice, see below), and only http(s) source URLs become links."""
     title_names = [localized(names.get(e, {}), lang) or e for e in ids]
@@ -328,7 +251,7 @@ def timelinejs(
         if title_names
         else {"en": "Timeline", "zh-Hans": "时间线", "zh-Hant": "時間線"}[lang]
     )
-    events = []
+    events: list[TimelineJSSlide] = []
     for item in items:
         links = []
         for source in item.sources:
@@ -344,19 +267,105 @@ def timelinejs(
         if is_uncertain(item):
             display += " (?)" if lang == "en" else "（?）"
         events.append(
-            {
-                "unique_id": item.id,
-                "start_date": _date(item.occurred) | {"display_date": display},
-                "text": {"headline": html.escape(item.headline), "text": text},
+            TimelineJSSlide(
+                unique_id=item.id,
+                start_date=_date(item.occurred, display),
+                text=TimelineJSText(headline=html.escape(item.headline), text=text),
                 # TimelineJS "strips markup" from `group` by parsing it as HTML and taking its
                 # text (which decodes entities), then sets that text as innerHTML: escaped once,
                 # a name would become markup again. Escaped twice, it shows literally.
-                "group": html.escape(
+                group=html.escape(
                     html.escape(localized(names.get(item.entity, {}), lang) or item.entity)
                 ),
-            }
+            )
         )
-    return {"title": {"text": {"headline": html.escape(title)}}, "events": events}
+    return TimelineJSDocument(
+        title=TimelineJSTitle(text=TimelineJSText(headline=html.escape(title))), events=events
+    )
 
 
-ROUTES = [entity_timeline, timeline]
+class TimelineController(Controller):
+    path = "/v1"
+    tags = ("timelines",)
+
+    @get(
+        "/entities/{entity_id:str}/timeline",
+        operation_id="getEntityTimeline",
+        summary="An entity's events in world order, with headlines and sources",
+        responses=json_answer(Timeline),
+    )
+    async def entity_timeline(
+        self,
+        request: Request,
+        answers: NamedDependency[AnswerCache],
+        router: NamedDependency[ReadRouter],
+        entity_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
+        moment: NamedDependency[Moment],
+        lang: Annotated[Lang, QueryParameter()] = "en",
+    ) -> Response[bytes]:
+        store = moment.store
+
+        async def render() -> bytes:
+            recorded = await store.relevant_events(
+                entity_id, known_at=moment.known_at, upto=moment.position
+            )
+            if not any(r.entity == entity_id and r.type == "EntityRegistered" for r in recorded):
+                raise NotFound(f"no entity {entity_id!r} is registered", field="entity_id")
+            facts = relevant(entity_id, effective([fact_of(r) for r in recorded], moment.known_at))
+            # A rule's issuances that name other companies only are not this entity's story.
+            facts = [
+                f
+                for f in facts
+                if not (
+                    isinstance(f.event, RuleIssued)
+                    and f.event.entity != entity_id
+                    and entity_id not in f.event.targets
+                )
+            ]
+            names = await _names_for(store, facts, moment.known_at)
+            body = Timeline(
+                entities=(entity_id,),
+                lang=lang,
+                known_at=moment.known_at,
+                events=_items(facts, names, lang),
+            )
+            return msgspec.json.encode(body)
+
+        key = ("timeline", entity_id, lang)
+        return await serve_cached(request, answers, router, key, moment, render)
+
+    @get(
+        "/timeline",
+        operation_id="getTimeline",
+        summary="Several entities on one timeline; format=timelinejs gives Knight Lab TimelineJS3 "
+        "JSON",
+        responses=json_answer(Timeline | TimelineJSDocument),
+    )
+    async def timeline(
+        self,
+        request: Request,
+        answers: NamedDependency[AnswerCache],
+        router: NamedDependency[ReadRouter],
+        moment: NamedDependency[Moment],
+        entities: Annotated[
+            str | None, Parameter(description="Comma-separated ids; none: all")
+        ] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
+        to: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
+        types: Annotated[str | None, Parameter(description="Comma-separated event types")] = None,
+        lang: Annotated[Lang, QueryParameter()] = "en",
+        format: Annotated[Literal["json", "timelinejs"], QueryParameter()] = "json",
+    ) -> Response[bytes]:
+        query = parse_timeline_query(entities, from_, to, types)
+        store = moment.store
+
+        async def render() -> bytes:
+            await require_registered(store, query.ids, moment.known_at, "entities")
+            items, names = await timeline_items(store, query, moment, lang)
+            if format == "timelinejs":
+                return msgspec.json.encode(timelinejs(items, names, lang, query.ids))
+            body = Timeline(entities=query.ids, lang=lang, known_at=moment.known_at, events=items)
+            return msgspec.json.encode(body)
+
+        key = ("timeline*", *query.key(), lang, format)
+        return await serve_cached(request, answers, router, key, moment, render)

@@ -54,9 +54,9 @@ async def list_members(
 ) -> tuple[Member, ...]:
     """Who was on `list_id` on `as_of`, as known at `known_at`: equals projections.list_members."""
     if known_at is None:
-        rows = await pool.fetch(sql.MEMBERS_NOW, _key(list_id), as_of)
+        rows = await pool.fetch(sql.MEMBERS_NOW, _key(list_id), as_of.isoformat())
     else:
-        rows = await pool.fetch(sql.MEMBERS_AT, _key(list_id), as_of, known_at)
+        rows = await pool.fetch(sql.MEMBERS_AT, _key(list_id), as_of.isoformat(), known_at)
     members = []
     for row in rows:
         listing = msgspec.json.decode(bytes(row["body"]), type=Listing)
@@ -81,11 +81,11 @@ async def changes(
     if from_date > to_date:
         raise ValueError(f"from ({from_date}) must be on or before to ({to_date})")
     if known_at is None:
-        before_rows = await pool.fetch(sql.ITEMS_ON_NOW, from_date)
-        after_rows = await pool.fetch(sql.ITEMS_ON_NOW, to_date)
+        before_rows = await pool.fetch(sql.ITEMS_ON_NOW, from_date.isoformat())
+        after_rows = await pool.fetch(sql.ITEMS_ON_NOW, to_date.isoformat())
     else:
-        before_rows = await pool.fetch(sql.ITEMS_ON_AT, from_date, known_at)
-        after_rows = await pool.fetch(sql.ITEMS_ON_AT, to_date, known_at)
+        before_rows = await pool.fetch(sql.ITEMS_ON_AT, from_date.isoformat(), known_at)
+        after_rows = await pool.fetch(sql.ITEMS_ON_AT, to_date.isoformat(), known_at)
     old: dict[str, dict] = defaultdict(dict)
     new: dict[str, dict] = defaultdict(dict)
     removed: dict[str, dict] = defaultdict(dict)

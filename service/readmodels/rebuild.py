@@ -8,7 +8,7 @@ import asyncpg
 
 from projections import fact_of
 from projections.rows import Folding
-from service.eventlog.store import recorded_from_row
+from service.eventlog.store import LOG_SIZE, recorded_from_row
 from service.readmodels import sql
 from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
 
@@ -31,7 +31,7 @@ async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> in
     await pool.execute(sql.CLEAR_ITEMS, generation)
     await pool.execute(sql.CLEAR_ENTITIES, generation)
     await pool.execute(sql.CLEAR_QUARANTINE, generation)
-    total = await pool.fetchval(sql.HEAD)
+    total = await pool.fetchval(LOG_SIZE)
 
     def feed(rows: Sequence[asyncpg.Record]) -> None:
         for r in rows:

@@ -13,7 +13,6 @@ LOCK = "SELECT pg_advisory_xact_lock($1)"
 STATE = "SELECT live, position, version FROM rm_state"
 SET_POSITION = "UPDATE rm_state SET position = $1"
 FLIP = "UPDATE rm_state SET live = $1, position = $2, version = $3"
-HEAD = "SELECT coalesce(max(position), 0) FROM events"
 EVENTS_AFTER = f"{SELECT_RECORDED} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
 REST_OF_GROUP = (
     f"{SELECT_RECORDED} FROM events WHERE position > $1 AND recorded_at = $2 ORDER BY position"
@@ -74,29 +73,33 @@ DROP_OTHER_ENTITIES = "DELETE FROM rm_entities WHERE generation <> $1"
 CLEAR_ITEMS = "DELETE FROM rm_items WHERE generation = $1"
 CLEAR_ENTITIES = "DELETE FROM rm_entities WHERE generation = $1"
 
-MEMBERS_NOW = """
+# The day is passed as text: asyncpg sends date.max and date.min as PostgreSQL's 'infinity' and
+# '-infinity', which is what the open ends of rows are stored as, so 9999-12-31 compared as a
+# date would be outside every row (`infinity < infinity`). As text it is the calendar's day.
+HOLDS_ON = "valid_from <= {day}::text::date AND {day}::text::date < valid_to"
+MEMBERS_NOW = f"""
 SELECT entity, body FROM rm_items
 WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
-  AND recorded_to = 'infinity' AND present AND valid_from <= $2 AND $2 < valid_to
+  AND recorded_to = 'infinity' AND present AND {HOLDS_ON.format(day="$2")}
 ORDER BY entity
-"""
-MEMBERS_AT = """
+"""  # noqa: S608
+MEMBERS_AT = f"""
 SELECT entity, body FROM rm_items
 WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
-  AND recorded_to > $3 AND recorded_from <= $3 AND valid_from <= $2 AND $2 < valid_to
+  AND recorded_to > $3 AND recorded_from <= $3 AND {HOLDS_ON.format(day="$2")}
   AND present
 ORDER BY entity
-"""
-ITEMS_ON_NOW = """
+"""  # noqa: S608
+ITEMS_ON_NOW = f"""
 SELECT entity, aspect, key, present, body FROM rm_items
 WHERE generation = (SELECT live FROM rm_state)
-  AND recorded_to = 'infinity' AND valid_from <= $1 AND $1 < valid_to
-"""
-ITEMS_ON_AT = """
+  AND recorded_to = 'infinity' AND {HOLDS_ON.format(day="$1")}
+"""  # noqa: S608
+ITEMS_ON_AT = f"""
 SELECT entity, aspect, key, present, body FROM rm_items
 WHERE generation = (SELECT live FROM rm_state)
-  AND recorded_to > $2 AND recorded_from <= $2 AND valid_from <= $1 AND $1 < valid_to
-"""
+  AND recorded_to > $2 AND recorded_from <= $2 AND {HOLDS_ON.format(day="$1")}
+"""  # noqa: S608
 CHECKPOINT = "SELECT position FROM rm_state"
 ANALYZE = "ANALYZE rm_items, rm_entities"
 SEARCH = """

@@ -96,6 +96,7 @@ async def test_sql_members_and_changes_equal_the_pure_fold(
         days += [_dt.date(2019, 6, 1), _dt.date(2025, 6, 1)]
         one = _dt.timedelta(days=1)
         days = sorted({x for d in days for x in (d - one, d, d + one)})
+        days += [_dt.date.min, _dt.date.max]  # the calendar's ends, where PostgreSQL has infinity
         for _ in range(12):
             day = rnd.choice(days)
             known_at = rnd.choice(_moments(facts))

@@ -264,6 +264,21 @@ def test_malformed_fields_are_refused_naming_the_field(change: dict, field: str)
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize("key", ["xx", "zh-CN", ""])
+def test_an_unknown_language_key_is_refused_naming_names_dot_key(key: str) -> None:
+    payload = {
+        "type": "EntityRegistered",
+        "entity": "ymtc",
+        "occurred": "2016",
+        "kind": "company",
+        "names": {"en": "YMTC", key: "?"},
+        "sources": [{"url": "https://example.org/ymtc"}],
+    }
+    with pytest.raises(ev.EventInvalid) as caught:
+        ev.decode_event(msgspec.json.encode(payload))
+    assert caught.value.field == f"names.{key}"
+
+
 def test_missing_field_is_refused_naming_it() -> None:
     with pytest.raises(ev.EventInvalid) as caught:
         ev.decode_event(
