@@ -234,7 +234,17 @@ async def test_latest_embed_revalidates_and_its_etag_moves_with_the_log(
 async def test_bad_embed_parameters_are_problems_naming_the_field(
     story: AsyncTestClient, params: dict, field: str
 ) -> None:
+    params = {"entities": "ymtc"} | params
     assert_problem(await story.get("/embed/timeline", params=params), 400, field)
+
+
+@pytest.mark.parametrize("entities", [None, "", ","])
+async def test_a_widget_without_entities_is_a_400_naming_entities_not_the_whole_log(
+    story: AsyncTestClient, entities: str | None
+) -> None:
+    params = {} if entities is None else {"entities": entities}
+    problem = assert_problem(await story.get("/embed/timeline", params=params), 400, "entities")
+    assert "whole log" in problem["detail"]
 
 
 async def test_builder_page_frames_only_the_service_and_offers_every_event_type(
