@@ -8,6 +8,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 import events as ev
+from projections.present.words import type_label, words
+from service.http.builder_page import STORY
 from service.http.embed import CSP_BUILDER, CSP_EMBED, EmbedParams, el, render_page, safe_href
 from service.http.timeline import TimelineItem, TimelineQuery
 from tests.support.apitools import assert_problem, listing, registration
@@ -292,3 +294,54 @@ async def test_timelinejs_group_names_stay_text_after_timelinejs_decodes_them(
         # TimelineJS takes the group's text content (entities decoded) and uses it as HTML.
         decoded = "".join(parse(slide["group"]).text)
         assert "<" not in decoded and "".join(parse(decoded).text).startswith("Evil <script>")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
+async def test_builder_speaks_each_language_names_no_class_and_starts_on_the_story(
+    writer: AsyncTestClient, lang: str
+) -> None:
+    response = await writer.get("/", params={"lang": lang})
+    assert response.status_code == 200
+    page = parse(response.text)
+    (html_el,) = page.all("html")
+    assert html_el["lang"] == lang
+    text = "".join(page.text)
+    for tag in ev.EVENT_TYPES:
+        assert tag not in text, f"class name {tag} shown"
+        assert type_label(tag, lang) in text
+    assert words(lang)["b_dates"] in text
+    boxes = [i for i in page.all("input") if i.get("name") == "types"]
+    assert not any("checked" in box for box in boxes), "no type ticked: readers' events only"
+    chosen = [li["data-id"] for name, li in page.elements if name == "li" and "data-id" in li]
+    assert chosen == list(STORY)
+
+
+async def test_a_widget_hides_first_records_unless_types_asks_for_them(
+    story: AsyncTestClient,
+) -> None:
+    default = parse((await story.get("/embed/timeline", params={"entities": "ymtc"})).text)
+    assert len(default.all("article")) == 1, "the listing only, not the registrations"
+    asked = parse(
+        (
+            await story.get(
+                "/embed/timeline", params={"entities": "ymtc", "types": "EntityRegistered"}
+            )
+        ).text
+    )
+    # The fixtures register ymtc twice: both records, and nothing else.
+    assert len(asked.all("article")) == 2
+    assert "".join(asked.text).count("first on record") == 2
+
+
+async def test_english_text_on_a_chinese_page_is_marked_as_english(
+    writer: AsyncTestClient,
+) -> None:
+    only_english = listing("ymtc", "2023-02-02") | {"text": {"en": "Only in English."}}
+    assert (await writer.post("/v1/events", json=only_english)).status_code == 201
+    for lang in ("zh-Hans", "zh-Hant"):
+        response = await writer.get("/embed/timeline", params={"entities": "ymtc", "lang": lang})
+        page = parse(response.text)
+        assert [a["lang"] for a in page.all("span") if a.get("lang")] == ["en"]
+        assert "（英文） Only in English." in "".join(page.text)
+    english = parse((await writer.get("/embed/timeline", params={"entities": "ymtc"})).text)
+    assert not [a for a in english.all("span") if a.get("lang")]
