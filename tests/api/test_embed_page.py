@@ -345,3 +345,21 @@ async def test_english_text_on_a_chinese_page_is_marked_as_english(
         assert "（英文） Only in English." in "".join(page.text)
     english = parse((await writer.get("/embed/timeline", params={"entities": "ymtc"})).text)
     assert not [a for a in english.all("span") if a.get("lang")]
+
+
+async def test_docs_page_is_swagger_ui_served_by_the_service_itself(
+    client: AsyncTestClient,
+) -> None:
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page = parse(response.text)
+    local = [s["src"] for s in page.all("script")] + [
+        link["href"] for link in page.all("link") if link.get("rel") == "stylesheet"
+    ]
+    assert local and all(u.startswith("/") for u in local), local
+    for url in local:
+        asset = await client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 100, url
+    schema = await client.get("/schema/openapi.json")
+    assert schema.status_code == 200 and "/v1/timeline" in schema.json()["paths"]
