@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -47,6 +48,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_log: bool = True
     """One JSON line per request on standard error (`timeline serve`)."""
     log_level: str = "info"
+    public_url: str | None = None
+    """The service's public origin (`https://timeline.example.org`): every absolute URL the
+    service writes (oEmbed answers, embed discovery links) starts with it. None: pages carry
+    relative links only, and oEmbed answers, built from the request's host, are not cached."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +76,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             shutdown_timeout=float(env.get("TIMELINE_SHUTDOWN_TIMEOUT", "30")),
             access_log=env.get("TIMELINE_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
             log_level=env.get("TIMELINE_LOG_LEVEL", "info"),
+            public_url=public_url(env.get("TIMELINE_PUBLIC_URL")),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -90,6 +96,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "TIMELINE_PROJECTOR": "1" if self.projector else "0",
             "TIMELINE_LOG_LEVEL": self.log_level,
         }
+        if self.public_url:
+            env["TIMELINE_PUBLIC_URL"] = self.public_url
         if self.database_url:
             env["TIMELINE_DATABASE_URL"] = self.database_url
         if self.read_database_url:
@@ -99,3 +107,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.signing_key_file is not None:
             env["TIMELINE_SIGNING_KEY_FILE"] = str(self.signing_key_file)
         return env
+
+
+def public_url(value: str | None) -> str | None:
+    """TIMELINE_PUBLIC_URL as an origin without a trailing slash; ValueError if it is not an
+    http(s) URL with a host and nothing after the path."""
+    if not value:
+        return None
+    parts = urllib.parse.urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(
+            f"TIMELINE_PUBLIC_URL must be an http(s) URL such as "
+            f"https://timeline.example.org, not {value!r}"
+        )
+    return value.strip().rstrip("/")

@@ -3,13 +3,13 @@
 `headline(event, lang, names)` returns the event's own headline in `lang` when it has one, and
 otherwise writes one: "YMTC added to the US Entity List" / "长江存储被列入美国实体清单" /
 "長江存儲被列入美國實體清單". Entity names come from `names` ({entity id: {lang: name}}) in the
-asked language, falling back to the other Chinese script, then English, then the entity id.
+asked language, falling back to the other Chinese script (converted with OpenCC, so a page
+never mixes scripts), then English, then the entity id.
 Localised field texts (a rule's `title`) fall back in the same order. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Mapping
 
 from events.types import (
@@ -34,6 +34,8 @@ from events.types import (
     RuleSuspended,
     SupplyHalted,
 )
+from projections.present.dates import format_date
+from projections.present.scripts import to_hans, to_hant
 
 Names = Mapping[str, Mapping[str, str]]
 
@@ -49,12 +51,34 @@ def fallback_order(lang: str) -> tuple[str, ...]:
     return (lang, EN) if lang != EN else (EN,)
 
 
+def _in_script(text: str, written: str, lang: str) -> str:
+    """`text`, written in `written`, in the script of `lang` when both are Chinese."""
+    if written == HANS and lang == HANT:
+        return to_hant(text)
+    if written == HANT and lang == HANS:
+        return to_hans(text)
+    return text
+
+
 def localized(texts: Mapping[str, str], lang: str) -> str | None:
-    """The text in `lang`, or in the first fallback language that has one; None if none."""
+    """The text in `lang`, or in the first fallback language that has one; None if none.
+    A text in the other Chinese script is converted (OpenCC), never shown in the wrong one."""
     for candidate in fallback_order(lang):
         text = texts.get(candidate)
         if text:
-            return text
+            return _in_script(text, candidate, lang)
+    return None
+
+
+def text_language(texts: Mapping[str, str], lang: str) -> str | None:
+    """The language `localized(texts, lang)` is in when that is not `lang`'s (English on a
+    Chinese page: the page marks it as English); None when it is in `lang` or there is none.
+    A text converted from the other Chinese script counts as `lang`."""
+    chinese = (HANS, HANT)
+    for candidate in fallback_order(lang):
+        if texts.get(candidate):
+            same = candidate == lang or (candidate in chinese and lang in chinese)
+            return None if same else candidate
     return None
 
 
@@ -70,12 +94,12 @@ def _pick(lang: str, en: str, hans: str, hant: str) -> str:
 # --- words ---------------------------------------------------------------------------------
 
 _KINDS = {
-    "company": ("a company", "企业", "企業"),
-    "government": ("a government body", "政府机构", "政府機構"),
-    "list": ("a list", "清单", "清單"),
-    "rule": ("a rule", "规则", "規則"),
-    "person": ("a person", "个人", "個人"),
-    "other": ("an entity", "实体", "實體"),
+    "company": ("company", "企业", "企業"),
+    "government": ("government body", "政府机构", "政府機構"),
+    "list": ("list", "清单", "清單"),
+    "rule": ("rule", "规则", "規則"),
+    "person": ("person", "个人", "個人"),
+    "other": ("entity", "实体", "實體"),
 }
 
 _REVIEWS = {
@@ -125,8 +149,6 @@ _CURRENCIES = {
     "TWD": ("NT$", "新台币", "新台幣"),
 }
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 def _word(table: Mapping[str, tuple[str, str, str]], key: str, lang: str) -> str:
     words = table.get(key)
@@ -138,13 +160,6 @@ def _word(table: Mapping[str, tuple[str, str, str]], key: str, lang: str) -> str
 def region_name(region: str, lang: str) -> str:
     """An ISO 3166-1 code (or `EU`) as a country name; any other text as it is."""
     return _word(_COUNTRIES, region, lang)
-
-
-def format_date(day: _dt.date, lang: str) -> str:
-    """`10 Nov 2026` in English, `2026年11月10日` in Chinese."""
-    if lang in (HANS, HANT):
-        return f"{day.year}年{day.month}月{day.day}日"
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _number(value: float) -> str:
@@ -213,10 +228,16 @@ def generated_headline(event: Event, lang: str, names: Names) -> str:
     subject = n(event.entity)
     match event:
         case EntityRegistered():
+            # Bookkeeping, not news: the log's first record of the entity. Its date is a
+            # founding date only where the source says so, and then the event says so in its
+            # own headline; this one claims neither a founding nor a registration anywhere.
             kind = _word(_KINDS, event.kind, lang)
             own = localized(event.names, lang) or subject
             return _pick(
-                lang, f"{own} registered as {kind}", f"{own}登记为{kind}", f"{own}登記為{kind}"
+                lang,
+                f"{own} ({kind}) first on record",
+                f"{own}（{kind}）首见于记录",
+                f"{own}（{kind}）首見於紀錄",
             )
         case EntityListed():
             on = n(event.list)
@@ -236,7 +257,9 @@ def generated_headline(event: Event, lang: str, names: Names) -> str:
             )
         case RuleIssued():
             title = localized(event.title, lang) or subject
-            text = _pick(lang, f"Rule issued: {title}", f"规则发布：{title}", f"規則發布：{title}")
+            text = _pick(
+                lang, f"Rule issued: {title}", f"发布规则“{title}”", f"發布規則「{title}」"
+            )
             if event.effective is not None and event.effective != event.occurred.start:
                 when = format_date(event.effective, lang)
                 text += _pick(lang, f" (effective {when})", f"（{when}生效）", f"（{when}生效）")
@@ -392,13 +415,13 @@ def generated_headline(event: Event, lang: str, names: Names) -> str:
         case GuidanceIssued():
             title = localized(event.title, lang) or subject
             return _pick(
-                lang, f"Guidance issued: {title}", f"发布指引：{title}", f"發布指引：{title}"
+                lang, f"Guidance issued: {title}", f"发布指引“{title}”", f"發布指引「{title}」"
             )
         case EventRetracted():
             return _pick(
                 lang,
                 f"Correction: an earlier record about {subject} is withdrawn",
                 f"更正：撤回有关{subject}的先前记录",
-                f"更正：撤回有關{subject}的先前記錄",
+                f"更正：撤回有關{subject}的先前紀錄",
             )
     return subject  # pragma: no cover - every type is handled above

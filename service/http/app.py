@@ -21,6 +21,7 @@ from service.db.connection import open_pool, open_read_pool
 from service.eventlog.store import CONNECTION_ERRORS, EventStore
 from service.eventlog.watch import LogWatcher
 from service.http import audit as api_audit
+from service.http import docs as api_docs
 from service.http import embed as api_embed
 from service.http import events as api_events
 from service.http.answers import AnswerCache, ReadModelGate
@@ -203,6 +204,8 @@ def create_app(
             LogController,
             *api_embed.ROUTES,
             api_embed.assets_router(),
+            *api_docs.ROUTES,
+            api_docs.docs_assets_router(),
         ],
         dependencies=DEPENDENCIES,
         guards=[strict_query],

@@ -16,7 +16,6 @@ page is immutable, without one its ETag follows the log position. See docs/embed
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import urllib.parse
 from importlib import resources
 from pathlib import Path
@@ -28,28 +27,33 @@ from litestar.datastructures import CacheControlHeader, State
 from litestar.params import Parameter, QueryParameter
 from litestar.static_files import create_static_files_router
 
-from events import EVENT_TYPES
+from projections.present.dates import display_date
 from projections.present.headlines import localized
+from projections.present.markup import Markup, el, join, safe_href
+from projections.present.words import LANGUAGES, REGISTRATION, words
 from service.errors import BadRequest, NotFound, NotImplementedHere
 from service.eventlog.store import EventStore
+from service.http.builder_page import STORY, chosen_names, render_builder
 from service.http.reads import cached_answer, parse_known_at, resolve_moment
 from service.http.timeline import (
     TimelineItem,
     TimelineQuery,
-    display_date,
     entity_names,
     is_uncertain,
     parse_timeline_query,
     timeline_items,
 )
 
+__all__ = ["Markup", "el", "join", "safe_href"]  # the one escaping builder, re-exported
+
 Lang = Literal["en", "zh-Hans", "zh-Hant"]
 Theme = Literal["auto", "light", "dark"]
 Group = Literal["none", "entity"]
+Words = dict[str, str]
 
 EMBED_PATH = "/embed/timeline"
 ASSETS = "/embed/assets"
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 """Part of every embed page's cache key and ETag: bump it when the page's markup changes."""
 
 CSP_EMBED = (
@@ -71,111 +75,6 @@ OEMBED_CACHE_AGE = 3600
 
 PROVIDER = "sanctions-timeline"
 MESSAGE_TYPE = "sanctions-timeline:resize"
-
-# ------------------------------------------------------------------------------ escaping
-
-
-class Markup(str):
-    """HTML built by `el()`: already escaped. Any other str is text and gets escaped."""
-
-    __slots__ = ()
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, Markup) else html.escape(str(value), quote=True)
-
-
-def el(tag: str, attrs: dict[str, object] | None = None, *children: object) -> Markup:
-    """`<tag attrs>children</tag>`; attribute values and text children are escaped; None and
-    False attributes are left out; True gives a bare attribute."""
-    parts = [tag]
-    for name, value in (attrs or {}).items():
-        if value is None or value is False:
-            continue
-        parts.append(name if value is True else f'{name}="{html.escape(str(value), quote=True)}"')
-    opening = "<" + " ".join(parts) + ">"
-    if tag in {"meta", "link", "br"}:
-        return Markup(opening)
-    return Markup(opening + "".join(_text(c) for c in children if c is not None) + f"</{tag}>")
-
-
-def join(*parts: object) -> Markup:
-    return Markup("".join(_text(p) for p in parts if p is not None))
-
-
-def safe_href(url: str) -> str | None:
-    """`url` if it is an absolute http(s) URL with a host, else None (it is shown as text)."""
-    try:
-        parts = urllib.parse.urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
-        return None
-    return url.strip()
-
-
-# ------------------------------------------------------------------------------ words
-
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "timeline": "Timeline",
-        "events": "{n} events",
-        "one_event": "1 event",
-        "pinned": "As recorded by {k}",
-        "latest": "Latest record",
-        "sources": "Sources: ",
-        "paren": " ({})",
-        "none": "No events match.",
-        "legend": "? marks a date known only to the month or year, or sources of less than "
-        "high confidence.",
-        "year": "date known only to the year",
-        "month": "date known only to the month",
-        "medium": "medium confidence",
-        "low": "low confidence",
-        "list": "Events",
-        "data": "Data (JSON)",
-        "sep": ", ",
-        "keys": "Tab or the arrow keys move between events.",
-    },
-    "zh-Hans": {
-        "timeline": "时间线",
-        "events": "共 {n} 个事件",
-        "one_event": "共 1 个事件",
-        "pinned": "截至 {k} 的记录",
-        "latest": "最新记录",
-        "sources": "来源：",
-        "paren": "（{}）",
-        "none": "没有符合条件的事件。",
-        "legend": "？表示日期仅精确到月或年，或来源可信度不高。",
-        "year": "日期仅精确到年",
-        "month": "日期仅精确到月",
-        "medium": "可信度中等",
-        "low": "可信度较低",
-        "list": "事件",
-        "data": "数据（JSON）",
-        "sep": "、",
-        "keys": "按 Tab 键或方向键在事件之间移动。",
-    },
-    "zh-Hant": {
-        "timeline": "時間線",
-        "events": "共 {n} 個事件",
-        "one_event": "共 1 個事件",
-        "pinned": "截至 {k} 的記錄",
-        "latest": "最新記錄",
-        "sources": "來源：",
-        "paren": "（{}）",
-        "none": "沒有符合條件的事件。",
-        "legend": "？表示日期僅精確到月或年，或來源可信度不高。",
-        "year": "日期僅精確到年",
-        "month": "日期僅精確到月",
-        "medium": "可信度中等",
-        "low": "可信度較低",
-        "list": "事件",
-        "data": "資料（JSON）",
-        "sep": "、",
-        "keys": "按 Tab 鍵或方向鍵在事件之間移動。",
-    },
-}
 COLOURS = 8
 
 
@@ -225,190 +124,210 @@ def _iso(moment: _dt.datetime) -> str:
     return moment.astimezone(_dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _title(params: EmbedParams, names: dict, words: dict[str, str]) -> str:
+def _title(params: EmbedParams, names: dict, w: Words) -> str:
     shown = [localized(names.get(e, {}), params.lang) or e for e in params.query.ids]
-    return words["sep"].join(shown) if shown else words["timeline"]
+    return w["sep"].join(shown) if shown else w["timeline"]
 
 
-def _event(item: TimelineItem, names: dict, lang: str, words: dict, colour: int) -> Markup:
-    anchor = f"ev-{item.id}"
-    reasons = _uncertainty(item, words) if is_uncertain(item) else []
-    date = el(
+def _name(entity: str, names: dict, lang: str) -> str:
+    return localized(names.get(entity, {}), lang) or entity
+
+
+def _event_date(item: TimelineItem, lang: str, w: Words) -> Markup:
+    reasons = _uncertainty(item, w) if is_uncertain(item) else []
+    return el(
         "p",
         {"class": "tl-date"},
         el("time", {"datetime": item.occurred}, display_date(item.occurred, item.precision, lang)),
         el("span", {"class": "tl-uncertain", "aria-hidden": "true"}, "?") if reasons else None,
-        el("span", {"class": "tl-sr"}, words["paren"].format(words["sep"].join(reasons)))
+        el("span", {"class": "tl-sr"}, w["paren"].format(w["sep"].join(reasons)))
         if reasons
         else None,
     )
-    entity = el(
+
+
+def _source(source: object) -> Markup:
+    label = source.citation or source.publisher or source.title or source.url  # type: ignore[attr-defined]
+    href = safe_href(source.url)  # type: ignore[attr-defined]
+    if href is None:
+        return el("li", {}, el("span", {"class": "tl-source"}, label))
+    link = {"href": href, "rel": "noopener noreferrer", "target": "_blank"}
+    return el("li", {}, el("a", link | {"title": source.title}, label))  # type: ignore[attr-defined]
+
+
+def _sources(item: TimelineItem, w: Words) -> Markup | None:
+    if not item.sources:
+        return None
+    return el(
+        "div",
+        {"class": "tl-sources"},
+        el("span", {"class": "tl-sources-label"}, w["sources"]),
+        el("ul", {}, *(_source(s) for s in item.sources)),
+    )
+
+
+def _text(item: TimelineItem, w: Words) -> Markup | None:
+    """The event's text; one in another language than the page's (English on a Chinese page)
+    carries its own `lang` and says so in words."""
+    if not item.text:
+        return None
+    if item.text_lang is None:
+        return el("p", {"class": "tl-text"}, item.text)
+    return el(
         "p",
-        {"class": f"tl-entity c{colour}"},
-        localized(names.get(item.entity, {}), lang) or item.entity,
+        {"class": "tl-text tl-other-lang"},
+        el("span", {"class": "tl-lang-note"}, w["in_english"]),
+        " ",
+        el("span", {"lang": item.text_lang}, item.text),
     )
-    links = []
-    for source in item.sources:
-        label = source.citation or source.publisher or source.title or source.url
-        href = safe_href(source.url)
-        if href is None:
-            links.append(el("li", {}, el("span", {"class": "tl-source"}, label)))
-        else:
-            links.append(
-                el(
-                    "li",
-                    {},
-                    el(
-                        "a",
-                        {
-                            "href": href,
-                            "rel": "noopener noreferrer",
-                            "target": "_blank",
-                            "title": source.title,
-                        },
-                        label,
-                    ),
-                )
-            )
-    sources = (
-        el(
-            "div",
-            {"class": "tl-sources"},
-            el("span", {"class": "tl-sources-label"}, words["sources"]),
-            el("ul", {}, *links),
-        )
-        if links
-        else None
-    )
+
+
+def _event(item: TimelineItem, names: dict, lang: str, w: Words, colour: int) -> Markup:
+    anchor = f"ev-{item.id}"
+    uncertain = bool(_uncertainty(item, w)) and is_uncertain(item)
     return el(
         "li",
         {"class": "tl-item"},
         el(
             "article",
             {
-                "class": f"tl-event c{colour}" + (" tl-uncertain-event" if reasons else ""),
+                "class": f"tl-event c{colour}" + (" tl-uncertain-event" if uncertain else ""),
                 "id": anchor,
                 "tabindex": "0",
                 "aria-labelledby": f"{anchor}-h",
                 "data-event-id": item.id,
             },
-            date,
-            entity,
+            _event_date(item, lang, w),
+            el("p", {"class": f"tl-entity c{colour}"}, _name(item.entity, names, lang)),
             el("h3", {"class": "tl-headline", "id": f"{anchor}-h"}, item.headline),
-            el("p", {"class": "tl-text"}, item.text) if item.text else None,
-            sources,
+            _text(item, w),
+            _sources(item, w),
         ),
     )
+
+
+def _colours(params: EmbedParams, items: tuple[TimelineItem, ...]) -> dict[str, int]:
+    """Each entity's colour: by the order of `entities`, then of first appearance."""
+    order: dict[str, int] = {}
+    for entity in (*params.query.ids, *(i.entity for i in items)):
+        order.setdefault(entity, len(order) % COLOURS)
+    return order
+
+
+def _events_list(chosen, names, params: EmbedParams, w: Words, colours, label: str) -> Markup:
+    return el(
+        "ol",
+        {"class": "tl-events", "aria-label": label},
+        *(_event(i, names, params.lang, w, colours[i.entity]) for i in chosen),
+    )
+
+
+def _body(params: EmbedParams, items: tuple[TimelineItem, ...], names: dict, w: Words) -> Markup:
+    colours = _colours(params, items)
+    if not items:
+        return el("p", {"class": "tl-empty"}, w["none"])
+    if params.group != "entity":
+        return _events_list(items, names, params, w, colours, w["list"])
+    sections = []
+    for entity, colour in colours.items():
+        mine = tuple(i for i in items if i.entity == entity)
+        if not mine:
+            continue
+        name = _name(entity, names, params.lang)
+        sections.append(
+            el(
+                "section",
+                {"class": "tl-group", "aria-labelledby": f"g-{entity}"},
+                el("h2", {"class": f"tl-group-name c{colour}", "id": f"g-{entity}"}, name),
+                _events_list(mine, names, params, w, colours, name),
+            )
+        )
+    return join(*sections)
+
+
+def _head(title: str, oembed: str | None) -> Markup:
+    discovery = (
+        el(
+            "link",
+            {"rel": "alternate", "type": "application/json+oembed", "href": oembed, "title": title},
+        )
+        if oembed
+        else None
+    )
+    return join(
+        el("meta", {"charset": "utf-8"}),
+        el("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
+        el("meta", {"name": "referrer", "content": "no-referrer"}),
+        el("title", {}, title),
+        discovery,
+        el("link", {"rel": "icon", "href": "data:,"}),
+        el("link", {"rel": "stylesheet", "href": f"{ASSETS}/embed.css"}),
+        el("script", {"src": f"{ASSETS}/embed.js", "defer": True}),
+    )
+
+
+def _header(params: EmbedParams, title: str, count: int, w: Words) -> Markup:
+    counted = w["one_event"] if count == 1 else w["events"].format(n=count)
+    when = w["pinned"].format(k=_moment_text(params.known_at)) if params.known_at else w["latest"]
+    return el(
+        "header",
+        {"class": "tl-header"},
+        el("h1", {"id": "tl-title"}, title),
+        el("p", {"class": "tl-meta"}, f"{counted} · {when}"),
+        el("p", {"class": "tl-sr"}, w["keys"]),
+    )
+
+
+def _footer(data_url: str, w: Words) -> Markup:
+    return el(
+        "footer",
+        {"class": "tl-footer"},
+        el("p", {"class": "tl-legend"}, w["legend"]),
+        el(
+            "p",
+            {},
+            el("a", {"href": data_url, "target": "_blank", "rel": "noopener"}, w["data"]),
+            " · ",
+            PROVIDER,
+        ),
+    )
+
+
+def widget_url(params: EmbedParams, origin: str = "") -> str:
+    """The canonical widget URL of `params`: relative without `origin`."""
+    query = params.query_string()
+    return f"{origin}{EMBED_PATH}" + (f"?{query}" if query else "")
 
 
 def render_page(
     params: EmbedParams,
     items: tuple[TimelineItem, ...],
     names: dict,
-    base: str,
+    public_url: str | None,
 ) -> bytes:
-    """The widget page. Every interpolated value is escaped by `el()`."""
-    lang = params.lang
-    words = _WORDS[lang]
-    title = _title(params, names, words)
-    query = params.query_string()
-    page_url = f"{base}{EMBED_PATH}" + (f"?{query}" if query else "")
-    oembed = f"{base}/oembed?" + urllib.parse.urlencode({"url": page_url, "format": "json"})
+    """The widget page. Every interpolated value is escaped by `el()`. Links are relative;
+    the oEmbed discovery link, which must be absolute, is there only with a public URL."""
+    w = dict(words(params.lang))
+    title = _title(params, names, w)
+    oembed = None
+    if public_url:
+        target = widget_url(params, public_url)
+        oembed = f"{public_url}/oembed?" + urllib.parse.urlencode({"url": target, "format": "json"})
     data_query = params.query_string(display=False)
-    data_url = f"{base}/v1/timeline" + (f"?{data_query}" if data_query else "")
-
-    order: dict[str, int] = {}
-    for entity in params.query.ids:
-        order.setdefault(entity, len(order))
-    for item in items:
-        order.setdefault(item.entity, len(order))
-
-    def events_list(chosen: tuple[TimelineItem, ...], label: str) -> Markup:
-        return el(
-            "ol",
-            {"class": "tl-events", "aria-label": label},
-            *(_event(i, names, lang, words, order[i.entity] % COLOURS) for i in chosen),
-        )
-
-    if not items:
-        body = el("p", {"class": "tl-empty"}, words["none"])
-    elif params.group == "entity":
-        sections = []
-        for entity in order:
-            mine = tuple(i for i in items if i.entity == entity)
-            if not mine:
-                continue
-            name = localized(names.get(entity, {}), lang) or entity
-            sections.append(
-                el(
-                    "section",
-                    {"class": "tl-group", "aria-labelledby": f"g-{entity}"},
-                    el(
-                        "h2",
-                        {"class": f"tl-group-name c{order[entity] % COLOURS}", "id": f"g-{entity}"},
-                        name,
-                    ),
-                    events_list(mine, name),
-                )
-            )
-        body = join(*sections)
-    else:
-        body = events_list(items, words["list"])
-
-    count = words["one_event"] if len(items) == 1 else words["events"].format(n=len(items))
-    when = (
-        words["pinned"].format(k=_moment_text(params.known_at))
-        if params.known_at
-        else words["latest"]
-    )
-    head = join(
-        el("meta", {"charset": "utf-8"}),
-        el("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
-        el("meta", {"name": "referrer", "content": "no-referrer"}),
-        el("title", {}, title),
-        el(
-            "link",
-            {
-                "rel": "alternate",
-                "type": "application/json+oembed",
-                "href": oembed,
-                "title": title,
-            },
-        ),
-        el("link", {"rel": "icon", "href": "data:,"}),
-        el("link", {"rel": "stylesheet", "href": f"{ASSETS}/embed.css"}),
-        el("script", {"src": f"{ASSETS}/embed.js", "defer": True}),
-    )
+    data_url = "/v1/timeline" + (f"?{data_query}" if data_query else "")
     main = el(
         "main",
         {"class": "tl", "aria-labelledby": "tl-title"},
-        el(
-            "header",
-            {"class": "tl-header"},
-            el("h1", {"id": "tl-title"}, title),
-            el("p", {"class": "tl-meta"}, f"{count} · {when}"),
-            el("p", {"class": "tl-sr"}, words["keys"]),
-        ),
-        body,
-        el(
-            "footer",
-            {"class": "tl-footer"},
-            el("p", {"class": "tl-legend"}, words["legend"]),
-            el(
-                "p",
-                {},
-                el("a", {"href": data_url, "target": "_blank", "rel": "noopener"}, words["data"]),
-                " · ",
-                PROVIDER,
-            ),
-        ),
+        _header(params, title, len(items), w),
+        _body(params, items, names, w),
+        _footer(data_url, w),
     )
     document = join(
         Markup("<!doctype html>\n"),
         el(
             "html",
-            {"lang": lang, "data-theme": params.theme, "data-message": MESSAGE_TYPE},
-            el("head", {}, head),
+            {"lang": params.lang, "data-theme": params.theme, "data-message": MESSAGE_TYPE},
+            el("head", {}, _head(title, oembed)),
             el("body", {}, main),
         ),
     )
@@ -425,16 +344,35 @@ def _embed_params(
     theme: str,
     group: str,
 ) -> EmbedParams:
+    query = parse_timeline_query(entities, from_, to, types)
+    moment = parse_known_at(known_at)
+    if not query.ids:
+        raise BadRequest(
+            "name at least one entity (comma-separated ids): a widget shows chosen entities, "
+            "never the whole log",
+            field="entities",
+        )
     return EmbedParams(
-        query=parse_timeline_query(entities, from_, to, types),
+        query=query,
         lang=lang,
         theme=theme,
         group=group,
-        known_at=parse_known_at(known_at),
+        known_at=moment,
     )
 
 
-def _base(request: Request) -> str:
+def for_readers(items: tuple[TimelineItem, ...], query: TimelineQuery) -> tuple[TimelineItem, ...]:
+    """The events a reader sees: first records of entities (bookkeeping) only when asked for."""
+    if REGISTRATION in query.types:
+        return items
+    return tuple(i for i in items if i.type != REGISTRATION)
+
+
+def _public_url(state: State) -> str | None:
+    return state.settings.public_url
+
+
+def _request_origin(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
@@ -446,16 +384,18 @@ def _page_headers(csp: str) -> dict[str, str]:
     EMBED_PATH,
     operation_id="embedTimeline",
     summary="The embeddable timeline widget: a self-contained HTML page (iframe it)",
-    description="Same query as /v1/timeline, plus `theme` and `group`. With `known_at` in the "
-    "past the page is immutable. It posts its height to the parent page "
-    f"(`{{type: '{MESSAGE_TYPE}', height}}`); {ASSETS}/resize.js resizes the iframe.",
+    description="Same query as /v1/timeline, plus `theme` and `group`; `entities` is required "
+    f"(at most 50). First records of entities ({REGISTRATION}) are shown only when `types` "
+    "names them. With `known_at` in the past the page is immutable. It posts its height to "
+    f"the parent page (`{{type: '{MESSAGE_TYPE}', height}}`); {ASSETS}/resize.js resizes "
+    "the iframe.",
     tags=["embed"],
     media_type=MediaType.HTML,
 )
 async def embed_timeline(
     request: Request,
     state: State,
-    entities: Annotated[str | None, Parameter(description="Comma-separated ids; none: all")] = None,
+    entities: Annotated[str | None, Parameter(description="Comma-separated ids (required)")] = None,
     from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
     to: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
     types: Annotated[str | None, Parameter(description="Comma-separated event types")] = None,
@@ -467,13 +407,14 @@ async def embed_timeline(
     params = _embed_params(entities, from_, to, types, lang, known_at, theme, group)
     moment = await resolve_moment(state, params.known_at)
     store = moment.store
-    base = _base(request)
+    public_url = _public_url(state)
 
     async def render() -> bytes:
         items, names = await timeline_items(store, params.query, moment, lang)
-        return render_page(params, items, names, base)
+        return render_page(params, for_readers(items, params.query), names, public_url)
 
-    key = ("embed", RENDER_VERSION, base, *params.query.key(), lang, theme, group)
+    # The request's host is in no page and in no key: a Host header cannot fill the cache.
+    key = ("embed", RENDER_VERSION, public_url, *params.query.key(), lang, theme, group)
     response = await cached_answer(request, state, key, moment, render)
     response.media_type = MediaType.HTML
     response.headers.update(_page_headers(CSP_EMBED))
@@ -498,8 +439,10 @@ class OEmbed(msgspec.Struct, frozen=True):
 
 
 def _embed_url_params(url: str, base: str) -> tuple[EmbedParams, str]:
-    """The embed params of `url`, if it is a widget URL of this service; NotFound otherwise.
-    Returns the params and the URL's scheme-and-host (kept: behind a TLS proxy it is https)."""
+    """The embed params of `url`, if it is a widget URL of `base` (the public URL, else the
+    request's origin); NotFound otherwise. Returns the params and the origin the answer's
+    links use: the public URL's, else the URL's own scheme and host (behind a TLS proxy it is
+    https)."""
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
@@ -519,7 +462,7 @@ def _embed_url_params(url: str, base: str) -> tuple[EmbedParams, str]:
 
     lang, theme, group = one("lang", "en"), one("theme", "auto"), one("group", "none")
     try:
-        if lang not in _WORDS:
+        if lang not in LANGUAGES:
             raise BadRequest("must be en, zh-Hans or zh-Hant", field="lang")
         if theme not in {"auto", "light", "dark"}:
             raise BadRequest("must be auto, light or dark", field="theme")
@@ -588,12 +531,11 @@ async def oembed(
 ) -> Response[OEmbed]:
     if format != "json":
         raise NotImplementedHere(f"format {format!r}: only json is served", field="format")
-    params, origin = _embed_url_params(url, _base(request))
+    public_url = _public_url(state)
+    params, origin = _embed_url_params(url, public_url or _request_origin(request))
     store: EventStore = state.store
     names = await entity_names(store, params.query.ids, params.known_at)
-    title = _title(params, names, _WORDS[params.lang])
-    query = params.query_string()
-    src = f"{origin}{EMBED_PATH}" + (f"?{query}" if query else "")
+    title = _title(params, names, dict(words(params.lang)))
     width, height = oembed_size(maxwidth, maxheight)
     body = OEmbed(
         version="1.0",
@@ -601,36 +543,34 @@ async def oembed(
         provider_name=PROVIDER,
         provider_url=f"{origin}/",
         title=title,
-        html=iframe_html(src, title, width, height, origin, resize=maxheight is None),
+        html=iframe_html(
+            widget_url(params, origin), title, width, height, origin, resize=maxheight is None
+        ),
         width=width,
         height=height,
         cache_age=OEMBED_CACHE_AGE,
     )
-    return Response(body, headers={"Cache-Control": f"public, max-age={OEMBED_CACHE_AGE}"})
+    # Built from the request's own host, an answer is for that request only: a shared cache
+    # keyed by path would hand one Host header's links to every reader.
+    cache = f"public, max-age={OEMBED_CACHE_AGE}" if public_url else "no-store"
+    return Response(body, headers={"Cache-Control": cache})
 
 
 # ------------------------------------------------------------------------------ builder
 
 
-def _static(name: str) -> str:
-    return resources.files("service.http").joinpath("static", name).read_text(encoding="utf-8")
-
-
 @get("/", include_in_schema=False, media_type=MediaType.HTML)
-async def builder() -> Response[str]:
-    """The embed builder: search entities, pick range, types, language, theme; preview; copy."""
-    boxes = join(
-        *(
-            el(
-                "label",
-                {"class": "b-type"},
-                el("input", {"type": "checkbox", "name": "types", "value": name}),
-                " " + name,
-            )
-            for name in sorted(EVENT_TYPES)
-        )
-    )
-    page = _static("builder.html").replace("<!--TYPES-->", boxes)
+async def builder(
+    state: State,
+    lang: Annotated[Lang, QueryParameter()] = "en",
+    entities: Annotated[str | None, Parameter(description="Comma-separated ids")] = None,
+) -> Response[str]:
+    """The embed builder in `lang`: entities (the story's by default), dates, event types in
+    plain words, language, theme; a preview at phone or desktop width; the code to paste."""
+    ids = parse_timeline_query(entities, None, None, None).ids if entities else STORY
+    names = await entity_names(state.store, ids, None)
+    chosen = chosen_names(ids, names, lang)
+    page = render_builder(lang, chosen, widget_url=EMBED_PATH, assets=ASSETS)
     return Response(
         page,
         media_type=MediaType.HTML,

@@ -22,7 +22,8 @@ from litestar.params import Parameter, QueryParameter
 from events import EVENT_TYPES, EntityRegistered, RuleIssued, Source
 from events.types import ENTITY_ID_PATTERN, Lang
 from projections import Fact, effective, fact_of, relevant
-from projections.present.headlines import headline, localized
+from projections.present.dates import display_date
+from projections.present.headlines import headline, localized, text_language
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
 from service.http.answers import AnswerCache, serve_cached
@@ -31,10 +32,6 @@ from service.http.reads import json_answer, require_registered
 from service.reads.replicas import ReadRouter
 
 MAX_ENTITIES = 50
-
-_MONTHS = {
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
 
 
 class TimelineItem(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -49,6 +46,8 @@ class TimelineItem(msgspec.Struct, frozen=True, omit_defaults=True):
     recorded_at: _dt.datetime
     confidence: str = "high"
     text: str | None = None
+    text_lang: str | None = None
+    """The language of `text` when it is not the asked one (no text in that language)."""
     corrects: tuple[str, ...] = ()
 
 
@@ -111,6 +110,7 @@ def _items(facts: list[Fact], names: dict, lang: str) -> tuple[TimelineItem, ...
                 precision=event.occurred.precision,
                 headline=headline(event, lang, names),
                 text=localized(event.text, lang),
+                text_lang=text_language(event.text, lang),
                 sources=tuple(event.sources),
                 position=fact.position,
                 recorded_at=fact.recorded_at,
@@ -216,22 +216,6 @@ def _date(occurred: str, display: str) -> TimelineJSDate:
         day=parts[2] if len(parts) > 2 else None,
         display_date=display,
     )
-
-
-def display_date(occurred: str, precision: str, lang: str) -> str:
-    """Dates at their precision: "16 Dec 2022", "Dec 2022", "2022"; "2022年12月16日" etc."""
-    parts = [int(p) for p in occurred.split("-")]
-    if lang == "en":
-        if precision == "year":
-            return f"{parts[0]}"
-        if precision == "month":
-            return f"{_MONTHS['en'][parts[1] - 1]} {parts[0]}"
-        return f"{parts[2]} {_MONTHS['en'][parts[1] - 1]} {parts[0]}"
-    if precision == "year":
-        return f"{parts[0]}年"
-    if precision == "month":
-        return f"{parts[0]}年{parts[1]}月"
-    return f"{parts[0]}年{parts[1]}月{parts[2]}日"
 
 
 def is_uncertain(item: TimelineItem) -> bool:

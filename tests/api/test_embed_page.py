@@ -8,6 +8,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 import events as ev
+from projections.present.words import type_label, words
+from service.http.builder_page import STORY
 from service.http.embed import CSP_BUILDER, CSP_EMBED, EmbedParams, el, render_page, safe_href
 from service.http.timeline import TimelineItem, TimelineQuery
 from tests.support.apitools import assert_problem, listing, registration
@@ -234,7 +236,17 @@ async def test_latest_embed_revalidates_and_its_etag_moves_with_the_log(
 async def test_bad_embed_parameters_are_problems_naming_the_field(
     story: AsyncTestClient, params: dict, field: str
 ) -> None:
+    params = {"entities": "ymtc"} | params
     assert_problem(await story.get("/embed/timeline", params=params), 400, field)
+
+
+@pytest.mark.parametrize("entities", [None, "", ","])
+async def test_a_widget_without_entities_is_a_400_naming_entities_not_the_whole_log(
+    story: AsyncTestClient, entities: str | None
+) -> None:
+    params = {} if entities is None else {"entities": entities}
+    problem = assert_problem(await story.get("/embed/timeline", params=params), 400, "entities")
+    assert "whole log" in problem["detail"]
 
 
 async def test_builder_page_frames_only_the_service_and_offers_every_event_type(
@@ -282,3 +294,72 @@ async def test_timelinejs_group_names_stay_text_after_timelinejs_decodes_them(
         # TimelineJS takes the group's text content (entities decoded) and uses it as HTML.
         decoded = "".join(parse(slide["group"]).text)
         assert "<" not in decoded and "".join(parse(decoded).text).startswith("Evil <script>")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant"])
+async def test_builder_speaks_each_language_names_no_class_and_starts_on_the_story(
+    writer: AsyncTestClient, lang: str
+) -> None:
+    response = await writer.get("/", params={"lang": lang})
+    assert response.status_code == 200
+    page = parse(response.text)
+    (html_el,) = page.all("html")
+    assert html_el["lang"] == lang
+    text = "".join(page.text)
+    for tag in ev.EVENT_TYPES:
+        assert tag not in text, f"class name {tag} shown"
+        assert type_label(tag, lang) in text
+    assert words(lang)["b_dates"] in text
+    boxes = [i for i in page.all("input") if i.get("name") == "types"]
+    assert not any("checked" in box for box in boxes), "no type ticked: readers' events only"
+    chosen = [li["data-id"] for name, li in page.elements if name == "li" and "data-id" in li]
+    assert chosen == list(STORY)
+
+
+async def test_a_widget_hides_first_records_unless_types_asks_for_them(
+    story: AsyncTestClient,
+) -> None:
+    default = parse((await story.get("/embed/timeline", params={"entities": "ymtc"})).text)
+    assert len(default.all("article")) == 1, "the listing only, not the registrations"
+    asked = parse(
+        (
+            await story.get(
+                "/embed/timeline", params={"entities": "ymtc", "types": "EntityRegistered"}
+            )
+        ).text
+    )
+    # The fixtures register ymtc twice: both records, and nothing else.
+    assert len(asked.all("article")) == 2
+    assert "".join(asked.text).count("first on record") == 2
+
+
+async def test_english_text_on_a_chinese_page_is_marked_as_english(
+    writer: AsyncTestClient,
+) -> None:
+    only_english = listing("ymtc", "2023-02-02") | {"text": {"en": "Only in English."}}
+    assert (await writer.post("/v1/events", json=only_english)).status_code == 201
+    for lang in ("zh-Hans", "zh-Hant"):
+        response = await writer.get("/embed/timeline", params={"entities": "ymtc", "lang": lang})
+        page = parse(response.text)
+        assert [a["lang"] for a in page.all("span") if a.get("lang")] == ["en"]
+        assert "（英文） Only in English." in "".join(page.text)
+    english = parse((await writer.get("/embed/timeline", params={"entities": "ymtc"})).text)
+    assert not [a for a in english.all("span") if a.get("lang")]
+
+
+async def test_docs_page_is_swagger_ui_served_by_the_service_itself(
+    client: AsyncTestClient,
+) -> None:
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page = parse(response.text)
+    local = [s["src"] for s in page.all("script")] + [
+        link["href"] for link in page.all("link") if link.get("rel") == "stylesheet"
+    ]
+    assert local and all(u.startswith("/") for u in local), local
+    for url in local:
+        asset = await client.get(url)
+        assert asset.status_code == 200 and len(asset.content) > 100, url
+    schema = await client.get("/schema/openapi.json")
+    assert schema.status_code == 200 and "/v1/timeline" in schema.json()["paths"]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from service.http.embed import DEFAULT_HEIGHT, DEFAULT_WIDTH
+from service.http.app import create_app
+from service.http.embed import DEFAULT_HEIGHT, DEFAULT_WIDTH, OEMBED_CACHE_AGE
+from service.settings import Settings
 from tests.support.apitools import assert_problem, listing, registration
 from tests.support.embedtools import parse
 
@@ -32,34 +36,93 @@ async def _oembed(client: AsyncTestClient, url: str, **params: object):
     return await client.get("/oembed", params={"url": url, **params})
 
 
-async def test_embed_page_advertises_its_oembed_url_and_that_url_describes_the_page(
-    story: AsyncTestClient,
+PUBLIC = "https://news.example"
+
+
+@pytest.fixture
+async def public(database_url: str, tmp_path: Path, token: str) -> AsyncIterator[AsyncTestClient]:
+    """The service with TIMELINE_PUBLIC_URL set, on the story of `story`."""
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, public_url=PUBLIC))
+    async with AsyncTestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        response = await client.post(
+            "/v1/events",
+            json=[
+                registration("us-entity-list", "list"),
+                registration("ymtc") | {"names": NAMES},
+                listing("ymtc", "2022-12-16"),
+            ],
+        )
+        assert response.status_code == 201, response.text
+        yield client
+
+
+async def test_with_a_public_url_the_page_advertises_its_oembed_url_and_that_url_describes_it(
+    public: AsyncTestClient,
 ) -> None:
-    page = parse((await story.get("/embed/timeline?entities=ymtc&lang=zh-Hant")).text)
+    page = parse((await public.get("/embed/timeline?entities=ymtc&lang=zh-Hant")).text)
     (link,) = [
         attrs for attrs in page.all("link") if attrs.get("type") == "application/json+oembed"
     ]
     assert link["rel"] == "alternate" and link["title"] == "長江存儲"
     href = urllib.parse.urlsplit(link["href"])
-    assert f"{href.scheme}://{href.netloc}" == str(story.base_url)
+    assert f"{href.scheme}://{href.netloc}" == PUBLIC
     assert href.path == "/oembed"
     asked = urllib.parse.parse_qs(href.query)
-    assert asked["format"] == ["json"] and asked["url"] == [_widget(story)]
+    widget = f"{PUBLIC}/embed/timeline?entities=ymtc&lang=zh-Hant"
+    assert asked["format"] == ["json"] and asked["url"] == [widget]
 
-    response = await story.get(f"{href.path}?{href.query}")
+    response = await public.get(f"{href.path}?{href.query}", headers={"Host": "evil.example"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["cache-control"] == f"public, max-age={OEMBED_CACHE_AGE}"
     body = response.json()
     assert body["version"] == "1.0" and body["type"] == "rich"
-    assert body["provider_name"] and body["provider_url"] == f"{story.base_url}/"
+    assert body["provider_name"] and body["provider_url"] == f"{PUBLIC}/"
     assert body["title"] == "長江存儲"
     assert (body["width"], body["height"]) == (DEFAULT_WIDTH, DEFAULT_HEIGHT)
+    assert "evil.example" not in response.text
     markup = parse(body["html"])
     (frame,) = markup.all("iframe")
-    assert frame["src"] == _widget(story) and frame["title"] == "長江存儲"
+    assert frame["src"] == widget and frame["title"] == "長江存儲"
     assert (frame["width"], frame["height"]) == (str(DEFAULT_WIDTH), str(DEFAULT_HEIGHT))
     # Unbounded height: the host gets the resize snippet, served by the service itself.
-    assert [s["src"] for s in markup.all("script")] == [f"{story.base_url}/embed/assets/resize.js"]
+    assert [s["src"] for s in markup.all("script")] == [f"{PUBLIC}/embed/assets/resize.js"]
+
+
+async def test_with_a_public_url_a_widget_url_of_the_request_host_is_not_ours(
+    public: AsyncTestClient,
+) -> None:
+    assert_problem(await _oembed(public, _widget(public)), 404, "url")
+
+
+async def test_without_a_public_url_pages_carry_no_absolute_link_and_no_host(
+    story: AsyncTestClient,
+) -> None:
+    pinned = {"entities": "ymtc", "known_at": "2030-01-01T00:00:00Z"}
+    spoofed = await story.get("/embed/timeline", params=pinned, headers={"Host": "evil.example"})
+    assert spoofed.status_code == 200
+    assert "evil.example" not in spoofed.text and "testserver" not in spoofed.text
+    page = parse(spoofed.text)
+    assert not [a for a in page.all("link") if a.get("type") == "application/json+oembed"]
+    sources = {a["href"] for a in page.all("a") if a.get("rel") == "noopener noreferrer"}
+    ours = [a["href"] for a in page.all("a") + page.all("link") if a["href"] not in sources]
+    assert ours and all(h.startswith(("/", "data:")) for h in ours), ours
+    # The same page, whatever the Host: one cache entry, one ETag.
+    plain = await story.get("/embed/timeline", params=pinned)
+    assert plain.text == spoofed.text and plain.headers["etag"] == spoofed.headers["etag"]
+
+
+async def test_without_a_public_url_oembed_is_built_from_the_request_and_never_cached(
+    story: AsyncTestClient,
+) -> None:
+    response = await _oembed(story, _widget(story))
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["provider_url"] == f"{story.base_url}/"
+    (frame,) = parse(body["html"]).all("iframe")
+    assert frame["src"] == _widget(story)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +167,7 @@ async def test_width_and_height_never_exceed_maxwidth_and_maxheight(
         "http://testserver.local/embed/timeline?entities=Bad%20Id",
         "http://testserver.local/embed/timeline?lang=fr",
         "http://testserver.local/embed/timeline?from=2020-99-01",
+        "http://testserver.local/embed/timeline?lang=en",
     ],
 )
 async def test_urls_that_are_not_widgets_of_this_service_are_404(

@@ -148,8 +148,9 @@ def test_rule_headline_uses_the_localized_title_and_states_a_later_effective_dat
         effective=_dt.date(2025, 12, 31),
     )
     assert headline(event, "en", NAMES) == "Rule issued: VEU revocation (effective 31 Dec 2025)"
-    assert headline(event, "zh-Hans", NAMES) == "规则发布：撤销VEU资格（2025年12月31日生效）"
-    assert headline(event, "zh-Hant", NAMES) == "規則發布：撤销VEU资格（2025年12月31日生效）"
+    assert headline(event, "zh-Hans", NAMES) == "发布规则“撤销VEU资格”（2025年12月31日生效）"
+    # A title in simplified characters only is written in traditional ones on a zh-Hant page.
+    assert headline(event, "zh-Hant", NAMES) == "發布規則「撤銷VEU資格」（2025年12月31日生效）"
 
 
 def test_suspension_headline_names_the_day_it_applies_again() -> None:
@@ -333,7 +334,10 @@ def test_every_type_gets_a_nonempty_headline_in_every_language() -> None:
         for lang in ev.LANGS:
             assert generated_headline(event, lang, NAMES).strip()
     registered = samples[0]
-    assert headline(registered, "zh-Hant", NAMES) == "长江存储登記為企業"
+    # A first record claims no founding and no registration anywhere; names in one script
+    # are converted for the other.
+    assert headline(registered, "zh-Hant", NAMES) == "長江存儲（企業）首見於紀錄"
+    assert headline(registered, "en", NAMES) == "YMTC (company) first on record"
     assert headline(samples[7], "en", NAMES) == (
         "Micron announces exit from data-centre server chips in China"
     )

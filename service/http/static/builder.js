@@ -1,8 +1,11 @@
-// The embed builder. Text from the service is put in the page with textContent only.
+// The embed builder. The page is rendered by the server in the journalist's language; this
+// script builds the widget URL and the code from the form. Text from the service is put in
+// the page with textContent only.
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
-  var chosen = []; // [{id, label}]
+  var body = document.body;
+  var chosen = []; // [{id, name}]
   var pinnedAt = null;
   var searchTimer = null;
   var searchSeq = 0;
@@ -27,7 +30,7 @@
 
   function params() {
     var p = new URLSearchParams();
-    if (chosen.length) p.set("entities", chosen.map(function (c) { return c.id; }).join(","));
+    p.set("entities", chosen.map(function (c) { return c.id; }).join(","));
     if ($("from").value) p.set("from", $("from").value);
     if ($("to").value) p.set("to", $("to").value);
     var types = Array.prototype.slice.call(document.querySelectorAll("#types input:checked"))
@@ -44,13 +47,16 @@
   }
 
   function update() {
-    var p = params();
-    var path = "/embed/timeline?" + p.toString();
+    $("need-one").hidden = chosen.length > 0;
+    if (!chosen.length) {
+      $("code").value = ""; $("oembed").value = ""; $("url").value = "";
+      $("preview").setAttribute("src", "about:blank");
+      return;
+    }
+    var path = body.getAttribute("data-widget") + "?" + params().toString();
     var url = location.origin + path;
-    var lang = $("lang").value;
-    var title = chosen.length
-      ? chosen.map(function (c) { return nameIn(c.entity, lang); }).join(lang === "en" ? ", " : "、")
-      : "Timeline";
+    var title = chosen.map(function (c) { return c.name; })
+      .join($("lang").value === "en" ? ", " : "、");
     $("code").value =
       '<iframe src="' + attr(url) + '" title="' + attr(title) + '" width="640" height="720"' +
       ' style="width:100%;max-width:640px;border:0" loading="lazy" referrerpolicy="no-referrer">' +
@@ -58,6 +64,7 @@
       '<script src="' + attr(location.origin + "/embed/assets/resize.js") + '" async></' + "script>";
     $("oembed").value = location.origin + "/oembed?" +
       new URLSearchParams({ url: url, format: "json" }).toString();
+    $("url").value = url;
     $("open").href = path;
     if ($("preview").getAttribute("src") !== path) $("preview").setAttribute("src", path);
   }
@@ -65,15 +72,14 @@
   function renderChosen() {
     var list = $("chosen");
     list.textContent = "";
-    $("q-help").hidden = chosen.length > 0;
     chosen.forEach(function (c, index) {
       var li = document.createElement("li");
-      li.appendChild(document.createTextNode(nameIn(c.entity, $("lang").value) + " (" + c.id + ")"));
+      li.appendChild(document.createTextNode(c.name + " (" + c.id + ") "));
       var remove = document.createElement("button");
       remove.type = "button";
-      remove.className = "b-small";
+      remove.className = "b-small b-remove";
       remove.textContent = "×";
-      remove.setAttribute("aria-label", "Remove " + nameIn(c.entity, "en"));
+      remove.setAttribute("aria-label", body.getAttribute("data-remove").replace("{name}", c.name));
       remove.addEventListener("click", function () {
         chosen.splice(index, 1);
         renderChosen();
@@ -92,10 +98,11 @@
       var add = document.createElement("button");
       add.type = "button";
       add.className = "b-small";
-      add.textContent = "+ " + nameIn(entity, $("lang").value) + " (" + entity.id + ")";
+      var name = nameIn(entity, $("lang").value);
+      add.textContent = "+ " + name + " (" + entity.id + ")";
       add.addEventListener("click", function () {
         if (!chosen.some(function (c) { return c.id === entity.id; })) {
-          chosen.push({ id: entity.id, entity: entity });
+          chosen.push({ id: entity.id, name: name });
           renderChosen();
           changed();
         }
@@ -112,7 +119,7 @@
     if (!q) { renderResults([]); return; }
     fetch("/v1/entities?" + new URLSearchParams({ q: q, limit: "10" }).toString())
       .then(function (r) { return r.ok ? r.json() : { entities: [] }; })
-      .then(function (body) { if (seq === searchSeq) renderResults(body.entities || []); })
+      .then(function (found) { if (seq === searchSeq) renderResults(found.entities || []); })
       .catch(function () { if (seq === searchSeq) renderResults([]); });
   }
 
@@ -123,7 +130,7 @@
 
   function copy(id) {
     var field = $(id);
-    var done = function () { $("status").textContent = "Copied."; };
+    var done = function () { $("status").textContent = body.getAttribute("data-copied"); };
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(field.value).then(done, function () {
         field.select(); document.execCommand("copy"); done();
@@ -133,19 +140,39 @@
     }
   }
 
+  function previewWidth() {
+    var checked = document.querySelector("input[name=width]:checked");
+    var mobile = !checked || checked.value === "mobile";
+    $("frame").className = "b-frame " + (mobile ? "b-frame-mobile" : "b-frame-desktop");
+  }
+
+  // The entities the server rendered as chosen (the story, by default).
+  Array.prototype.forEach.call(document.querySelectorAll("#chosen li"), function (li) {
+    chosen.push({ id: li.getAttribute("data-id"), name: li.getAttribute("data-name") });
+  });
+  renderChosen();
+
   $("q").addEventListener("input", function () {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(search, 200);
   });
   $("builder").addEventListener("submit", function (e) { e.preventDefault(); });
-  ["from", "to", "lang", "theme", "group", "pin"].forEach(function (id) {
-    $(id).addEventListener("change", function () {
-      if (id === "lang") renderChosen();
-      changed();
-    });
+  $("lang").addEventListener("change", function () {
+    // The builder speaks the widget's language: reload it in that language, same entities.
+    var p = new URLSearchParams({ lang: $("lang").value });
+    if (chosen.length) p.set("entities", chosen.map(function (c) { return c.id; }).join(","));
+    location.assign("/?" + p.toString());
+  });
+  ["from", "to", "theme", "group", "pin"].forEach(function (id) {
+    $(id).addEventListener("change", changed);
   });
   $("types").addEventListener("change", changed);
-  $("copy-code").addEventListener("click", function () { copy("code"); });
-  $("copy-oembed").addEventListener("click", function () { copy("oembed"); });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
+    button.addEventListener("click", function () { copy(button.getAttribute("data-copy")); });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("input[name=width]"), function (radio) {
+    radio.addEventListener("change", previewWidth);
+  });
+  previewWidth();
   update();
 })();
