@@ -249,7 +249,7 @@ def name_keys(name: str) -> NameKeys:
     for variant in {_fold(apostrophes_split), _HYPHENS.sub("", folded)}:
         for form in {to_hans(variant, phrases=False), to_hant(variant, phrases=False)}:
             tokens.update(_words(form))
-    if not forms[0].isascii():
+    if not "".join(exact).isascii():
         base = forms[0]
         latin.add(_transliterate(base))
         latin.add(_transliterate(" ".join(_core_words(_words(base)))))
