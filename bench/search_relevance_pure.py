@@ -65,7 +65,8 @@ def main() -> int:
 
     print(f"corpus: {len(corpus)} entities, {names} names; {len(queries)} queries")
     print(
-        f"one-off table loading {warm:.3f} s; keys: {keyed:.3f} s for {names} names ({keyed / names * 1000:.3f} s per 1k names); "
+        f"one-off table loading {warm:.3f} s; keys: {keyed:.3f} s for {names} names "
+        f"({keyed / names * 1000:.3f} s per 1k names); "
         f"index build {indexed:.3f} s; search {searched / len(queries) * 1000:.2f} ms a query"
     )
     print(f"top-1: {top1 / len(queries):.1%}   top-5: {top5 / len(queries):.1%}")

@@ -153,7 +153,7 @@ def test_han_and_latin_letters_are_separate_words() -> None:
     assert {"sk", "海力士"} <= name_keys("SK海力士").tokens
 
 
-def test_keys_are_small_and_sorted_free() -> None:
+def test_keys_are_deterministic_and_one_per_script() -> None:
     keys = name_keys("華為技術有限公司")
     assert keys == name_keys("華為技術有限公司")
     assert isinstance(keys, NameKeys)
