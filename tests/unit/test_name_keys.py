@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rigour.text.translit import ascii_text
 
 from projections.names.keys import NameKeys, compact, is_legal_form, name_keys, normalise
 from projections.names.scripts import is_han, to_hans, to_hant
@@ -244,3 +245,9 @@ def test_punctuation_spacing_and_case_never_break_an_exact_match(
     typed = parts[0] + "".join(sep + part for sep, part in zip(separators, parts[1:], strict=True))
     typed = data.draw(st.sampled_from([typed, typed.upper(), typed.lower(), typed.title()]))
     assert name_keys(plain).exact & name_keys(typed).exact
+
+
+@pytest.mark.parametrize("name", _simplified_test_names())
+def test_the_latin_key_of_a_han_name_is_its_whole_transliteration(name: str) -> None:
+    # Keys transliterate character by character (cached); ICU on the whole name agrees.
+    assert compact(ascii_text(normalise(name))) in name_keys(name).latin
