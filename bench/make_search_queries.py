@@ -2,10 +2,10 @@
 entity and its names) and `bench/search_queries.json` (queries with the entity each must find
 and the rule each exercises).
 
-    .venv/bin/python bench/make_search_queries.py --un-xml PATH/consolidated.xml
+    .venv/bin/python bench/make_search_queries.py [--un-xml PATH/consolidated.xml]
 
 Sources:
-- the seed's organisations (`service/seed/organisations.toml`), ids as the seed gives them;
+- the seed's organisations (`service/ingest/seed/organisations.toml`), ids as the seed gives them;
 - the CSL samples (`tests/data/csl/*.csv`) through the importer's own `parse_csl`, so ids are
   the importer's (a row naming a seed company belongs to that company and adds no entity);
 - the UN Security Council consolidated list XML. There is no UN importer yet; the id rule
@@ -106,7 +106,9 @@ def pick(key: str, n: int) -> int:
 
 
 def load_seed() -> list[dict]:
-    data = tomllib.loads((ROOT / "service" / "seed" / "organisations.toml").read_text("utf-8"))
+    data = tomllib.loads(
+        (ROOT / "service" / "ingest" / "seed" / "organisations.toml").read_text("utf-8")
+    )
     out = []
     for e in data["entity"]:
         out.append(
@@ -353,7 +355,12 @@ def build(corpus: list[dict]) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--un-xml", required=True, type=Path, help="the UN consolidated list XML")
+    parser.add_argument(
+        "--un-xml",
+        type=Path,
+        default=ROOT / "tests" / "data" / "un-sc-consolidated" / "consolidated.xml",
+        help="the UN consolidated list XML (default: the test fixture)",
+    )
     args = parser.parse_args()
     seed = load_seed()
     corpus = [*seed, *load_csl({row["id"] for row in seed}), *load_un(args.un_xml)]

@@ -57,7 +57,7 @@ LEGAL_WORDS: frozenset[str] = frozenset(
 _HAN_LEGAL_HANS = ("股份有限公司", "有限责任公司", "有限公司", "株式会社", "公司")
 HAN_LEGAL_SUFFIXES: tuple[str, ...] = tuple(
     sorted(
-        {*_HAN_LEGAL_HANS, *(to_hant(suffix, phrases=False) for suffix in _HAN_LEGAL_HANS)},
+        {*_HAN_LEGAL_HANS, *(to_hant(suffix, variants=False) for suffix in _HAN_LEGAL_HANS)},
         key=lambda suffix: (-len(suffix), suffix),
     )
 )
@@ -230,7 +230,7 @@ def name_keys(name: str) -> NameKeys:
     """The keys of a name or a query (see `NameKeys`). Pure and deterministic."""
     folded = _fold(name)
     split = _HYPHENS.sub(" ", folded)
-    scripts = (to_hans(split, phrases=False), to_hant(split, phrases=False))
+    scripts = (to_hans(split, variants=False), to_hant(split, variants=False))
     forms = scripts if is_han(split) else (split,)
     exact: set[str] = set()
     core: set[str] = set()
@@ -248,7 +248,7 @@ def name_keys(name: str) -> NameKeys:
     # Index-only words: apostrophe-split parts and hyphen-joined compounds.
     apostrophes_split = _APOSTROPHES.sub(" ", unicodedata.normalize("NFKC", name).casefold())
     for variant in {_fold(apostrophes_split), _HYPHENS.sub("", folded)}:
-        for form in {to_hans(variant, phrases=False), to_hant(variant, phrases=False)}:
+        for form in {to_hans(variant, variants=False), to_hant(variant, variants=False)}:
             tokens.update(_words(form))
     if not "".join(exact).isascii():
         base = forms[0]

@@ -37,17 +37,17 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
-def to_hant(text: str, *, phrases: bool = True) -> str:
-    """The text in traditional Chinese: Taiwan phrasing for display, or (`phrases=False`)
-    character by character for matching keys. Non-Han characters are kept as they are."""
+def to_hant(text: str, *, variants: bool = True) -> str:
+    """The text in traditional Chinese: with Taiwan's character variants for display, or plain
+    (`variants=False`) for matching keys. Non-Han characters are kept as they are."""
     if not is_han(text):
         return text
-    return _converter("s2twp" if phrases else "s2t").convert(text)
+    return _converter("s2tw" if variants else "s2t").convert(text)
 
 
-def to_hans(text: str, *, phrases: bool = True) -> str:
-    """The text in simplified Chinese: from Taiwan phrasing for display, or (`phrases=False`)
-    character by character for matching keys. Non-Han characters are kept as they are."""
+def to_hans(text: str, *, variants: bool = True) -> str:
+    """The text in simplified Chinese: from Taiwan's character variants for display, or plain
+    (`variants=False`) for matching keys. Non-Han characters are kept as they are."""
     if not is_han(text):
         return text
-    return _converter("tw2sp" if phrases else "t2s").convert(text)
+    return _converter("tw2s" if variants else "t2s").convert(text)

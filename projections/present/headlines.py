@@ -34,8 +34,8 @@ from events.types import (
     RuleSuspended,
     SupplyHalted,
 )
+from projections.names.scripts import to_hans, to_hant
 from projections.present.dates import format_date
-from projections.present.scripts import to_hans, to_hant
 
 Names = Mapping[str, Mapping[str, str]]
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from projections.names.scripts import to_hans, to_hant
 from projections.present.headlines import headline, localized
-from projections.present.scripts import to_hans, to_hant
 from projections.present.words import LANGUAGES, TYPE_GROUPS, TYPE_NAMES, type_groups, words
 from service.ingest.seed import load_seed_events, seed_registrations
 

@@ -14,7 +14,7 @@ from rigour.text.translit import ascii_text
 from projections.names.keys import NameKeys, compact, is_legal_form, name_keys, normalise
 from projections.names.scripts import is_han, to_hans, to_hant
 
-SEED = Path(__file__).resolve().parents[2] / "service" / "seed" / "organisations.toml"
+SEED = Path(__file__).resolve().parents[2] / "service" / "ingest" / "seed" / "organisations.toml"
 
 
 def meet(a: str, b: str, key: str = "exact") -> bool:
@@ -164,11 +164,13 @@ def test_keys_are_deterministic_and_one_per_script() -> None:
 # --- scripts ---------------------------------------------------------------------------------
 
 
-def test_display_conversion_uses_taiwan_phrases_and_keys_do_not() -> None:
-    assert to_hant("软件") == "軟體"
-    assert to_hant("软件", phrases=False) == "軟件"
-    assert to_hans("軟體") == "软件"
-    assert to_hans("軟體", phrases=False) == "软体"
+def test_display_conversion_keeps_words_and_names_and_uses_taiwan_variants() -> None:
+    # Character conversion, not phrase tables: a name stays the same name in the other script.
+    assert to_hant("长江存储") == "長江存儲"
+    assert to_hant("软件") == "軟件"
+    assert to_hans("軟體") == "软体"
+    assert to_hant("着") == "著"  # Taiwan's variant for display
+    assert to_hant("着", variants=False) == "着"  # OpenCC's standard form for keys
 
 
 def test_is_han() -> None:
@@ -190,14 +192,14 @@ def _simplified_test_names() -> list[str]:
 
 @pytest.mark.parametrize("name", _simplified_test_names())
 def test_simplified_to_traditional_and_back_round_trips(name: str) -> None:
-    assert to_hans(to_hant(name, phrases=False), phrases=False) == name
-    assert meet(name, to_hant(name, phrases=False))
+    assert to_hans(to_hant(name, variants=False), variants=False) == name
+    assert meet(name, to_hant(name, variants=False))
 
 
-def test_display_conversion_may_use_the_taiwan_name_so_keys_do_not_use_it() -> None:
-    # Taiwan phrasing renames some companies: a display form, not a spelling of the same name.
-    assert to_hant("英伟达") == "輝達"
-    assert to_hant("英伟达", phrases=False) == "英偉達"
+def test_display_never_renames_a_company_and_both_scripts_meet() -> None:
+    # Taiwan's phrase tables would show Nvidia as 輝達, another name: display does not use them.
+    assert to_hant("英伟达") == "英偉達"
+    assert to_hant("英伟达", variants=False) == "英偉達"
     assert meet("英伟达", "英偉達")
 
 
