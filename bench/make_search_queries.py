@@ -41,7 +41,7 @@ import opencc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.importers import parse_csl  # noqa: E402
+from service.ingest.importers import parse_csl  # noqa: E402
 
 CORPUS = ROOT / "bench" / "search_corpus.json"
 QUERIES = ROOT / "bench" / "search_queries.json"
