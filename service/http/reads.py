@@ -325,18 +325,27 @@ async def get_list_members(
     list_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
     as_of: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
     known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
+    program: Annotated[
+        str | None,
+        Parameter(
+            min_length=1,
+            max_length=500,
+            description="Only members with an open designation under this programme",
+        ),
+    ] = None,
 ) -> Response[Members]:
     day = parse_day(as_of, "as_of", clock.now().date())
     moment = await resolve_moment(state, parse_known_at(known_at))
 
     async def render() -> bytes:
         pool = await models_for(state, moment)
-        members = await readmodel.list_members(pool, list_id, day, moment.known_at)
+        members = await readmodel.list_members(pool, list_id, day, moment.known_at, program)
         return canonical_json(
             Members(list=list_id, as_of=day, known_at=moment.known_at, members=members)
         )  # type: ignore[arg-type]
 
-    return await cached_answer(request, state, ("members", list_id, day), moment, render)  # type: ignore[return-value]
+    key = ("members", list_id, day) if program is None else ("members", list_id, day, program)
+    return await cached_answer(request, state, key, moment, render)  # type: ignore[return-value]
 
 
 @get(

@@ -1,0 +1,56 @@
+"""Designations through HTTP: members by programme, a partial delisting, an unmatched one."""
+
+from __future__ import annotations
+
+from litestar.testing import AsyncTestClient
+
+from tests.support.apitools import SOURCE, assert_problem, listing
+
+
+def delisting(entity: str, occurred: str, **extra: object) -> dict:
+    return {
+        "type": "EntityDelisted",
+        "entity": entity,
+        "occurred": occurred,
+        "list": "us-entity-list",
+        "sources": SOURCE,
+    } | extra
+
+
+async def test_members_by_program_after_a_delisting_that_names_one_designation(
+    writer: AsyncTestClient,
+) -> None:
+    response = await writer.post(
+        "/v1/events",
+        json=[
+            listing("huawei", "2019-05-16", program="EAR744-EL", designation="84 FR 22961 #1"),
+            listing("huawei", "2021-06-03", program="1260H", authority="DoD"),
+            listing("ymtc", "2022-12-16", program="EAR744-EL", measures=["licence requirement"]),
+            delisting("huawei", "2023-02-01", designation="84 FR 22961 #1"),
+            delisting("ymtc", "2023-03-01", program="1260H"),
+        ],
+    )
+    assert response.status_code == 201, response.text
+
+    def entities(body: dict) -> list[str]:
+        return [m["entity"] for m in body["members"]]
+
+    url = "/v1/lists/us-entity-list/members"
+    everyone = (await writer.get(url, params={"as_of": "2023-06-01"})).json()
+    assert entities(everyone) == ["huawei", "ymtc"]
+    el = (await writer.get(url, params={"as_of": "2023-06-01", "program": "EAR744-EL"})).json()
+    assert entities(el) == ["ymtc"]
+    cmc = (await writer.get(url, params={"as_of": "2023-06-01", "program": "1260H"})).json()
+    assert [(m["entity"], m["since"]) for m in cmc["members"]] == [("huawei", "2021-06-03")]
+    before = (await writer.get(url, params={"as_of": "2023-01-01", "program": "EAR744-EL"})).json()
+    assert entities(before) == ["huawei", "ymtc"]
+
+    state = (await writer.get("/v1/entities/ymtc/state", params={"as_of": "2023-06-01"})).json()
+    (designation,) = state["listings"][0]["designations"]
+    assert designation["measures"] == ["licence requirement"]
+    assert [a["kind"] for a in state["anomalies"]] == ["unmatched_delisting"]
+
+
+async def test_an_empty_program_is_a_problem_naming_it(writer: AsyncTestClient) -> None:
+    response = await writer.get("/v1/lists/us-entity-list/members", params={"program": ""})
+    assert_problem(response, 400, "program")
