@@ -54,3 +54,48 @@ async def test_members_by_program_after_a_delisting_that_names_one_designation(
 async def test_an_empty_program_is_a_problem_naming_it(writer: AsyncTestClient) -> None:
     response = await writer.get("/v1/lists/us-entity-list/members", params={"program": ""})
     assert_problem(response, 400, "program")
+
+
+async def test_timeline_tells_unmatched_delistings_redesignations_and_old_names(
+    writer: AsyncTestClient,
+) -> None:
+    response = await writer.post(
+        "/v1/events",
+        json=[
+            listing("huawei", "2019-05-16", program="EAR744-EL"),
+            listing("huawei", "2020-08-17", program="EAR744-EL"),
+            delisting("huawei", "2021-01-04", program="1260H"),
+            {
+                "type": "EntityRenamed",
+                "entity": "huawei",
+                "occurred": "2024-03-01",
+                "names": {"en": "Huawei Technologies", "zh-Hans": "华为技术"},
+                "sources": SOURCE,
+            },
+        ],
+    )
+    assert response.status_code == 201, response.text
+    en = (await writer.get("/v1/entities/huawei/timeline")).json()["events"]
+    told = [(e["type"], e.get("note"), e["headline"]) for e in en if e["type"] != "RuleIssued"]
+    assert told[1:] == [
+        ("EntityListed", None, "huawei (now Huawei Technologies) added to the us-entity-list"),
+        (
+            "EntityListed",
+            "designated_again",
+            "huawei (now Huawei Technologies) designated again on the us-entity-list (EAR744-EL)",
+        ),
+        (
+            "EntityDelisted",
+            "unmatched_delisting",
+            "huawei (now Huawei Technologies): a delisting from the us-entity-list that matches"
+            " no listing",
+        ),
+        ("EntityRenamed", None, "huawei renamed Huawei Technologies"),
+    ]
+    hans = (await writer.get("/v1/entities/huawei/timeline", params={"lang": "zh-Hans"})).json()
+    assert hans["events"][-1]["headline"] == "huawei更名为华为技术"
+    state = (await writer.get("/v1/entities/huawei/state", params={"as_of": "2024-06-01"})).json()
+    assert state["names"]["en"] == "Huawei Technologies"
+    assert [f["names"] for f in state["former_names"]] == [{"en": "huawei"}]
+    found = (await writer.get("/v1/entities", params={"q": "华为技术"})).json()["entities"]
+    assert [e["id"] for e in found] == ["huawei"]
