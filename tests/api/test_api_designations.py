@@ -99,3 +99,33 @@ async def test_timeline_tells_unmatched_delistings_redesignations_and_old_names(
     assert [f["names"] for f in state["former_names"]] == [{"en": "huawei"}]
     found = (await writer.get("/v1/entities", params={"q": "华为技术"})).json()["entities"]
     assert [e["id"] for e in found] == ["huawei"]
+
+
+async def test_state_shows_parents_and_the_owner_its_subsidiaries(writer: AsyncTestClient) -> None:
+    def holding(occurred: str, **fields: object) -> dict:
+        return {
+            "type": "OwnershipChanged",
+            "entity": "ymtc",
+            "occurred": occurred,
+            "owner": "huawei",
+            "sources": SOURCE,
+        } | fields
+
+    response = await writer.post(
+        "/v1/events", json=[holding("2020-01-01", share=24.5), holding("2023-05-01", ended=True)]
+    )
+    assert response.status_code == 201, response.text
+
+    async def state(entity: str, day: str) -> dict:
+        return (await writer.get(f"/v1/entities/{entity}/state", params={"as_of": day})).json()
+
+    assert [(p["entity"], p["share"]) for p in (await state("ymtc", "2021-01-01"))["parents"]] == [
+        ("huawei", 24.5)
+    ]
+    owner = await state("huawei", "2021-01-01")
+    assert [(s["entity"], s["since"]) for s in owner["subsidiaries"]] == [("ymtc", "2020-01-01")]
+    assert "subsidiaries" not in await state("huawei", "2024-01-01")
+    bad = await writer.post("/v1/events", json=[holding("2024-01-01", share=120)])
+    assert_problem(bad, 422, "[0].share")
+    itself = await writer.post("/v1/events", json=[holding("2024-01-01") | {"owner": "ymtc"}])
+    assert_problem(itself, 422, "[0].owner")
