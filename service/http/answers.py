@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from litestar import Request, Response
 
+from projections.fold.version import FOLD_VERSION
 from service import clock
 from service.errors import DatabaseUnavailable
 from service.eventlog.store import CONNECTION_ERRORS
@@ -27,6 +28,7 @@ from service.readmodels.queries import checkpoint
 from service.reads.replicas import ReadRouter
 
 LOG_SIZE_HEADER = "Timeline-Log-Size"
+FOLD_VERSION_HEADER = "Timeline-Fold-Version"
 READ_MODEL_WAIT_SECONDS = 5.0
 
 
@@ -92,16 +94,22 @@ async def serve_cached(
     render: Callable[[], Awaitable[bytes]],
 ) -> Response[bytes]:
     """Serve `render()`'s bytes (JSON unless the caller sets another media type) with the
-    caching rules of the contract."""
+    caching rules of the contract.
+
+    An answer is immutable for one reading of the log: the fold version is part of the ETag and
+    sent as `Timeline-Fold-Version`, so after an upgrade that changes the fold a revalidation
+    gets the new answer (a 200, not a 304)."""
+    fold = f"F{FOLD_VERSION}"
     if moment.immutable:
-        etag = etag_of(*key, "K", moment.known_at.isoformat() if moment.known_at else "")
+        etag = etag_of(*key, "K", moment.known_at.isoformat() if moment.known_at else "", fold)
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
         cache_key = (*key, "K", moment.known_at)
     else:
-        etag = etag_of(*key, "P", moment.position, moment.known_at)
+        etag = etag_of(*key, "P", moment.position, moment.known_at, fold)
         headers = {"ETag": etag, "Cache-Control": REVALIDATE}
         cache_key = (*key, "P", moment.position, moment.known_at)
     headers[LOG_SIZE_HEADER] = str(moment.position)
+    headers[FOLD_VERSION_HEADER] = str(FOLD_VERSION)
     if etag_matches(request, etag):
         return Response(b"", status_code=304, headers=headers)
     found = answers.get(cache_key)

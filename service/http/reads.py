@@ -240,16 +240,24 @@ class ListController(Controller):
         list_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
         day: NamedDependency[_dt.date],
         moment: NamedDependency[Moment],
+        program: Annotated[
+            str | None,
+            Parameter(
+                min_length=1,
+                max_length=500,
+                description="Only members with an open designation under this programme",
+            ),
+        ] = None,
     ) -> Response[bytes]:
         async def render() -> bytes:
             await require_registered(moment.store, [list_id], moment.known_at, "list_id")
             pool = await models_for(router, gate, moment)
-            members = await readmodel.list_members(pool, list_id, day, moment.known_at)
+            members = await readmodel.list_members(pool, list_id, day, moment.known_at, program)
             return canonical_json(
                 Members(list=list_id, as_of=day, known_at=moment.known_at, members=members)
             )
 
-        key = ("members", list_id, day)
+        key = ("members", list_id, day) if program is None else ("members", list_id, day, program)
         return await serve_cached(request, answers, router, key, moment, render)
 
 
