@@ -7,7 +7,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from projections.fold.version import FOLD_VERSION
-from service.http import reads
+from service.http import answers
 from tests.support.apitools import listing
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -27,7 +27,7 @@ async def test_an_immutable_answer_is_revalidated_afresh_after_the_fold_version_
     )
     assert same.status_code == 304
 
-    monkeypatch.setattr(reads, "FOLD_VERSION", FOLD_VERSION + 1)
+    monkeypatch.setattr(answers, "FOLD_VERSION", FOLD_VERSION + 1)
     upgraded = await writer.get(
         "/v1/entities/ymtc/state", params=params, headers={"If-None-Match": first.headers["etag"]}
     )
