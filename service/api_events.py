@@ -221,7 +221,7 @@ async def append_events(
     metrics.append_done("ok", result.new, clock.monotonic() - started)
     watcher: LogWatcher = state.watcher
     if result.events:
-        await watcher.advance(max(r.position for r in result.events))
+        watcher.advance(max(r.position for r in result.events))
     body = AppendResult(
         appended=result.new,
         events=[

@@ -96,7 +96,7 @@ def _streams_end_on_signals(watcher: LogWatcher) -> Iterator[None]:
     previous = {sig: signal.getsignal(sig) for sig in signals}
 
     def on_signal(signum: int, frame: object) -> None:
-        loop.call_soon_threadsafe(lambda: loop.create_task(watcher.close_streams()))
+        loop.call_soon_threadsafe(watcher.close_streams)
         chained = previous.get(signum)
         if callable(chained):
             chained(signum, frame)
@@ -155,7 +155,7 @@ def create_app(
                 else:
                     yield
             finally:
-                await watcher.close_streams()
+                watcher.close_streams()
                 await stop_quietly(projector)
                 await api_audit.stop(app.state)
                 await watcher.stop()
