@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -14,9 +15,10 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
-from service import api_audit, api_embed, api_events, api_reads, api_timeline
+from service import api_audit, api_embed, api_events, api_reads, api_timeline, clock, readmodels
 from service.api_reads import AnswerCache, ReadModelGate
 from service.database import open_pool, open_read_pool
+from service.disconnects import DisconnectsAreNormal
 from service.http import (
     EXCEPTION_HANDLERS,
     TYPE_ENCODERS,
@@ -28,7 +30,9 @@ from service.observability import Metrics, ObservedRequests, metrics_endpoint, m
 from service.readmodels import Projector, follow_projector, stop_quietly
 from service.routing import ReadRouter
 from service.settings import Settings
-from service.store import CONNECTION_ERRORS, EventStore
+from service.stall import Follower
+from service.store import CONNECTION_ERRORS, EventStore, LogHead
+from service.streams import StreamSlots
 from service.tokens import TokenChecker
 from service.watch import LogWatcher
 
@@ -53,10 +57,41 @@ async def alive() -> Response[Alive]:
     return Response(Alive(status="ok"), headers={"Cache-Control": "no-store"})
 
 
-class Health(msgspec.Struct, frozen=True):
+class Health(msgspec.Struct, frozen=True, omit_defaults=True):
     status: str
+    """ok; degraded (the database answers, but something that follows the log is stuck); or
+    unavailable (the database does not answer)."""
     database: str
     log: LogStatus | None = None
+    stalled: dict[str, float] | None = None
+    """When degraded: what is stuck (log-watcher, read-models, merkle-tree), and for how many
+    seconds."""
+
+
+@dataclasses.dataclass
+class Followers:
+    """What `/health` remembers between calls: how long each follower of the log is stuck."""
+
+    read_models: Follower = dataclasses.field(default_factory=Follower)
+    merkle_tree: Follower = dataclasses.field(default_factory=Follower)
+
+
+def _stalled(state: State, head: int, read_models: int) -> dict[str, float]:
+    """What follows the log and has been stuck for `stall_seconds` or more."""
+    settings: Settings = state.settings
+    watcher: LogWatcher = state.watcher
+    followers: Followers = state.followers
+    now = clock.monotonic()
+    stuck = {
+        "log-watcher": watcher.silent_for(),
+        "read-models": followers.read_models.stuck_for(head, read_models, now),
+        "merkle-tree": followers.merkle_tree.stuck_for(head, state.tree.size, now),
+    }
+    return {
+        name: round(seconds, 1)
+        for name, seconds in stuck.items()
+        if seconds >= settings.stall_seconds
+    }
 
 
 @get(
@@ -68,21 +103,28 @@ class Health(msgspec.Struct, frozen=True):
 )
 async def health(state: State) -> Response[Health]:
     store: EventStore = state.store
+
+    async def sample() -> tuple[LogHead, int]:
+        return await store.head(), await readmodels.checkpoint(state.pool)
+
     try:
-        head = await asyncio.wait_for(store.head(), state.settings.health_timeout)
+        head, read_models = await asyncio.wait_for(sample(), state.settings.health_timeout)
     except CONNECTION_ERRORS:
         return Response(
             Health(status="unavailable", database="down"),
             status_code=503,
             headers={"Cache-Control": "no-store"},
         )
+    log = LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None)
+    stalled = _stalled(state, head.position, read_models)
+    if stalled:
+        return Response(
+            Health(status="degraded", database="up", log=log, stalled=stalled),
+            status_code=503,
+            headers={"Cache-Control": "no-store"},
+        )
     return Response(
-        Health(
-            status="ok",
-            database="up",
-            log=LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None),
-        ),
-        headers={"Cache-Control": "no-store"},
+        Health(status="ok", database="up", log=log), headers={"Cache-Control": "no-store"}
     )
 
 
@@ -132,6 +174,8 @@ def create_app(
             app.state.pool = pool
             app.state.store = EventStore(pool)
             app.state.watcher = watcher
+            app.state.stream_slots = StreamSlots(settings.sse_streams_per_client)
+            app.state.followers = Followers()
             app.state.tokens = TokenChecker(pool)
             gate = ReadModelGate(pool)
             app.state.gate = gate
@@ -176,7 +220,8 @@ def create_app(
         middleware=[
             ObservedRequests(
                 metrics, logging.getLogger("timeline.access") if settings.access_log else None
-            )
+            ),
+            DisconnectsAreNormal(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # the process's logging is ours: JSON lines (service/logs.py)

@@ -67,6 +67,13 @@ class NotImplementedHere(DomainError):
     title = "Not implemented"
 
 
+class TooManyStreams(DomainError):
+    """A client holds as many live streams as it may (`TIMELINE_SSE_STREAMS_PER_CLIENT`)."""
+
+    slug = "too-many-streams"
+    title = "Too many live streams from this client"
+
+
 class DatabaseUnavailable(DomainError):
     slug = "database-unavailable"
     title = "The database cannot be reached"
@@ -82,6 +89,7 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     BadRequest: 400,
     TooLarge: 413,
     NotImplementedHere: 501,
+    TooManyStreams: 429,
     DatabaseUnavailable: 503,
     DomainError: 400,
 }

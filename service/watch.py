@@ -18,28 +18,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 
 import asyncpg
 
+from service import clock
 from service.store import CONNECTION_ERRORS, NOTIFY_CHANNEL
 
 _HEAD = "SELECT coalesce(max(position), 0) FROM events"
 
 
+def _time_up(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class Wakeup:
-    """Wakes every waiter at once; waking never waits. There is no lock: a waiter is a callback
-    on a shared future, which `asyncio.wait` removes however the waiter ends (timeout,
-    cancellation, any number of cancellations)."""
+    """Wakes every waiter at once; waking never waits. There is no lock and no task per wait:
+    each waiter awaits a future of its own, resolved by `wake()` or by its timer, and removes
+    only itself however it ends (timeout, cancellation, any number of cancellations). Removal
+    is O(1), so hundreds of streams timing out or leaving at once cost no more than that."""
 
     def __init__(self) -> None:
-        self._woken: asyncio.Future[None] | None = None
+        self._waiters: set[asyncio.Future[None]] = set()
 
     def wake(self) -> None:
-        woken, self._woken = self._woken, None
-        if woken is not None and not woken.done():
-            woken.set_result(None)
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait_until(self, done: Callable[[], bool], seconds: float) -> bool:
         """Wait until `done()` holds (True) or `seconds` pass (False). `done` is checked after
@@ -47,13 +54,22 @@ class Wakeup:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while not done():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            if loop.time() >= deadline:
                 return False
-            if self._woken is None or self._woken.get_loop() is not loop:
-                self._woken = loop.create_future()
-            await asyncio.wait((self._woken,), timeout=remaining)
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.add(waiter)
+            timer = loop.call_at(deadline, _time_up, waiter)
+            try:
+                await waiter  # a cancellation of this task cancels `waiter` and raises here
+            finally:
+                timer.cancel()
+                self._waiters.discard(waiter)
         return True
+
+    @property
+    def waiting(self) -> int:
+        """How many are waiting now (each live stream, the projector, the tree builder...)."""
+        return len(self._waiters)
 
 
 class LogWatcher:
@@ -71,7 +87,7 @@ class LogWatcher:
         self._changed = Wakeup()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._last_refresh = time.monotonic()
+        self._last_refresh = clock.monotonic()
         self.healthy = False
 
     @property
@@ -91,10 +107,8 @@ class LogWatcher:
 
     def silent_for(self) -> float:
         """Seconds since the watcher last read the log's head: a poll interval or so while it
-        works; more while the database is away, or if the watcher itself is stuck."""
-        if self._task is not None and self._task.done():
-            return float("inf")  # it ended: it will not read again
-        return time.monotonic() - self._last_refresh
+        works; more while the database is away, or if the watcher is stuck (or ended)."""
+        return clock.monotonic() - self._last_refresh
 
     async def start(self) -> None:
         await self.refresh()
@@ -109,7 +123,7 @@ class LogWatcher:
     async def refresh(self) -> int:
         position = await self._pool.fetchval(_HEAD)
         self.advance(position)
-        self._last_refresh = time.monotonic()
+        self._last_refresh = clock.monotonic()
         self.healthy = True
         return position
 
