@@ -83,7 +83,7 @@ def _stalled(state: State, head: int, read_models: int) -> dict[str, float]:
     followers: Followers = state.followers
     now = clock.monotonic()
     stuck = {
-        "log-watcher": watcher.silent_for(),
+        "log-watcher": watcher.overdue_for(),
         "read-models": followers.read_models.stuck_for(head, read_models, now),
         "merkle-tree": followers.merkle_tree.stuck_for(head, state.tree.size, now),
     }
@@ -118,9 +118,13 @@ async def health(state: State) -> Response[Health]:
     log = LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None)
     stalled = _stalled(state, head.position, read_models)
     if stalled:
+        # 503 takes this process out of the load balancer: right when what is stuck is its
+        # own. A projector in a process of its own (TIMELINE_PROJECTOR=0) is stuck for every
+        # API process alike; taking them all out would stop appends too, so that is a 200.
+        own = state.settings.projector or set(stalled) != {"read-models"}
         return Response(
             Health(status="degraded", database="up", log=log, stalled=stalled),
-            status_code=503,
+            status_code=503 if own else 200,
             headers={"Cache-Control": "no-store"},
         )
     return Response(

@@ -47,8 +47,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds `/health` waits for the database before it says "down"."""
     stall_seconds: float = 30.0
     """`/health` says "degraded" (503) once the read models or the Merkle tree have stayed
-    behind the log's head this long without moving, or the log watcher has not read the head
-    for this long."""
+    behind the log's head this long without moving, or the log watcher is this late to read
+    the head."""
     shutdown_timeout: float = 30.0
     """On SIGTERM: seconds a worker may take to finish in-flight requests before it is killed."""
     access_log: bool = True

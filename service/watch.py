@@ -105,10 +105,11 @@ class LogWatcher:
         """The highest committed position this process knows of."""
         return self._position
 
-    def silent_for(self) -> float:
-        """Seconds since the watcher last read the log's head: a poll interval or so while it
-        works; more while the database is away, or if the watcher is stuck (or ended)."""
-        return clock.monotonic() - self._last_refresh
+    def overdue_for(self) -> float:
+        """Seconds the watcher is late to read the log's head again (it does every poll
+        interval): 0 while it works; more while the database is away, or if the watcher is
+        stuck (or ended)."""
+        return max(0.0, clock.monotonic() - self._last_refresh - self._poll_interval)
 
     async def start(self) -> None:
         await self.refresh()
