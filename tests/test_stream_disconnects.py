@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -123,7 +124,7 @@ class Stream:
     @classmethod
     async def open(cls, port: int, path: str = "/v1/events/stream") -> tuple[Stream, bytes]:
         """Connect and read up to the `caught-up` message; returns the stream and what it read
-        (the response head for an answer that is not a stream)."""
+        (the whole answer, for one that is not a stream)."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         await writer.drain()
@@ -134,7 +135,9 @@ class Stream:
                 break
             got += chunk
             if got.startswith(b"HTTP/1.1") and not got.startswith(b"HTTP/1.1 200"):
-                if b"\r\n\r\n" in got:
+                head, _, body = got.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length: *(\d+)", head)
+                if length is not None and len(body) >= int(length[1]):
                     break
         return cls(reader, writer), got
 
