@@ -6,7 +6,8 @@ omits the cause; hundreds of streams ending at once gave hundreds of such traceb
 what happened. This middleware looks at the cause: a disconnect (the ASGI server's
 `ClientDisconnected`, an `OSError` raised by `send` on a closed connection since ASGI 2.4, or a
 closed or broken stream) ends the request quietly, with one log line per kind of disconnect per
-process; anything else is logged once with its cause and traceback, and still raised.
+process; anything else is logged at error level with its cause and traceback, each time, and
+still raised.
 
 A plain `OSError` is not taken for a disconnect: a timeout (`TimeoutError` is one) or a reset
 of the database's socket is a fault to see. (granian, which `timeline serve` runs, drops a
