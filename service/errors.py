@@ -66,6 +66,13 @@ class NotImplementedHere(DomainError):
     title = "Not implemented"
 
 
+class TooManyStreams(DomainError):
+    """A client holds as many live streams as it may (`TIMELINE_SSE_STREAMS_PER_CLIENT`)."""
+
+    slug = "too-many-streams"
+    title = "Too many live streams from this client"
+
+
 class DatabaseUnavailable(DomainError):
     slug = "database-unavailable"
     title = "The database cannot be reached"

@@ -30,6 +30,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     `timeline projections run` as a process of its own (one is enough; several take turns);
     the service then reads the projector's progress from the database."""
     sse_heartbeat_seconds: float = 15.0
+    sse_streams_per_client: int = 100
+    """Live streams (`/v1/events/stream`) one client (remote address) may hold open at once; one
+    more is refused with 429. 0: no cap. Behind a proxy every client has the proxy's address."""
     max_body_bytes: int = 4 * 1024 * 1024
     signing_key_file: Path | None = None
     """The Ed25519 key that signs log heads. None: `<data dir>/signing-key.pem`."""
@@ -43,6 +46,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds one statement may take before it is cancelled."""
     health_timeout: float = 2.0
     """Seconds `/health` waits for the database before it says "down"."""
+    stall_seconds: float = 30.0
+    """`/health` says "degraded" (503) once the read models or the Merkle tree have stayed
+    behind the log's head this long without moving, or the log watcher is this late to read
+    the head."""
     shutdown_timeout: float = 30.0
     """On SIGTERM: seconds a worker may take to finish in-flight requests before it is killed."""
     access_log: bool = True
@@ -68,11 +75,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             workers=int(env.get("TIMELINE_WORKERS", "1")),
             pool_max_size=int(env.get("TIMELINE_POOL_MAX_SIZE", "10")),
             sse_heartbeat_seconds=float(env.get("TIMELINE_SSE_HEARTBEAT_SECONDS", "15")),
+            sse_streams_per_client=int(env.get("TIMELINE_SSE_STREAMS_PER_CLIENT", "100")),
             signing_key_file=Path(key_file) if key_file else None,
             db_connect_timeout=float(env.get("TIMELINE_DB_CONNECT_TIMEOUT", "2")),
             db_acquire_timeout=float(env.get("TIMELINE_DB_ACQUIRE_TIMEOUT", "5")),
             db_command_timeout=float(env.get("TIMELINE_DB_COMMAND_TIMEOUT", "10")),
             health_timeout=float(env.get("TIMELINE_HEALTH_TIMEOUT", "2")),
+            stall_seconds=float(env.get("TIMELINE_STALL_SECONDS", "30")),
             shutdown_timeout=float(env.get("TIMELINE_SHUTDOWN_TIMEOUT", "30")),
             access_log=env.get("TIMELINE_ACCESS_LOG", "1").lower() not in ("0", "false", "no"),
             log_level=env.get("TIMELINE_LOG_LEVEL", "info"),
@@ -87,10 +96,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "TIMELINE_WORKERS": str(self.workers),
             "TIMELINE_POOL_MAX_SIZE": str(self.pool_max_size),
             "TIMELINE_SSE_HEARTBEAT_SECONDS": str(self.sse_heartbeat_seconds),
+            "TIMELINE_SSE_STREAMS_PER_CLIENT": str(self.sse_streams_per_client),
             "TIMELINE_DB_CONNECT_TIMEOUT": str(self.db_connect_timeout),
             "TIMELINE_DB_ACQUIRE_TIMEOUT": str(self.db_acquire_timeout),
             "TIMELINE_DB_COMMAND_TIMEOUT": str(self.db_command_timeout),
             "TIMELINE_HEALTH_TIMEOUT": str(self.health_timeout),
+            "TIMELINE_STALL_SECONDS": str(self.stall_seconds),
             "TIMELINE_SHUTDOWN_TIMEOUT": str(self.shutdown_timeout),
             "TIMELINE_ACCESS_LOG": "1" if self.access_log else "0",
             "TIMELINE_PROJECTOR": "1" if self.projector else "0",

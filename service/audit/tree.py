@@ -33,7 +33,7 @@ import asyncpg
 from events.codec import envelope_bytes
 from projections.audit import merkle
 from service.eventlog.store import CONNECTION_ERRORS
-from service.eventlog.watch import LogWatcher
+from service.eventlog.watch import LogWatcher, Wakeup
 
 MERKLE_LOCK_KEY = 0x6D65_726B_6C65  # "merkle"
 PAGE = 10_000
@@ -178,7 +178,7 @@ class TreeBuilder:
         self._tree: merkle.CompactTree | None = None
         self._last_hash = merkle.EMPTY_ROOT
         self._size = 0
-        self._grown = asyncio.Condition()
+        self._grown = Wakeup()
         self._task: asyncio.Task[None] | None = None
         self._own_watcher: LogWatcher | None = None
         self.fault: TreeFault | None = None
@@ -246,8 +246,7 @@ class TreeBuilder:
         self.fault = None
         if tree.size != self._size:
             self._size = tree.size
-            async with self._grown:
-                self._grown.notify_all()
+            self._grown.wake()
 
     @staticmethod
     async def _fetch_nodes(
@@ -308,14 +307,7 @@ class TreeBuilder:
 
     async def wait_for(self, size: int, seconds: float) -> bool:
         """Wait until this process has seen the tree reach `size` (True) or `seconds` pass."""
-        if self._size >= size:
-            return True
-        async with self._grown:
-            try:
-                await asyncio.wait_for(self._grown.wait_for(lambda: self._size >= size), seconds)
-            except TimeoutError:
-                return False
-        return True
+        return await self._grown.wait_until(lambda: self._size >= size, seconds)
 
     # ---------------------------------------------------------------- reads
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -16,9 +17,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import OpenAPIConfig
 
+from service import clock
 from service.access.tokens import TokenChecker
+from service.audit.tree import TreeBuilder
 from service.db.connection import open_pool, open_read_pool
-from service.eventlog.store import CONNECTION_ERRORS, EventStore
+from service.eventlog.store import CONNECTION_ERRORS, EventStore, LogHead
 from service.eventlog.watch import LogWatcher
 from service.http import audit as api_audit
 from service.http import docs as api_docs
@@ -27,6 +30,7 @@ from service.http import events as api_events
 from service.http.answers import AnswerCache, ReadModelGate
 from service.http.audit import LogController
 from service.http.dependencies import DEPENDENCIES
+from service.http.disconnects import DisconnectsAreNormal
 from service.http.observability import Metrics, ObservedRequests, metrics_endpoint, metrics_from_env
 from service.http.query_guard import percent_encode_raw_bytes, strict_query
 from service.http.reads import ChangesController, EntityController, ListController
@@ -36,10 +40,12 @@ from service.http.responses import (
     PartialDateSchemaPlugin,
     TidyJsonRenderPlugin,
 )
+from service.http.stall import Follower
+from service.http.streams import StreamSlots
 from service.http.timeline import TimelineController
 from service.logs import configure_logging
 from service.readmodels.projector import Projector, set_aside
-from service.readmodels.queries import follow_projector, stop_quietly
+from service.readmodels.queries import checkpoint, follow_projector, stop_quietly
 from service.reads.replicas import ReadRouter
 from service.settings import Settings
 
@@ -59,16 +65,51 @@ class SetAside(msgspec.Struct, frozen=True):
     error: str
 
 
-class Health(msgspec.Struct, frozen=True):
+class Health(msgspec.Struct, frozen=True, omit_defaults=True):
     status: str
+    """ok; degraded (the database answers, but something that follows the log is stuck); or
+    unavailable (the database does not answer)."""
     database: str
     log: LogStatus | None = None
     set_aside: list[SetAside] = []
     """Entities the projector could not project (status "degraded"): the read models leave
     them as they were before the event at `position`; every other entity is current."""
+    stalled: dict[str, float] | None = None
+    """When degraded: what is stuck (log-watcher, read-models, merkle-tree), and for how many
+    seconds."""
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclasses.dataclass
+class Followers:
+    """What `/health` remembers between calls: how long each follower of the log is stuck."""
+
+    read_models: Follower = dataclasses.field(default_factory=Follower)
+    merkle_tree: Follower = dataclasses.field(default_factory=Follower)
+
+
+def _stalled(
+    settings: Settings,
+    watcher: LogWatcher,
+    followers: Followers,
+    tree: TreeBuilder,
+    head: int,
+    read_models: int,
+) -> dict[str, float]:
+    """What follows the log and has been stuck for `stall_seconds` or more."""
+    now = clock.monotonic()
+    stuck = {
+        "log-watcher": watcher.overdue_for(),
+        "read-models": followers.read_models.stuck_for(head, read_models, now),
+        "merkle-tree": followers.merkle_tree.stuck_for(head, tree.size, now),
+    }
+    return {
+        name: round(seconds, 1)
+        for name, seconds in stuck.items()
+        if seconds >= settings.stall_seconds
+    }
 
 
 class HealthController(Controller):
@@ -95,22 +136,38 @@ class HealthController(Controller):
         pool: NamedDependency[asyncpg.Pool],
         settings: NamedDependency[Settings],
         metrics: NamedDependency[Metrics],
+        watcher: NamedDependency[LogWatcher],
+        tree: NamedDependency[TreeBuilder],
+        followers: NamedDependency[Followers],
     ) -> Response[Health]:
+        async def sample() -> tuple[LogHead, int, list[tuple[str, int, str]]]:
+            return await store.head(), await checkpoint(pool), await set_aside(pool)
+
         try:
-            head = await asyncio.wait_for(store.head(), settings.health_timeout)
-            aside = await asyncio.wait_for(set_aside(pool), settings.health_timeout)
+            head, read_models, aside = await asyncio.wait_for(sample(), settings.health_timeout)
         except CONNECTION_ERRORS:
             return Response(
                 Health(status="unavailable", database="down"), status_code=503, headers=NO_STORE
             )
         metrics.set_aside(len(aside))
         log = LogStatus(size=head.position, head_hash=head.hash.hex() if head.position else None)
+        aside_list = [SetAside(entity=e, position=p, error=x) for e, p, x in aside]
+        stalled = _stalled(settings, watcher, followers, tree, head.position, read_models)
+        if stalled:
+            # 503 takes this process out of the load balancer: right when what is stuck is its
+            # own. A projector in a process of its own (TIMELINE_PROJECTOR=0) is stuck for every
+            # API process alike; taking them all out would stop appends too, so that is a 200.
+            own = settings.projector or set(stalled) != {"read-models"}
+            return Response(
+                Health(
+                    status="degraded", database="up", log=log, set_aside=aside_list, stalled=stalled
+                ),
+                status_code=503 if own else 200,
+                headers=NO_STORE,
+            )
         return Response(
             Health(
-                status="degraded" if aside else "ok",
-                database="up",
-                log=log,
-                set_aside=[SetAside(entity=e, position=p, error=x) for e, p, x in aside],
+                status="degraded" if aside else "ok", database="up", log=log, set_aside=aside_list
             ),
             headers=NO_STORE,
         )
@@ -126,7 +183,7 @@ def _streams_end_on_signals(watcher: LogWatcher) -> Iterator[None]:
     previous = {sig: signal.getsignal(sig) for sig in signals}
 
     def on_signal(signum: int, frame: object) -> None:
-        loop.call_soon_threadsafe(lambda: loop.create_task(watcher.close_streams()))
+        loop.call_soon_threadsafe(watcher.close_streams)
         chained = previous.get(signum)
         if callable(chained):
             chained(signum, frame)
@@ -162,6 +219,8 @@ def create_app(
             app.state.pool = pool
             app.state.store = EventStore(pool)
             app.state.watcher = watcher
+            app.state.stream_slots = StreamSlots(settings.sse_streams_per_client)
+            app.state.followers = Followers()
             app.state.tokens = TokenChecker(pool)
             gate = ReadModelGate(pool)
             app.state.gate = gate
@@ -187,7 +246,7 @@ def create_app(
                 else:
                     yield
             finally:
-                await watcher.close_streams()
+                watcher.close_streams()
                 await stop_quietly(projector)
                 await api_audit.stop(app.state)
                 await watcher.stop()
@@ -215,6 +274,7 @@ def create_app(
             ObservedRequests(
                 metrics, logging.getLogger("timeline.access") if settings.access_log else None
             ),
+            DisconnectsAreNormal(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,  # the process's logging is ours: JSON lines (service/logs.py)

@@ -55,6 +55,14 @@ def _metrics(state: State) -> Metrics:
     return state.metrics
 
 
+def _followers(state: State) -> object:
+    return state.followers
+
+
+def _stream_slots(state: State) -> object:
+    return state.stream_slots
+
+
 def _signing_key(state: State) -> Ed25519PrivateKey:
     return state.signing_key
 
@@ -70,6 +78,8 @@ DEPENDENCIES: dict[str, Provide] = {
     "tree": Provide(_tree, sync_to_thread=False),
     "signing_key": Provide(_signing_key, sync_to_thread=False),
     "metrics": Provide(_metrics, sync_to_thread=False),
+    "followers": Provide(_followers, sync_to_thread=False),
+    "stream_slots": Provide(_stream_slots, sync_to_thread=False),
     "moment": MOMENT,
     "day": DAY,
 }

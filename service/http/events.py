@@ -32,7 +32,14 @@ from events.body import BodyMalformed, decode_append_body, field_in
 from events.types import ENTITY_ID_PATTERN
 from service import clock
 from service.access.tokens import TokenChecker
-from service.errors import BadRequest, DatabaseUnavailable, DomainError, EventRejected, TooLarge
+from service.errors import (
+    BadRequest,
+    DatabaseUnavailable,
+    DomainError,
+    EventRejected,
+    TooLarge,
+    TooManyStreams,
+)
 from service.eventlog.idempotency import (
     MAX_KEY_LENGTH,
     Answer,
@@ -44,6 +51,7 @@ from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.http.observability import Metrics
 from service.http.responses import IMMUTABLE, REVALIDATE, etag_matches, etag_of
+from service.http.streams import StreamSlots
 
 MAX_BATCH = 1000
 
@@ -203,7 +211,7 @@ async def append_events(request: Request, state: State) -> Response[AppendResult
     metrics.append_done("ok", result.new, clock.monotonic() - started)
     watcher: LogWatcher = state.watcher
     if result.events:
-        await watcher.advance(max(r.position for r in result.events))
+        watcher.advance(max(r.position for r in result.events))
     body = AppendResult(
         appended=result.new,
         events=[
@@ -318,7 +326,8 @@ async def list_events(
         "Each event is an SSE message with `id` = position, `event` = the event type and `data` "
         "= the logged event as JSON. Resume with `Last-Event-ID` (or `after`). A `caught-up` "
         "message says the client has every event the log had; a comment line is sent as a "
-        "heartbeat every 15 s."
+        "heartbeat every 15 s. One client (remote address) may hold a limited number of "
+        "streams open at once (100 by default); one more is refused with 429."
     ),
     tags=["events"],
 )
@@ -339,34 +348,51 @@ async def stream_events(
     store: EventStore = state.store
     watcher: LogWatcher = state.watcher
     heartbeat = state.settings.sse_heartbeat_seconds
+    slots: StreamSlots = state.stream_slots
+    client = request.client.host if request.client is not None else ""
+    slot = slots.take(client)
+    if slot is None:
+        raise TooManyStreams(
+            f"this client ({client}) has {slots.open_for(client)} live streams open, the most "
+            "it may; close one (or resume it with Last-Event-ID) before opening another"
+        )
 
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
         position = cursor
         caught_up_sent = False
-        while True:
-            page = await store.read_after(position, 500)
-            for recorded in page:
-                position = recorded.position
-                yield ServerSentEventMessage(
-                    data=encode(logged(recorded)).decode(),
-                    event=recorded.type,
-                    id=recorded.position,
-                )
-            if len(page) == 500:
-                continue
-            if not caught_up_sent:
-                caught_up_sent = True
-                yield ServerSentEventMessage(
-                    data=msgspec.json.encode({"position": position}).decode(), event="caught-up"
-                )
-            if watcher.closing:
-                return  # the server is stopping: end the stream; the client resumes elsewhere
-            if not await watcher.wait_in_stream(position, heartbeat):
+        try:
+            while True:
+                page = await store.read_after(position, 500)
+                for recorded in page:
+                    position = recorded.position
+                    yield ServerSentEventMessage(
+                        data=encode(logged(recorded)).decode(),
+                        event=recorded.type,
+                        id=recorded.position,
+                    )
+                if len(page) == 500:
+                    continue
+                if not caught_up_sent:
+                    caught_up_sent = True
+                    yield ServerSentEventMessage(
+                        data=msgspec.json.encode({"position": position}).decode(),
+                        event="caught-up",
+                    )
+                # Read again only once the log has moved past what was sent: an idle stream
+                # costs no query, whatever its heartbeat (hundreds of streams re-reading the log
+                # every heartbeat would keep the pool busy for nothing).
+                while not await watcher.wait_in_stream(position, heartbeat):
+                    if watcher.closing:
+                        return  # the server is stopping: end; the client resumes elsewhere
+                    yield ServerSentEventMessage(comment="heartbeat")
                 if watcher.closing:
                     return
-                yield ServerSentEventMessage(comment="heartbeat")
+        finally:
+            slot.release()
 
-    return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
+    stream = messages()
+    slot.release_with(stream)
+    return ServerSentEvent(stream, headers={"Cache-Control": "no-store"})
 
 
 ROUTES = [append_events, list_events, stream_events]

@@ -13,6 +13,7 @@ from service.errors import (
     NotYet,
     StalePosition,
     TooLarge,
+    TooManyStreams,
     UnknownReference,
 )
 
@@ -26,6 +27,7 @@ HTTP_STATUS: dict[type, int] = {
     BadRequest: 400,
     TooLarge: 413,
     NotImplementedHere: 501,
+    TooManyStreams: 429,
     DatabaseUnavailable: 503,
     DomainError: 400,
 }
