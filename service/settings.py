@@ -11,7 +11,12 @@ import msgspec
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
-    """A PostgreSQL URL. None: start the embedded PostgreSQL in `data_dir`."""
+    """A PostgreSQL URL. None: start the embedded PostgreSQL in `data_dir`. Alone, it logs in
+    as the owner of the tables, and the service's connections drop to the runtime role
+    `timeline_runtime_<database>` (service/db/roles.py). With `migrate_database_url`, it is
+    the runtime role's own login."""
+    migrate_database_url: str | None = None
+    """The owner's URL, for migrations only, when `database_url` logs in as the runtime role."""
     read_database_url: str | None = None
     """A read replica (hot standby) of `database_url`. Answers at a past `known_at`, which can
     never change, are read from it once it has replayed past that moment; everything else (and
@@ -55,6 +60,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         key_file = env.get("TIMELINE_SIGNING_KEY_FILE")
         return cls(
             database_url=env.get("TIMELINE_DATABASE_URL") or None,
+            migrate_database_url=env.get("TIMELINE_MIGRATE_DATABASE_URL") or None,
             read_database_url=env.get("TIMELINE_READ_DATABASE_URL") or None,
             projector=env.get("TIMELINE_PROJECTOR", "1").lower() not in ("0", "false", "no"),
             data_dir=Path(data_dir) if data_dir else None,
@@ -92,6 +98,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         }
         if self.database_url:
             env["TIMELINE_DATABASE_URL"] = self.database_url
+        if self.migrate_database_url:
+            env["TIMELINE_MIGRATE_DATABASE_URL"] = self.migrate_database_url
         if self.read_database_url:
             env["TIMELINE_READ_DATABASE_URL"] = self.read_database_url
         if self.data_dir is not None:

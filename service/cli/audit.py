@@ -92,25 +92,26 @@ def _fail(command: str, message: str, code: int) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import asyncpg
 
     from service.audit import export
-    from service.db.connection import resolved_url
-    from service.db.migrate import migrate
+    from service.cli.database import database_url
+    from service.db.connection import migrated
 
     if args.until is not None and args.until < 0:
         return _fail("export", "--until must be a position >= 0", BAD_INPUT)
     progress = _Progress("export", quiet=args.quiet)
 
+    settings = settings_for(args)
+
     async def run(url: str, out: BinaryIO) -> export.ExportSummary:
-        conn = await asyncpg.connect(url)
+        logins, _applied = await migrated(settings, url)
+        conn = await logins.connect_runtime()
         try:
-            await migrate(conn)
             return await export.export(conn, out, until=args.until, progress=progress)
         finally:
             await conn.close()
 
-    with resolved_url(settings_for(args)) as url:
+    with database_url(settings, create=False) as url:
         if args.out is None or args.out == "-":
             summary = asyncio.run(run(url, sys.stdout.buffer))
             sys.stdout.buffer.flush()

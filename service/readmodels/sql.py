@@ -98,7 +98,9 @@ WHERE generation = (SELECT live FROM rm_state)
   AND recorded_to > $2 AND recorded_from <= $2 AND valid_from <= $1 AND $1 < valid_to
 """
 CHECKPOINT = "SELECT position FROM rm_state"
-ANALYZE = "ANALYZE rm_items, rm_entities"
+ANALYZE = (
+    "SELECT rm_analyze()"  # the owner's function (migration 0013): the runtime role owns no table
+)
 SEARCH = """
 SELECT entity, kind, country, names, aliases FROM rm_entities
 WHERE generation = (SELECT live FROM rm_state)
