@@ -35,6 +35,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     the service then reads the projector's progress from the database."""
     sse_heartbeat_seconds: float = 15.0
     max_body_bytes: int = 4 * 1024 * 1024
+    """The largest request body, in bytes; a larger one is refused with 413."""
     signing_key_file: Path | None = None
     """The Ed25519 key that signs log heads. None: `<data dir>/signing-key.pem`."""
     # Faults (docs/operations.md): every wait on the database is bounded, so a request fails
@@ -69,6 +70,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             workers=int(env.get("TIMELINE_WORKERS", "1")),
             pool_max_size=int(env.get("TIMELINE_POOL_MAX_SIZE", "10")),
             sse_heartbeat_seconds=float(env.get("TIMELINE_SSE_HEARTBEAT_SECONDS", "15")),
+            max_body_bytes=int(env.get("TIMELINE_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
             signing_key_file=Path(key_file) if key_file else None,
             db_connect_timeout=float(env.get("TIMELINE_DB_CONNECT_TIMEOUT", "2")),
             db_acquire_timeout=float(env.get("TIMELINE_DB_ACQUIRE_TIMEOUT", "5")),
@@ -87,6 +89,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "TIMELINE_WORKERS": str(self.workers),
             "TIMELINE_POOL_MAX_SIZE": str(self.pool_max_size),
             "TIMELINE_SSE_HEARTBEAT_SECONDS": str(self.sse_heartbeat_seconds),
+            "TIMELINE_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TIMELINE_DB_CONNECT_TIMEOUT": str(self.db_connect_timeout),
             "TIMELINE_DB_ACQUIRE_TIMEOUT": str(self.db_acquire_timeout),
             "TIMELINE_DB_COMMAND_TIMEOUT": str(self.db_command_timeout),
