@@ -141,10 +141,18 @@ async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterat
         yield url
 
 
+def runtime_pool(url: str, *, max_size: int = 10) -> contextlib.AbstractAsyncContextManager:
+    """A pool whose connections are made as the service makes them, as the runtime role
+    (service/db/roles.py), but with the waits of a test on a busy machine, not a service's."""
+    settings = Settings(
+        database_url=url, db_connect_timeout=60, db_acquire_timeout=120, db_command_timeout=300
+    )
+    return open_pool(settings, max_size=max_size)
+
+
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """Connections as the service makes them: as the runtime role (service/db/roles.py)."""
-    async with open_pool(Settings(database_url=database_url), max_size=10) as pool:
+    async with runtime_pool(database_url) as pool:
         yield pool
 
 

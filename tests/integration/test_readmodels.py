@@ -27,15 +27,13 @@ from events import (
     Source,
 )
 from projections import Fact, fact_of
-from service.db.connection import open_pool
 from service.db.roles import drop_runtime_role
 from service.eventlog.store import EventStore
 from service.readmodels import queries as readmodel
 from service.readmodels import sql as readmodel_sql
 from service.readmodels.projector import Projector
 from service.readmodels.rebuild import rebuild
-from service.settings import Settings
-from tests.conftest import with_database
+from tests.conftest import runtime_pool, with_database
 from tests.support.strategies import LISTS, logs
 
 NewDatabase = Callable[[], Awaitable[str]]
@@ -90,7 +88,7 @@ async def test_sql_members_and_changes_equal_the_pure_fold(
     new_database: NewDatabase, log: list[Fact], seed: int
 ) -> None:
     url = await new_database()
-    async with open_pool(Settings(database_url=url), max_size=4) as pool:
+    async with runtime_pool(url, max_size=4) as pool:
         store = EventStore(pool)
         await _append_grouped(store, log)
         await Projector(pool).catch_up()

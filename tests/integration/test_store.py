@@ -10,10 +10,9 @@ import asyncpg
 import pytest
 
 import events as ev
-from service.db.connection import open_pool
 from service.errors import IdConflict, StalePosition, UnknownReference
 from service.eventlog.store import EventStore
-from service.settings import Settings
+from tests.conftest import runtime_pool
 from tests.support.builders import listed, registered, retracted
 
 WRITERS = 8
@@ -39,7 +38,7 @@ async def test_concurrent_appenders_get_gap_free_positions_and_a_valid_chain(
     seen: list[int] = []
 
     async def writer(w: int) -> None:
-        async with open_pool(Settings(database_url=database_url), max_size=2) as own:
+        async with runtime_pool(database_url, max_size=2) as own:
             store = EventStore(own)
             for i in range(PER_WRITER):
                 await store.append([listed(f"company-{w}", f"20{10 + i % 15}-0{1 + i % 9}")])
