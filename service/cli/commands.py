@@ -232,7 +232,6 @@ def _with_store(args: argparse.Namespace, work) -> int:
                 return await work(EventStore(pool))
 
     with database_url(settings, create=True) as url:
-        print(f"database: {where(settings)}", file=sys.stderr)
         return asyncio.run(run(url))
 
 
