@@ -21,6 +21,10 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+# Named, so that the deployment's test can tell which command a container runs.
+_projections_run = _lazy("_projections_run")
+
+
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
@@ -84,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(for a service started with TIMELINE_PROJECTOR=0)",
     )
     _data_dir_flag(project)
-    project.set_defaults(run=_lazy("_projections_run"))
+    project.set_defaults(run=_projections_run)
     cli_audit.register(sub)
 
     imp = sub.add_parser(
