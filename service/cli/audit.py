@@ -75,6 +75,19 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 
 @contextlib.contextmanager
+def _said_in_one_line() -> Iterator[None]:
+    """A database that cannot be set up as configured (its runtime role) stops the command
+    with one line, like any other reason (service/cli/main.py)."""
+    from service.cli.failures import CommandFailed
+    from service.db.roles import RuntimeRoleError
+
+    try:
+        yield
+    except RuntimeRoleError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+@contextlib.contextmanager
 def _input(name: str) -> Iterator[BinaryIO]:
     if name == "-":
         yield sys.stdin.buffer
@@ -111,7 +124,7 @@ def _export(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
 
-    with database_url(settings, create=False) as url:
+    with database_url(settings, create=False) as url, _said_in_one_line():
         if args.out is None or args.out == "-":
             summary = asyncio.run(run(url, sys.stdout.buffer))
             sys.stdout.buffer.flush()

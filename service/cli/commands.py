@@ -20,8 +20,10 @@ import msgspec
 from service.access import tokens
 from service.cli import audit as cli_audit
 from service.cli.database import database_url, where
+from service.cli.failures import CommandFailed
 from service.cli.ports import ensure_port_free
 from service.db.connection import Logins, bounded_pool, migrated
+from service.db.roles import RuntimeRoleError
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.ingest import importers
@@ -32,6 +34,16 @@ from service.readmodels.projector import Projector
 from service.readmodels.queries import stop_quietly
 from service.readmodels.rebuild import rebuild
 from service.settings import Settings
+
+
+def run(name: str, args: argparse.Namespace) -> int:
+    """Run the command `name` of this module; a database that cannot be set up as configured
+    (the runtime role) is said in one line, like any other reason a command stops."""
+    try:
+        return globals()[name](args)
+    except RuntimeRoleError as exc:
+        raise CommandFailed(str(exc)) from None
+
 
 # prometheus_client reads it when first imported, so it is set before any worker imports it;
 # this module must not import prometheus_client itself (workers are forked from this process).

@@ -16,7 +16,7 @@ def _lazy(name: str) -> Callable[[argparse.Namespace], int]:
     never reach the database (`verify`, `replay`) load no database driver."""
 
     def run(args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module("service.cli.commands"), name)(args)
+        return importlib.import_module("service.cli.commands").run(name, args)
 
     return run
 

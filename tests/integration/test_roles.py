@@ -3,6 +3,10 @@ rewrite history or the schema, while everything the service does still works."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -18,6 +22,7 @@ from service.eventlog.store import EventStore
 from service.readmodels import sql as readmodel_sql
 from service.readmodels.projector import Projector
 from service.settings import Settings
+from tests.conftest import with_database
 from tests.support.builders import listed, registered
 
 # Each is refused with "permission denied" / "must be owner" (SQLSTATE 42501) to the runtime
@@ -168,3 +173,40 @@ async def test_the_owner_as_runtime_role_is_refused(database_url: str) -> None:
     settings = Settings(database_url=database_url, migrate_database_url=database_url)
     with pytest.raises(RuntimeRoleError, match="owner"):
         await migrated(settings, database_url)
+
+
+async def test_an_owner_who_cannot_create_roles_stops_the_service_with_one_clear_line(
+    pg_admin_url: str,
+) -> None:
+    suffix = uuid.uuid4().hex[:12]
+    owner, database = f"timeline_owner_{suffix}", f"timeline_o_{suffix}"
+    admin = await asyncpg.connect(pg_admin_url)
+    await admin.execute(f'CREATE ROLE "{owner}" LOGIN NOCREATEROLE')
+    await admin.execute(f'CREATE DATABASE "{database}" OWNER "{owner}"')
+    url = with_database(pg_admin_url, database).replace("postgres@", f"{owner}@", 1)
+    try:
+        with pytest.raises(RuntimeRoleError, match="CREATEROLE"):
+            await migrated(Settings(database_url=url), url)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "service.cli", "tokens", "list"],
+            env={"PATH": os.environ["PATH"], "TIMELINE_DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 1
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("timeline tokens: cannot create the runtime role")
+        assert "TIMELINE_MIGRATE_DATABASE_URL" in line
+        assert (
+            await admin.fetchval(
+                "SELECT count(*) FROM pg_roles WHERE rolname = $1", runtime_role_for(database)
+            )
+            == 0
+        )
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.execute(f'DROP ROLE IF EXISTS "{owner}"')
+        await admin.close()
