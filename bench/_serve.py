@@ -21,6 +21,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from service.db.roles import drop_runtime_role
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -49,6 +51,7 @@ async def scratch_database(admin_url: str, prefix: str) -> AsyncIterator[str]:
             version = int(await conn.fetchval("SELECT current_setting('server_version_num')"))
             force = " WITH (FORCE)" if version >= 130000 else ""
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
+            await drop_runtime_role(conn, name)  # the served app made it; roles outlive databases
         finally:
             await conn.close()
 

@@ -12,7 +12,12 @@ import msgspec
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
-    """A PostgreSQL URL. None: start the embedded PostgreSQL in `data_dir`."""
+    """A PostgreSQL URL. None: start the embedded PostgreSQL in `data_dir`. Alone, it logs in
+    as the owner of the tables, and the service's connections drop to the runtime role
+    `timeline_runtime_<database>` (service/db/roles.py). With `migrate_database_url`, it is
+    the runtime role's own login."""
+    migrate_database_url: str | None = None
+    """The owner's URL, for migrations only, when `database_url` logs in as the runtime role."""
     read_database_url: str | None = None
     """A read replica (hot standby) of `database_url`. Answers at a past `known_at`, which can
     never change, are read from it once it has replayed past that moment; everything else (and
@@ -34,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Live streams (`/v1/events/stream`) one client (remote address) may hold open at once; one
     more is refused with 429. 0: no cap. Behind a proxy every client has the proxy's address."""
     max_body_bytes: int = 4 * 1024 * 1024
+    """The largest request body, in bytes; a larger one is refused with 413."""
     signing_key_file: Path | None = None
     """The Ed25519 key that signs log heads. None: `<data dir>/signing-key.pem`."""
     # Faults (docs/operations.md): every wait on the database is bounded, so a request fails
@@ -67,6 +73,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         key_file = env.get("TIMELINE_SIGNING_KEY_FILE")
         return cls(
             database_url=env.get("TIMELINE_DATABASE_URL") or None,
+            migrate_database_url=env.get("TIMELINE_MIGRATE_DATABASE_URL") or None,
             read_database_url=env.get("TIMELINE_READ_DATABASE_URL") or None,
             projector=env.get("TIMELINE_PROJECTOR", "1").lower() not in ("0", "false", "no"),
             data_dir=Path(data_dir) if data_dir else None,
@@ -76,6 +83,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             pool_max_size=int(env.get("TIMELINE_POOL_MAX_SIZE", "10")),
             sse_heartbeat_seconds=float(env.get("TIMELINE_SSE_HEARTBEAT_SECONDS", "15")),
             sse_streams_per_client=int(env.get("TIMELINE_SSE_STREAMS_PER_CLIENT", "100")),
+            max_body_bytes=int(env.get("TIMELINE_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
             signing_key_file=Path(key_file) if key_file else None,
             db_connect_timeout=float(env.get("TIMELINE_DB_CONNECT_TIMEOUT", "2")),
             db_acquire_timeout=float(env.get("TIMELINE_DB_ACQUIRE_TIMEOUT", "5")),
@@ -97,6 +105,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "TIMELINE_POOL_MAX_SIZE": str(self.pool_max_size),
             "TIMELINE_SSE_HEARTBEAT_SECONDS": str(self.sse_heartbeat_seconds),
             "TIMELINE_SSE_STREAMS_PER_CLIENT": str(self.sse_streams_per_client),
+            "TIMELINE_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TIMELINE_DB_CONNECT_TIMEOUT": str(self.db_connect_timeout),
             "TIMELINE_DB_ACQUIRE_TIMEOUT": str(self.db_acquire_timeout),
             "TIMELINE_DB_COMMAND_TIMEOUT": str(self.db_command_timeout),
@@ -111,6 +120,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             env["TIMELINE_PUBLIC_URL"] = self.public_url
         if self.database_url:
             env["TIMELINE_DATABASE_URL"] = self.database_url
+        if self.migrate_database_url:
+            env["TIMELINE_MIGRATE_DATABASE_URL"] = self.migrate_database_url
         if self.read_database_url:
             env["TIMELINE_READ_DATABASE_URL"] = self.read_database_url
         if self.data_dir is not None:

@@ -25,7 +25,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from service.access import tokens
+from service.db.connection import open_pool
 from service.db.migrate import migrate
+from service.db.roles import drop_runtime_role
 from service.eventlog.store import EventStore
 from service.http.app import create_app
 from service.settings import Settings
@@ -89,6 +91,17 @@ async def _admin(url: str, *statements: str) -> None:
         await conn.close()
 
 
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop a test database and the runtime role the service made for it (roles are shared by
+    the whole server, and outlive the database)."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_runtime_role(conn, name)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def template_database(pg_admin_url: str) -> Iterator[str]:
     name = f"timeline_tpl_{uuid.uuid4().hex[:12]}"
@@ -105,7 +118,7 @@ def template_database(pg_admin_url: str) -> Iterator[str]:
     try:
         yield name
     finally:
-        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(pg_admin_url, name))
 
 
 @contextlib.asynccontextmanager
@@ -118,7 +131,7 @@ async def fresh_database(
     try:
         yield with_database(pg_admin_url, name)
     finally:
-        await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(pg_admin_url, name)
 
 
 @pytest.fixture
@@ -128,9 +141,18 @@ async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterat
         yield url
 
 
+def runtime_pool(url: str, *, max_size: int = 10) -> contextlib.AbstractAsyncContextManager:
+    """A pool whose connections are made as the service makes them, as the runtime role
+    (service/db/roles.py), but with the waits of a test on a busy machine, not a service's."""
+    settings = Settings(
+        database_url=url, db_connect_timeout=60, db_acquire_timeout=120, db_command_timeout=300
+    )
+    return open_pool(settings, max_size=max_size)
+
+
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(database_url, min_size=1, max_size=10) as pool:
+    async with runtime_pool(database_url) as pool:
         yield pool
 
 

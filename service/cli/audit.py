@@ -75,6 +75,19 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 
 @contextlib.contextmanager
+def _said_in_one_line() -> Iterator[None]:
+    """A database that cannot be set up as configured (its runtime role) stops the command
+    with one line, like any other reason (service/cli/main.py)."""
+    from service.cli.failures import CommandFailed
+    from service.db.roles import RuntimeRoleError
+
+    try:
+        yield
+    except RuntimeRoleError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+@contextlib.contextmanager
 def _input(name: str) -> Iterator[BinaryIO]:
     if name == "-":
         yield sys.stdin.buffer
@@ -92,25 +105,26 @@ def _fail(command: str, message: str, code: int) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import asyncpg
 
     from service.audit import export
-    from service.db.connection import resolved_url
-    from service.db.migrate import migrate
+    from service.cli.database import database_url
+    from service.db.connection import migrated
 
     if args.until is not None and args.until < 0:
         return _fail("export", "--until must be a position >= 0", BAD_INPUT)
     progress = _Progress("export", quiet=args.quiet)
 
+    settings = settings_for(args)
+
     async def run(url: str, out: BinaryIO) -> export.ExportSummary:
-        conn = await asyncpg.connect(url)
+        logins, _applied = await migrated(settings, url)
+        conn = await logins.connect_runtime()
         try:
-            await migrate(conn)
             return await export.export(conn, out, until=args.until, progress=progress)
         finally:
             await conn.close()
 
-    with resolved_url(settings_for(args)) as url:
+    with database_url(settings, create=False) as url, _said_in_one_line():
         if args.out is None or args.out == "-":
             summary = asyncio.run(run(url, sys.stdout.buffer))
             sys.stdout.buffer.flush()

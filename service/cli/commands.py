@@ -19,9 +19,11 @@ import msgspec
 
 from service.access import tokens
 from service.cli import audit as cli_audit
+from service.cli.database import database_url, where
+from service.cli.failures import CommandFailed
 from service.cli.ports import ensure_port_free
-from service.db.connection import open_pool, resolved_url
-from service.db.migrate import migrate
+from service.db.connection import Logins, bounded_pool, migrated
+from service.db.roles import RuntimeRoleError
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.ingest import importers
@@ -32,6 +34,16 @@ from service.readmodels.projector import Projector
 from service.readmodels.queries import stop_quietly
 from service.readmodels.rebuild import rebuild
 from service.settings import Settings
+
+
+def run(name: str, args: argparse.Namespace) -> int:
+    """Run the command `name` of this module; a database that cannot be set up as configured
+    (the runtime role) is said in one line, like any other reason a command stops."""
+    try:
+        return globals()[name](args)
+    except RuntimeRoleError as exc:
+        raise CommandFailed(str(exc)) from None
+
 
 # prometheus_client reads it when first imported, so it is set before any worker imports it;
 # this module must not import prometheus_client itself (workers are forked from this process).
@@ -53,24 +65,21 @@ def _serve(args: argparse.Namespace) -> int:
     # Before the database starts: a second server on a taken port stops at once.
     ensure_port_free(settings.host, settings.port)
 
-    async def prepare(url: str) -> None:
-        async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
-            async with pool.acquire() as conn:
-                applied = await migrate(conn)
-            if applied:
-                print(f"migrated: applied {len(applied)} migration(s)", file=sys.stderr)
-            if settings.seed:
+    async def prepare(url: str) -> Logins:
+        logins, applied = await migrated(settings, url)
+        if applied:
+            print(f"migrated: applied {len(applied)} migration(s)", file=sys.stderr)
+        if settings.seed:
+            async with _runtime_pool(logins, max_size=2) as pool:
                 added = await seed_if_empty(EventStore(pool))
-                if added:
-                    print(f"seeded an empty log with {added} events", file=sys.stderr)
+            if added:
+                print(f"seeded an empty log with {added} events", file=sys.stderr)
+        return logins
 
     with contextlib.ExitStack() as stack:
-        if not settings.database_url:
-            where = settings.data_dir or "the default data directory"
-            print(f"no TIMELINE_DATABASE_URL: embedded PostgreSQL in {where}", file=sys.stderr)
-        url = stack.enter_context(resolved_url(settings))
-        asyncio.run(prepare(url))
-        settings = msgspec.structs.replace(settings, database_url=url)
+        print(f"database: {where(settings)}", file=sys.stderr)
+        url = stack.enter_context(database_url(settings, create=True))
+        settings = asyncio.run(prepare(url)).for_workers(settings)
         os.environ.update(settings.to_env())
         if settings.workers > 1 and not os.environ.get(MULTIPROC_ENV):
             # Metrics of all workers in one scrape: prometheus_client's multiprocess mode, in a
@@ -97,26 +106,38 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_database(args: argparse.Namespace, work) -> int:
-    """Run `work(conn)` against the configured (or embedded) database, migrated first."""
+def _runtime_pool(logins: Logins, *, max_size: int) -> asyncpg.Pool:
+    """A pool of connections as the runtime role, as the service's own (use with `async with`),
+    for a job: its statements (a rebuild's, an import's) take as long as they need."""
+    return asyncpg.create_pool(
+        logins.runtime_url, min_size=1, max_size=max_size, server_settings=logins.server_settings()
+    )
+
+
+def _with_database(args: argparse.Namespace, work, *, create: bool = False) -> int:
+    """Run `work(conn)` as the runtime role against the database of the settings (migrated
+    first); unless `create`, a data dir with no database in it is refused (cli/database.py)."""
     settings = cli_audit.settings_for(args)
 
     async def run(url: str) -> int:
-        conn = await asyncpg.connect(url)
+        logins, _applied = await migrated(settings, url)
+        conn = await logins.connect_runtime()
         try:
-            await migrate(conn)
             return await work(conn)
         finally:
             await conn.close()
 
-    with resolved_url(settings) as url:
+    with database_url(settings, create=create) as url:
         return asyncio.run(run(url))
 
 
 def _tokens_create(args: argparse.Namespace) -> int:
+    settings = cli_audit.settings_for(args)
+
     async def work(conn: asyncpg.Connection) -> int:
         token = await tokens.create_token(conn, scope=args.scope, name=args.name)
         print(token)
+        print(f"made token {token.split('_')[1]} in {where(settings)}", file=sys.stderr)
         return 0
 
     return _with_database(args, work)
@@ -149,9 +170,8 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
     settings = cli_audit.settings_for(args)
 
     async def run(url: str) -> int:
-        async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
-            async with pool.acquire() as conn:
-                await migrate(conn)
+        logins, _applied = await migrated(settings, url)
+        async with _runtime_pool(logins, max_size=2) as pool:
             line = ProgressLine("rebuild")
             with _bulk_job():
                 generation = await rebuild(pool, progress=line)
@@ -159,7 +179,7 @@ def _projections_rebuild(args: argparse.Namespace) -> int:
             print(f"read models rebuilt as generation {generation}", file=sys.stderr)
         return 0
 
-    with resolved_url(settings) as url:
+    with database_url(settings, create=False) as url:
         return asyncio.run(run(url))
 
 
@@ -168,8 +188,9 @@ def _projections_run(args: argparse.Namespace) -> int:
     the read models current until SIGTERM or SIGINT. Several may run; they take turns."""
     settings = cli_audit.settings_for(args)
 
-    async def run() -> int:
-        async with open_pool(settings) as pool:
+    async def run(url: str) -> int:
+        logins, _applied = await migrated(settings, url)
+        async with bounded_pool(logins.runtime_url, settings, role=logins.set_role) as pool:
             watcher = LogWatcher(pool)
             await watcher.start()
             projector = asyncio.create_task(
@@ -188,7 +209,8 @@ def _projections_run(args: argparse.Namespace) -> int:
         print("projector stopped", file=sys.stderr)
         return 0
 
-    return asyncio.run(run())
+    with database_url(settings, create=False) as url:
+        return asyncio.run(run(url))
 
 
 @contextlib.contextmanager
@@ -211,17 +233,17 @@ def _bulk_job() -> Iterator[None]:
 
 
 def _with_store(args: argparse.Namespace, work) -> int:
-    """Run `work(store)` against the configured (or embedded) database, migrated first."""
+    """Run `work(store)` as the runtime role against the database of the settings (migrated
+    first). An import may be the first thing a data dir sees, so it may make the database."""
     settings = cli_audit.settings_for(args)
 
     async def run(url: str) -> int:
-        async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
-            async with pool.acquire() as conn:
-                await migrate(conn)
+        logins, _applied = await migrated(settings, url)
+        async with _runtime_pool(logins, max_size=4) as pool:
             with _bulk_job():
                 return await work(EventStore(pool))
 
-    with resolved_url(settings) as url:
+    with database_url(settings, create=True) as url:
         return asyncio.run(run(url))
 
 

@@ -19,7 +19,7 @@ class _lazy:
         self.command = command
 
     def __call__(self, args: argparse.Namespace) -> int:
-        return getattr(importlib.import_module("service.cli.commands"), self.command)(args)
+        return importlib.import_module("service.cli.commands").run(self.command, args)
 
 
 def _data_dir_flag(parser: argparse.ArgumentParser) -> None:

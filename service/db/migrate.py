@@ -1,6 +1,6 @@
 """Versioned SQL migrations, applied at start.
 
-Files `service/migrations/NNNN_name.sql` are applied in order, each in its own transaction,
+Files `service/db/migrations/NNNN_name.sql` are applied in order, each in its own transaction,
 and recorded in `schema_migrations`. A session-level advisory lock makes concurrent starts
 safe: the second process waits, then finds the work done.
 """
@@ -11,6 +11,8 @@ import re
 from importlib import resources
 
 import asyncpg
+
+from service.db.roles import grant_runtime
 
 MIGRATION_LOCK_KEY = 0x7469_6D65_6C69_6E  # "timelin": one constant for every process
 
@@ -40,8 +42,17 @@ def available() -> list[tuple[int, str, str]]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection) -> list[int]:
-    """Apply what is missing; return the versions applied now."""
+async def migrate(
+    conn: asyncpg.Connection,
+    *,
+    runtime_role: str | None = None,
+    create_role: bool = True,
+    login: bool = False,
+) -> list[int]:
+    """Apply what is missing; return the versions applied now. With `runtime_role`, then give
+    that role the runtime privileges (service/db/roles.py; `create_role`: make it if missing,
+    a LOGIN role with `login`),
+    under the same lock, so processes starting together do not race to create it."""
     await conn.execute(_LOCK, MIGRATION_LOCK_KEY)
     try:
         await conn.execute(_CREATE_TABLE)
@@ -54,6 +65,8 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
                 await conn.execute(sql)
                 await conn.execute(_RECORD, version, name)
             done.append(version)
+        if runtime_role is not None:
+            await grant_runtime(conn, runtime_role, create=create_role, login=login)
         return done
     finally:
         await conn.execute(_UNLOCK, MIGRATION_LOCK_KEY)

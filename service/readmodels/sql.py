@@ -101,7 +101,9 @@ WHERE generation = (SELECT live FROM rm_state)
   AND recorded_to > $2 AND recorded_from <= $2 AND {HOLDS_ON.format(day="$1")}
 """  # noqa: S608
 CHECKPOINT = "SELECT position FROM rm_state"
-ANALYZE = "ANALYZE rm_items, rm_entities"
+ANALYZE = (
+    "SELECT rm_analyze()"  # the owner's function (migration 0013): the runtime role owns no table
+)
 SEARCH = """
 SELECT entity, kind, country, names, aliases FROM rm_entities
 WHERE generation = (SELECT live FROM rm_state)

@@ -45,11 +45,15 @@ async def test_write_with_a_bad_or_revoked_token_is_401(
 
 
 async def test_token_without_write_scope_is_403(
-    client: AsyncTestClient, pool: asyncpg.Pool
+    client: AsyncTestClient, pool: asyncpg.Pool, database_url: str
 ) -> None:
     # A scope the checker does not grant writes with; inserted directly since `create` only
-    # makes write tokens today.
-    await pool.execute("ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_scope_check")
+    # makes write tokens today. Only the tables' owner may drop the check, not the service.
+    owner = await asyncpg.connect(database_url)
+    try:
+        await owner.execute("ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_scope_check")
+    finally:
+        await owner.close()
     secret = "x" * 43
     import hashlib
 

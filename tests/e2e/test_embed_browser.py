@@ -30,7 +30,7 @@ import pytest
 from service.access import tokens
 from service.eventlog.store import EventStore
 from service.ingest.seed import seed_if_empty
-from tests.conftest import with_database
+from tests.conftest import drop_database, with_database
 from tests.support.apitools import serving
 from tests.support.embedtools import HOSTILE, HOSTILE_ENTITY, hostile_events
 
@@ -95,7 +95,7 @@ def service(pg_admin_url: str, template_database: str) -> Iterator[str]:
             assert response.status_code == 201, response.text
             yield base
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(pg_admin_url, name))  # and the runtime role the server made
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

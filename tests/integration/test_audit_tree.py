@@ -133,16 +133,20 @@ async def test_sizes_beyond_the_tree(store: EventStore, pool: asyncpg.Pool) -> N
 
 
 async def test_a_broken_chain_stops_the_tree_before_it(
-    store: EventStore, pool: asyncpg.Pool
+    store: EventStore, pool: asyncpg.Pool, database_url: str
 ) -> None:
     log = await grow(store, [9])
-    async with pool.acquire() as conn:
+    # Tampering needs the tables' owner: the service's role may not (test_roles.py).
+    conn = await asyncpg.connect(database_url)
+    try:
         await conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
         await conn.execute(
             "UPDATE events SET payload = convert_to("
             "replace(convert_from(payload, 'UTF8'), 'BIS', 'OFAC'), 'UTF8') WHERE position = 6"
         )
         await conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
+    finally:
+        await conn.close()
     tree = TreeBuilder(pool, page=4)
     with pytest.raises(TreeFault) as caught:
         await tree.extend()
@@ -168,10 +172,15 @@ async def test_the_background_builder_follows_the_log(
         await tree.stop()
 
 
-async def test_nodes_never_change(store: EventStore, pool: asyncpg.Pool) -> None:
+async def test_nodes_never_change(store: EventStore, pool: asyncpg.Pool, database_url: str) -> None:
     await grow(store, [2])
     await TreeBuilder(pool).extend()
-    with pytest.raises(asyncpg.RaiseError, match="never change"):
-        await pool.execute("UPDATE merkle_nodes SET hash = hash WHERE level = 0")
-    with pytest.raises(asyncpg.RaiseError, match="never change"):
-        await pool.execute("DELETE FROM merkle_nodes")
+    # The service's role may not even try (test_roles.py); the trigger refuses the owner too.
+    owner = await asyncpg.connect(database_url)
+    try:
+        with pytest.raises(asyncpg.RaiseError, match="never change"):
+            await owner.execute("UPDATE merkle_nodes SET hash = hash WHERE level = 0")
+        with pytest.raises(asyncpg.RaiseError, match="never change"):
+            await owner.execute("DELETE FROM merkle_nodes")
+    finally:
+        await owner.close()

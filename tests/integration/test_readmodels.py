@@ -27,12 +27,13 @@ from events import (
     Source,
 )
 from projections import Fact, fact_of
+from service.db.roles import drop_runtime_role
 from service.eventlog.store import EventStore
 from service.readmodels import queries as readmodel
 from service.readmodels import sql as readmodel_sql
 from service.readmodels.projector import Projector
 from service.readmodels.rebuild import rebuild
-from tests.conftest import with_database
+from tests.conftest import runtime_pool, with_database
 from tests.support.strategies import LISTS, PROGRAMS, logs
 
 NewDatabase = Callable[[], Awaitable[str]]
@@ -58,6 +59,7 @@ async def new_database(pg_admin_url: str, template_database: str) -> AsyncIterat
     finally:
         for name in made:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_runtime_role(admin, name)
         await admin.close()
 
 
@@ -86,7 +88,7 @@ async def test_sql_members_and_changes_equal_the_pure_fold(
     new_database: NewDatabase, log: list[Fact], seed: int
 ) -> None:
     url = await new_database()
-    async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
+    async with runtime_pool(url, max_size=4) as pool:
         store = EventStore(pool)
         await _append_grouped(store, log)
         await Projector(pool).catch_up()

@@ -12,6 +12,7 @@ import pytest
 import events as ev
 from service.errors import IdConflict, StalePosition, UnknownReference
 from service.eventlog.store import EventStore
+from tests.conftest import runtime_pool
 from tests.support.builders import listed, registered, retracted
 
 WRITERS = 8
@@ -37,7 +38,7 @@ async def test_concurrent_appenders_get_gap_free_positions_and_a_valid_chain(
     seen: list[int] = []
 
     async def writer(w: int) -> None:
-        async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as own:
+        async with runtime_pool(database_url, max_size=2) as own:
             store = EventStore(own)
             for i in range(PER_WRITER):
                 await store.append([listed(f"company-{w}", f"20{10 + i % 15}-0{1 + i % 9}")])
@@ -65,11 +66,14 @@ async def test_concurrent_appenders_get_gap_free_positions_and_a_valid_chain(
 
 
 async def test_update_delete_and_truncate_are_refused_by_the_database(
-    store: EventStore, pool: asyncpg.Pool
+    store: EventStore, pool: asyncpg.Pool, database_url: str
 ) -> None:
     await _seed(store, "ymtc")
     await store.append([listed("ymtc", "2022-12-16")])  # so that event_refs has a row
-    async with pool.acquire() as conn:
+    # The service's role may not even try (tests/integration/test_roles.py); the triggers
+    # refuse the owner of the tables too.
+    conn = await asyncpg.connect(database_url)
+    try:
         for statement in (
             "UPDATE events SET entity = 'other'",
             "DELETE FROM events",
@@ -79,6 +83,8 @@ async def test_update_delete_and_truncate_are_refused_by_the_database(
         ):
             with pytest.raises(asyncpg.RaiseError, match="append-only"):
                 await conn.execute(statement)
+    finally:
+        await conn.close()
     assert await _log_size(pool) == 3
     assert await pool.fetchval("SELECT count(*) FROM event_refs") == 1
 

@@ -251,14 +251,18 @@ def test_deployment_connects_writes_to_the_primary_and_past_reads_to_the_replica
     cluster = _one("Cluster")["metadata"]["name"]
     database = _one("Cluster")["spec"]["bootstrap"]["initdb"]["database"]
     env = {e["name"]: e for e in _app_container(_api())["env"]}
+    runtime = _one("Cluster")["spec"]["managed"]["roles"][0]
+    secret = runtime["passwordSecret"]["name"]
     primary = env["TIMELINE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
-    assert primary == {"name": f"{cluster}-app", "key": "uri"}  # the operator's -rw URI
+    assert primary == {"name": secret, "key": "uri"}  # the runtime login's -rw URI
+    owner = env["TIMELINE_MIGRATE_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert owner == {"name": f"{cluster}-app", "key": "uri"}  # the operator's owner URI
     read_url = env["TIMELINE_READ_DATABASE_URL"]["value"]
-    assert re.fullmatch(rf"postgresql://[a-z_]+@{cluster}-ro(:5432)?/{database}", read_url)
-    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": f"{cluster}-app",
-        "key": "password",
-    }
+    assert re.fullmatch(
+        rf"postgresql://{runtime['name']}@{cluster}-ro(:5432)?/{database}", read_url
+    )
+    assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "password"}
+    assert runtime["login"] is True and runtime["ensure"] == "present"
 
 
 def test_probes_point_at_paths_the_app_serves() -> None:
