@@ -177,7 +177,7 @@ def check(event: AnyEvent) -> AnyEvent:
     if event.id is not None and event.id in event.supersedes:
         raise EventInvalid("supersedes", "an event cannot supersede itself")
     for field, ref in event.referenced_entities().items():
-        if ref == event.entity and (field in ("list", "parent")):
+        if ref == event.entity and (field in ("list", "parent", "owner")):
             raise EventInvalid(field, f"must name another entity than the subject {ref!r}")
     for field in ("headline", "text"):
         for lang, value in getattr(event, field).items():

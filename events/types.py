@@ -139,6 +139,15 @@ class EntityListed(Event, tag="EntityListed"):
     license_policy: LongText | None = None
     # The BIS "License Requirement" column, e.g. "For all items subject to the EAR".
     license_requirement: LongText | None = None
+    # A designation within the list (added after v1, all optional; see docs/designations.md).
+    # `program`: the sub-list, programme or regime, e.g. `EAR744-EL`, `EU-RUS`, `1260H`, the UN
+    # regime `Al-Qaida`. `designation`: a stable id within the list, the source's own record id
+    # (the UN reference number `QDe.001`) or a Federal Register citation and row. `measures`:
+    # FollowTheMoney `Sanction` words where they fit ("asset freeze", "travel ban", ...).
+    program: ShortText | None = None
+    designation: ShortText | None = None
+    reason: LongText | None = None
+    measures: Annotated[tuple[ShortText, ...], Meta(max_length=50)] = ()
 
     def referenced_entities(self) -> dict[str, str]:
         refs = {"list": self.list}
@@ -148,8 +157,15 @@ class EntityListed(Event, tag="EntityListed"):
 
 
 class EntityDelisted(Event, tag="EntityDelisted"):
+    """Ends designations of the subject on `list`. With none of `designation`, `listing` (the
+    id of the `EntityListed` event it ends) and `program`: every open designation on the list;
+    with any of them: only the designations that match all those given."""
+
     list: EntityId
     rule: EntityId | None = None
+    designation: ShortText | None = None
+    listing: uuid.UUID | None = None
+    program: ShortText | None = None
 
     def referenced_entities(self) -> dict[str, str]:
         refs = {"list": self.list}
@@ -325,6 +341,26 @@ class GuidanceIssued(Event, tag="GuidanceIssued"):
         return {f"targets[{i}]": target for i, target in enumerate(self.targets)}
 
 
+class EntityRenamed(Event, tag="EntityRenamed"):
+    """From `occurred` on, the subject is called by `names` (and `aliases`); the names it had
+    before become former names. Not a re-registration: kind, country and identifiers stay."""
+
+    names: Annotated[dict[Lang, ShortText], Meta(min_length=1)]
+    aliases: Annotated[tuple[ShortText, ...], Meta(max_length=200)] = ()
+
+
+class OwnershipChanged(Event, tag="OwnershipChanged"):
+    """`owner` holds `share` percent (None: not stated) of the subject (the owned company) from
+    `occurred` on; `ended`: from then it holds none. One event per change."""
+
+    owner: EntityId
+    share: Annotated[float, Meta(ge=0, le=100)] | None = None
+    ended: bool = False
+
+    def referenced_entities(self) -> dict[str, str]:
+        return {"owner": self.owner}
+
+
 AnyEvent = Union[
     EntityRegistered,
     EntityListed,
@@ -343,6 +379,8 @@ AnyEvent = Union[
     ProductAnalyzed,
     SupplyHalted,
     GuidanceIssued,
+    EntityRenamed,
+    OwnershipChanged,
 ]
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -365,6 +403,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ProductAnalyzed,
         SupplyHalted,
         GuidanceIssued,
+        EntityRenamed,
+        OwnershipChanged,
     )
 }
 

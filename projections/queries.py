@@ -1,6 +1,7 @@
 """Cross-entity answers, by replaying the log: the reference the SQL read models must equal.
 
-- `list_members(facts, list_id, as_of, known_at)`: who was on a list as of a date.
+- `list_members(facts, list_id, as_of, known_at, program)`: who was on a list (under a
+  programme) as of a date.
 - `changes(facts, from_date, to_date, known_at)`: which items of which entities differ between
   the states as of two dates (see `projections.state.Change` for the exact definition).
 """
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from events import EntityDelisted, EntityListed, RuleRescinded
 from projections.facts import Fact
 from projections.fold import Relevance, evolve, fold, item_key
+from projections.fold.listings import member_of
 from projections.select import counts, effective
 from projections.state import (
     Aspect,
@@ -37,10 +39,13 @@ def list_members(
     list_id: str,
     as_of: _dt.date,
     known_at: _dt.datetime | None = None,
+    program: str | None = None,
 ) -> tuple[Member, ...]:
     """The entities on `list_id` on day `as_of`, as known at `known_at`, sorted by entity.
 
-    A member is exactly the `Listing` of that list in the entity's `state_as_of`.
+    A member is exactly the `Listing` of that list in the entity's `state_as_of`; with
+    `program`, only the entities with an open designation under it, each summed up from those
+    designations alone (see `projections.fold.listings.member_of`).
     """
     index = Relevance(effective(facts, known_at))
     members: list[Member] = []
@@ -54,14 +59,9 @@ def list_members(
             continue
         state = fold(initial_state(entity, as_of, known_at), on_list)
         for listing in state.listings:
-            members.append(
-                Member(
-                    entity=entity,
-                    since=listing.since,
-                    certainty=listing.certainty,
-                    event_ids=listing.event_ids,
-                )
-            )
+            member = member_of(entity, listing, program)
+            if member is not None:
+                members.append(member)
     return tuple(members)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from events import EntityRegistered, RuleIssued
+from events.types import EntityRenamed, OwnershipChanged
 from projections.facts import Fact
 from projections.fold import state_as_of
 from projections.segments import OPEN_END, Segment, segments
@@ -70,8 +71,8 @@ def rows_of(found: Sequence[Segment]) -> Rows:
 
 
 def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
-    """The entity as known now: names and aliases of its latest registration (world order), and
-    every name and alias it was ever registered under, for search."""
+    """The entity as known now: names and aliases of its latest registration or rename (world
+    order), and every name and alias it was ever registered or renamed under, for search."""
     chosen = effective(facts, None)
     registrations = [
         f.event
@@ -80,6 +81,9 @@ def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
     ]
     if not registrations:
         return None
+    registrations += [
+        f.event for f in chosen if isinstance(f.event, EntityRenamed) and f.event.entity == entity
+    ]
     state: EntityState = state_as_of(entity, chosen, NOW_DAY)
     words = {entity}
     for event in registrations:
@@ -100,13 +104,17 @@ def subjects_of(facts: Iterable[Fact]) -> tuple[set[str], set[str]]:
 
     A rule's issuance touches the companies it names; any other event of a rule's stream
     (a rescission, a correction or retraction of an issuance, ...) may touch every company
-    the rule ever named.
+    the rule ever named. A change of ownership (or a registration's `parent`) touches the owner.
     """
     direct: set[str] = set()
     fan_out: set[str] = set()
     for fact in facts:
         event = fact.event
         direct.add(event.entity)
+        if isinstance(event, OwnershipChanged):
+            direct.add(event.owner)
+        elif isinstance(event, EntityRegistered) and event.parent is not None:
+            direct.add(event.parent)
         if isinstance(event, RuleIssued):
             direct.update(event.targets)
             if event.supersedes:
@@ -117,9 +125,9 @@ def subjects_of(facts: Iterable[Fact]) -> tuple[set[str], set[str]]:
 
 
 def may_rename(fact: Fact) -> bool:
-    """Only an entity's own registrations, and corrections or retractions in its own stream
-    (which may withdraw one), change its names, aliases, kind or country."""
-    return isinstance(fact.event, EntityRegistered) or bool(fact.event.supersedes)
+    """Only an entity's own registrations and renames, and corrections or retractions in its own
+    stream (which may withdraw one), change its names, aliases, kind or country."""
+    return isinstance(fact.event, EntityRegistered | EntityRenamed) or bool(fact.event.supersedes)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import datetime as _dt
 from typing import Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from events import Impact
 
@@ -27,8 +28,38 @@ ChangeKind = Literal["gained", "lost", "changed"]
 SpecValue = str | int | float
 
 
+class Designation(msgspec.Struct, frozen=True, kw_only=True):
+    """One open designation of the company on a list, as its source publishes it. Keyed within
+    the list by (`program`, `designation`); None in both is the list's one unnamed designation.
+
+    `since`: the earliest listing of it that counts; `authority`, `rule`, `reason` and the texts:
+    of its latest listing (a listing that leaves one out keeps the earlier one's); `measures`:
+    of its latest listing that names any. See docs/designations.md for the FollowTheMoney names.
+    """
+
+    program: str | None
+    designation: str | None
+    since: str
+    authority: str
+    rule: str | None
+    reason: str | None
+    measures: tuple[str, ...]
+    license_policy: str | None
+    license_requirement: str | None
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
 class Listing(msgspec.Struct, frozen=True, kw_only=True):
-    """The company is on `list`. Keyed by `list`: one listing per list."""
+    """The company is on `list`. Keyed by `list`: one listing per list, while at least one of
+    its designations is open.
+
+    `since`, `certainty` and `event_ids` sum up the open designations (the earliest since; any
+    definite; every id, in world order); `authority`, `rule` and the texts are those of the
+    latest listing event. `designations` lists each open designation on its own; it is left
+    out (unset) when the only designation is the unnamed one with no reason and no measures,
+    which says nothing the listing does not (every listing written before designations).
+    """
 
     list: str
     since: str
@@ -38,6 +69,7 @@ class Listing(msgspec.Struct, frozen=True, kw_only=True):
     certainty: Certainty
     event_ids: tuple[str, ...]
     license_requirement: str | None = None
+    designations: tuple[Designation, ...] | UnsetType = UNSET
 
 
 class RuleInForce(msgspec.Struct, frozen=True, kw_only=True):
@@ -183,6 +215,44 @@ class GuidanceNaming(msgspec.Struct, frozen=True, kw_only=True):
     event_ids: tuple[str, ...]
 
 
+AnomalyKind = Literal["unmatched_delisting"]
+
+
+class Anomaly(msgspec.Struct, frozen=True, kw_only=True):
+    """An event kept in the log that does not fit the state it meets: shown, not refused.
+
+    `unmatched_delisting`: a delisting that ended no open designation when it happened (the
+    company was not on the list, or not under the designation it names).
+    """
+
+    kind: AnomalyKind
+    list: str | None
+    since: str
+    certainty: Certainty
+    event_id: str
+
+
+class FormerName(msgspec.Struct, frozen=True, kw_only=True):
+    """Names the entity had in [`since`, `until`): `until` is the `occurred` of the rename."""
+
+    names: dict[str, str]
+    aliases: tuple[str, ...]
+    since: str | None
+    until: str
+    event_ids: tuple[str, ...]
+
+
+class Ownership(msgspec.Struct, frozen=True, kw_only=True):
+    """A holding in a company: as a parent, `entity` is the owner; as a subsidiary, the owned
+    company. `share` in percent (None: not stated). Keyed by `entity`."""
+
+    entity: str
+    share: float | None
+    since: str
+    certainty: Certainty
+    event_ids: tuple[str, ...]
+
+
 class EntityState(msgspec.Struct, frozen=True, kw_only=True):
     """Per-entity state as of (`as_of`, `known_at`); `known_at` None means the whole log.
 
@@ -210,6 +280,12 @@ class EntityState(msgspec.Struct, frozen=True, kw_only=True):
     product_analyses: tuple[ProductAnalysis, ...] = ()
     supply_halts: tuple[SupplyHalt, ...] = ()
     guidance: tuple[GuidanceNaming, ...] = ()
+    # Added with designations; unset (left out of the answer) while empty, so the state of a
+    # log that has none of them keeps its bytes.
+    former_names: tuple[FormerName, ...] | UnsetType = UNSET
+    parents: tuple[Ownership, ...] | UnsetType = UNSET
+    subsidiaries: tuple[Ownership, ...] | UnsetType = UNSET
+    anomalies: tuple[Anomaly, ...] | UnsetType = UNSET
 
 
 class Member(msgspec.Struct, frozen=True, kw_only=True):

@@ -24,9 +24,11 @@ from events import (
     RuleRescinded,
 )
 from events.types import (
+    EntityRenamed,
     FinancialImpactDisclosed,
     GuidanceIssued,
     LicenseRequirementImposed,
+    OwnershipChanged,
     ProductAnalyzed,
     ProductLaunched,
     RegulatoryReviewConcluded,
@@ -37,8 +39,10 @@ from events.types import (
 from projections.facts import Fact
 from projections.fold.finance import add_disclosure
 from projections.fold.items import end_items
-from projections.fold.listings import add_listing
+from projections.fold.listings import add_listing, end_listing
 from projections.fold.markets import add_exit
+from projections.fold.names import rename
+from projections.fold.ownership import change_ownership
 from projections.fold.products import add_analysis, add_product
 from projections.fold.reviews import conclude_review, open_review
 from projections.fold.rules import (
@@ -53,6 +57,7 @@ from projections.fold.supply import add_halt
 from projections.select import certainty as certainty_on
 from projections.select import counts, effective, world_key
 from projections.state import (
+    Anomaly,
     Certainty,
     EntityState,
     Launch,
@@ -79,9 +84,13 @@ def evolve(state: EntityState, fact: Fact) -> EntityState:
     event_id = fact.event_id
     match event:
         case EntityRegistered():
+            if event.parent is not None:
+                state = change_ownership(state, event, since, certainty, event_id)
             if event.entity != state.entity:
                 return state
             return register(state, event)
+        case OwnershipChanged():
+            return change_ownership(state, event, since, certainty, event_id)
         case EntityListed():
             if event.entity != state.entity:
                 return state
@@ -91,9 +100,18 @@ def evolve(state: EntityState, fact: Fact) -> EntityState:
         case EntityDelisted():
             if event.entity != state.entity:
                 return state
-            return msgspec.structs.replace(
-                state, listings=end_items(state.listings, (event.list,), certainty, event_id)
+            listings, ended = end_listing(state.listings, event, certainty, event_id)
+            if ended:
+                return msgspec.structs.replace(state, listings=listings)
+            unmatched = Anomaly(
+                kind="unmatched_delisting",
+                list=event.list,
+                since=since,
+                certainty=certainty,
+                event_id=event_id,
             )
+            anomalies = () if state.anomalies is msgspec.UNSET else state.anomalies
+            return msgspec.structs.replace(state, anomalies=(*anomalies, unmatched))  # type: ignore[misc]
         case RuleIssued():
             if event.entity == state.entity:
                 state = msgspec.structs.replace(
@@ -188,6 +206,8 @@ def _evolve_own(
                     state.product_analyses, event, since, certainty, event_id
                 ),
             )
+        case EntityRenamed():
+            return rename(state, event, since, event_id)
         case SupplyHalted():
             return replace(
                 state,
@@ -223,13 +243,15 @@ class Relevance:
 
     Relevant to an entity: its own stream, plus the `RuleIssued`, `RuleRescinded`,
     `RuleSuspended` and `GuidanceIssued` facts of every rule (or guidance) that has an
-    effective `RuleIssued` (or `GuidanceIssued`) naming it in `targets`.
+    effective `RuleIssued` (or `GuidanceIssued`) naming it in `targets`, plus the
+    `OwnershipChanged` facts (and registrations with a `parent`) that name it as the owner.
     """
 
     def __init__(self, facts: Iterable[Fact]) -> None:
         self._own: dict[str, list[Fact]] = defaultdict(list)
         self._rule_facts: dict[str, list[Fact]] = defaultdict(list)
         self._rules_of: dict[str, set[str]] = defaultdict(set)
+        self._holdings: dict[str, list[Fact]] = defaultdict(list)
         for fact in facts:
             event = fact.event
             self._own[event.entity].append(fact)
@@ -238,10 +260,13 @@ class Relevance:
             if isinstance(event, RuleIssued | GuidanceIssued):
                 for target in event.targets:
                     self._rules_of[target].add(event.entity)
+            owner = owner_named(fact)
+            if owner is not None and owner != event.entity:
+                self._holdings[owner].append(fact)
 
     def entities(self) -> list[str]:
-        """Every entity with a relevant fact (subjects and rule targets), sorted."""
-        return sorted(set(self._own) | set(self._rules_of))
+        """Every entity with a relevant fact (subjects, rule targets and owners), sorted."""
+        return sorted(set(self._own) | set(self._rules_of) | set(self._holdings))
 
     def own(self, entity: str) -> list[Fact]:
         """The entity's own stream, in world order."""
@@ -253,7 +278,19 @@ class Relevance:
         for rule in self._rules_of.get(entity, ()):
             for fact in self._rule_facts[rule]:
                 chosen[fact.position] = fact
+        for fact in self._holdings.get(entity, ()):
+            chosen[fact.position] = fact
         return sorted(chosen.values(), key=world_key)
+
+
+def owner_named(fact: Fact) -> str | None:
+    """The owner an `OwnershipChanged` (or a registration's `parent`) names, if any."""
+    event = fact.event
+    if isinstance(event, OwnershipChanged):
+        return event.owner
+    if isinstance(event, EntityRegistered):
+        return event.parent
+    return None
 
 
 def relevant(entity: str, facts: Iterable[Fact]) -> list[Fact]:
@@ -289,5 +326,13 @@ def settle_identity(state: EntityState, facts: Sequence[Fact]) -> EntityState:
     if registrations and not any(counts(fact, state.as_of) for fact in registrations):
         event = registrations[0].event
         assert isinstance(event, EntityRegistered)
+        renamed = any(
+            isinstance(fact.event, EntityRenamed)
+            and fact.event.entity == state.entity
+            and counts(fact, state.as_of)
+            for fact in facts
+        )
+        if renamed:  # names from the rename that counts; the rest from the registration
+            return msgspec.structs.replace(state, kind=event.kind, country=event.country)
         return register(state, event)
     return state

@@ -17,6 +17,7 @@ from events.types import (
     EntityDelisted,
     EntityListed,
     EntityRegistered,
+    EntityRenamed,
     Event,
     EventRetracted,
     ExitAnnounced,
@@ -24,6 +25,7 @@ from events.types import (
     GuidanceIssued,
     Impact,
     LicenseRequirementImposed,
+    OwnershipChanged,
     ProductAnalyzed,
     ProductLaunched,
     ProductMassProduced,
@@ -394,6 +396,34 @@ def generated_headline(event: Event, lang: str, names: Names) -> str:
             return _pick(
                 lang, f"Guidance issued: {title}", f"发布指引：{title}", f"發布指引：{title}"
             )
+        case EntityRenamed():
+            new = localized(event.names, lang) or subject
+            return _pick(
+                lang, f"{subject} renamed {new}", f"{subject}更名为{new}", f"{subject}更名為{new}"
+            )
+        case OwnershipChanged():
+            owner = n(event.owner)
+            if event.ended:
+                return _pick(
+                    lang,
+                    f"{owner} no longer holds {subject}",
+                    f"{owner}不再持有{subject}股份",
+                    f"{owner}不再持有{subject}股份",
+                )
+            if event.share is None:
+                return _pick(
+                    lang,
+                    f"{owner} becomes an owner of {subject}",
+                    f"{owner}成为{subject}股东",
+                    f"{owner}成為{subject}股東",
+                )
+            share = _number(event.share)
+            return _pick(
+                lang,
+                f"{owner} holds {share}% of {subject}",
+                f"{owner}持有{subject}{share}%股份",
+                f"{owner}持有{subject}{share}%股份",
+            )
         case EventRetracted():
             return _pick(
                 lang,
@@ -402,3 +432,79 @@ def generated_headline(event: Event, lang: str, names: Names) -> str:
                 f"更正：撤回有關{subject}的先前記錄",
             )
     return subject  # pragma: no cover - every type is handled above
+
+
+# --- headlines in the story: names as of the event's date, notes on listings ----------------
+
+
+def then_and_now(then: Mapping[str, str], now: Mapping[str, str]) -> dict[str, str]:
+    """An entity's name as it was called then, with its current name alongside where they
+    differ: "Fujian Jinhua (now JHICC)" / "福建晋华（现名…）" / "福建晉華（現名…）"."""
+    out: dict[str, str] = {}
+    for lang in LANGS:
+        old = localized(then, lang)
+        new = localized(now, lang)
+        if old and new and old != new:
+            out[lang] = _pick(
+                lang, f"{old} (now {new})", f"{old}（现名{new}）", f"{old}（現名{new}）"
+            )
+        elif old or new:
+            out[lang] = old or new  # type: ignore[assignment]
+    return out
+
+
+def headline_at(
+    event: Event,
+    lang: str,
+    names: Names,
+    then: Names | None = None,
+    note: str | None = None,
+) -> str:
+    """The event's headline in `lang` as its timeline tells it: its own, or one written with
+    entities named as they were called on the event's date (`then`; current `names` alongside
+    where they differ), and with what `note` (see `projections.present.story`) says of it: a
+    delisting that ended nothing is never told as a removal."""
+    own = event.headline.get(lang)  # type: ignore[call-overload]
+    if own:
+        return own
+    shown: dict[str, Mapping[str, str]] = dict(names)
+    for entity, old in (then or {}).items():
+        shown[entity] = then_and_now(old, names.get(entity, old))
+    if lang not in LANGS:
+        lang = EN
+    subject = name_of(event.entity, lang, shown)
+    match event:
+        case EntityRenamed():
+            old = name_of(event.entity, lang, then or names)
+            new = localized(event.names, lang) or subject
+            return _pick(lang, f"{old} renamed {new}", f"{old}更名为{new}", f"{old}更名為{new}")
+        case EntityListed() if note == "designated_again":
+            on = name_of(event.list, lang, shown)
+            text = _pick(
+                lang,
+                f"{subject} designated again on {_the(on)}",
+                f"{subject}再次被列入{on}",
+                f"{subject}再次被列入{on}",
+            )
+            if event.program:
+                text += _pick(
+                    lang, f" ({event.program})", f"（{event.program}）", f"（{event.program}）"
+                )
+            return text
+        case EntityListed() if note == "unregistered_list":
+            on = name_of(event.list, lang, shown)
+            return _pick(
+                lang,
+                f"{subject} added to {_the(on)} (a list not registered as of then)",
+                f"{subject}被列入{on}（该清单当时尚未登记）",
+                f"{subject}被列入{on}（該清單當時尚未登記）",
+            )
+        case EntityDelisted() if note == "unmatched_delisting":
+            on = name_of(event.list, lang, shown)
+            return _pick(
+                lang,
+                f"{subject}: a delisting from {_the(on)} that matches no listing",
+                f"{subject}：{on}除名记录无对应的列入记录",
+                f"{subject}：{on}除名記錄無對應的列入記錄",
+            )
+    return generated_headline(event, lang, shown)

@@ -122,7 +122,8 @@ WHERE recorded_at <= $2 AND position <= $3
   -- `= ANY(array)` rather than `= $1 OR IN (subquery)`, so the (entity, position) index is used
   AND entity = ANY(ARRAY[$1::text] || ARRAY(
         SELECT e.entity FROM event_refs r JOIN events e ON e.position = r.position
-        WHERE r.ref = $1 AND e.type = 'RuleIssued' AND e.recorded_at <= $2
+        WHERE r.ref = $1 AND e.recorded_at <= $2
+          AND (e.type = 'RuleIssued' OR r.field IN ('owner', 'parent'))
   ))
 ORDER BY position
 """  # noqa: S608 - built once from constants
@@ -501,9 +502,9 @@ class EventStore:
     async def relevant_events(
         self, entity: str, *, known_at: _dt.datetime | None = None, upto: int | None = None
     ) -> list[RecordedEvent]:
-        """What an entity's state is folded from: its own stream and the streams of the rules
-        that name it, recorded at or before `known_at` and at or below position `upto` (None:
-        no bound), in position order."""
+        """What an entity's state is folded from: its own stream, the streams of the rules
+        that name it and of the companies that name it as owner or parent, recorded at or
+        before `known_at` and at or below position `upto` (None: no bound), by position."""
         rows = await self._pool.fetch(
             _RELEVANT, entity, known_at or _FAR_FUTURE, upto if upto is not None else 2**62
         )

@@ -27,6 +27,7 @@ from litestar.params import Parameter, QueryParameter
 from events import EntityRegistered
 from events.types import ENTITY_ID_PATTERN
 from projections import Change, EntityState, Member, canonical_json, fact_of, state_as_of
+from projections.fold.version import FOLD_VERSION
 from service import clock
 from service.errors import BadRequest, DatabaseUnavailable, NotFound
 from service.eventlog.store import CONNECTION_ERRORS, EventStore
@@ -37,6 +38,7 @@ from service.readmodels.queries import EntitySummary
 from service.reads.replicas import ReadRouter, ReadSource
 
 LOG_SIZE_HEADER = "Timeline-Log-Size"
+FOLD_VERSION_HEADER = "Timeline-Fold-Version"
 READ_MODEL_WAIT_SECONDS = 5.0
 
 
@@ -157,16 +159,22 @@ async def cached_answer(
     moment: Moment,
     render: Callable[[], Awaitable[bytes]],
 ) -> Response[bytes]:
-    """Serve `render()`'s bytes with the caching rules of the contract."""
+    """Serve `render()`'s bytes with the caching rules of the contract.
+
+    An answer is immutable for one reading of the log: the fold version is part of the ETag and
+    sent as `Timeline-Fold-Version`, so after an upgrade that changes the fold a revalidation
+    gets the new answer (a 200, not a 304)."""
+    fold = f"F{FOLD_VERSION}"
     if moment.immutable:
-        etag = etag_of(*key, "K", moment.known_at.isoformat() if moment.known_at else "")
+        etag = etag_of(*key, "K", moment.known_at.isoformat() if moment.known_at else "", fold)
         headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
         cache_key = (*key, "K", moment.known_at)
     else:
-        etag = etag_of(*key, "P", moment.position, moment.known_at)
+        etag = etag_of(*key, "P", moment.position, moment.known_at, fold)
         headers = {"ETag": etag, "Cache-Control": REVALIDATE}
         cache_key = (*key, "P", moment.position, moment.known_at)
     headers[LOG_SIZE_HEADER] = str(moment.position)
+    headers[FOLD_VERSION_HEADER] = str(FOLD_VERSION)
     if etag_matches(request, etag):
         return Response(b"", status_code=304, headers=headers)
     cache: AnswerCache = state.answers
@@ -325,18 +333,27 @@ async def get_list_members(
     list_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
     as_of: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
     known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
+    program: Annotated[
+        str | None,
+        Parameter(
+            min_length=1,
+            max_length=500,
+            description="Only members with an open designation under this programme",
+        ),
+    ] = None,
 ) -> Response[Members]:
     day = parse_day(as_of, "as_of", clock.now().date())
     moment = await resolve_moment(state, parse_known_at(known_at))
 
     async def render() -> bytes:
         pool = await models_for(state, moment)
-        members = await readmodel.list_members(pool, list_id, day, moment.known_at)
+        members = await readmodel.list_members(pool, list_id, day, moment.known_at, program)
         return canonical_json(
             Members(list=list_id, as_of=day, known_at=moment.known_at, members=members)
         )  # type: ignore[arg-type]
 
-    return await cached_answer(request, state, ("members", list_id, day), moment, render)  # type: ignore[return-value]
+    key = ("members", list_id, day) if program is None else ("members", list_id, day, program)
+    return await cached_answer(request, state, key, moment, render)  # type: ignore[return-value]
 
 
 @get(

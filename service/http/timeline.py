@@ -22,7 +22,8 @@ from litestar.params import Parameter, QueryParameter
 from events import EVENT_TYPES, EntityRegistered, RuleIssued, Source
 from events.types import ENTITY_ID_PATTERN
 from projections import Fact, effective, fact_of, relevant
-from projections.present.headlines import headline, localized
+from projections.present.headlines import headline_at, localized
+from projections.present.story import NameBook, listing_notes
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
 from service.http.reads import (
@@ -54,6 +55,8 @@ class TimelineItem(msgspec.Struct, frozen=True, omit_defaults=True):
     confidence: str = "high"
     text: str | None = None
     corrects: tuple[str, ...] = ()
+    # `designated_again`, `unmatched_delisting` or `unregistered_list` (projections.present.story)
+    note: str | None = None
 
 
 class TimelineJSDate(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -102,10 +105,23 @@ def _names(facts: list[Fact]) -> dict[str, dict[str, str]]:
     return names
 
 
-def _items(facts: list[Fact], names: dict, lang: str) -> tuple[TimelineItem, ...]:
+def _items(
+    facts: list[Fact],
+    names: dict,
+    lang: str,
+    registrations: list[Fact] | None = None,
+    story: list[Fact] | None = None,
+) -> tuple[TimelineItem, ...]:
+    """Timeline items of `facts`; `story`: the facts (a superset, world order) that notes and
+    names over time are read from (default: `facts`)."""
+    story = facts if story is None else story
+    notes = listing_notes(story, registrations or ())
+    book = NameBook([*(registrations or ()), *story])
+    now = {**names, **book.latest()}
     out = []
     for fact in facts:
         event = fact.event
+        note = notes.get(fact.event_id)
         out.append(
             TimelineItem(
                 id=fact.event_id,
@@ -113,13 +129,14 @@ def _items(facts: list[Fact], names: dict, lang: str) -> tuple[TimelineItem, ...
                 type=EVENT_TYPES_BY_CLASS[type(event)],
                 occurred=str(event.occurred),
                 precision=event.occurred.precision,
-                headline=headline(event, lang, names),
+                headline=headline_at(event, lang, now, book.told(event), note),
                 text=localized(event.text, lang),
                 sources=tuple(event.sources),
                 position=fact.position,
                 recorded_at=fact.recorded_at,
                 confidence=getattr(event, "confidence", "high"),
                 corrects=tuple(str(s) for s in event.supersedes),
+                note=note,
             )
         )
     return tuple(out)
@@ -135,18 +152,27 @@ def _overlaps(fact: Fact, start: _dt.date | None, end: _dt.date | None) -> bool:
     return not (end is not None and occurred.start > end)
 
 
+async def _registrations_for(
+    store: EventStore,
+    facts: list[Fact],
+    known_at: _dt.datetime | None,
+    also: tuple[str, ...] = (),
+) -> list[Fact]:
+    wanted = set(also)
+    for fact in facts:
+        wanted.add(fact.event.entity)
+        wanted.update(fact.event.referenced_entities().values())
+    registrations = await store.registrations(sorted(wanted), known_at=known_at)
+    return [fact_of(r) for r in registrations]
+
+
 async def _names_for(
     store: EventStore,
     facts: list[Fact],
     known_at: _dt.datetime | None,
     also: tuple[str, ...] = (),
 ) -> dict:
-    wanted = set(also)
-    for fact in facts:
-        wanted.add(fact.event.entity)
-        wanted.update(fact.event.referenced_entities().values())
-    registrations = await store.registrations(sorted(wanted), known_at=known_at)
-    return _names([fact_of(r) for r in registrations])
+    return _names(await _registrations_for(store, facts, known_at, also))
 
 
 async def entity_names(
@@ -189,12 +215,13 @@ async def entity_timeline(
                 and entity_id not in f.event.targets
             )
         ]
-        names = await _names_for(store, facts, moment.known_at)
+        registrations = await _registrations_for(store, facts, moment.known_at)
+        names = _names(registrations)
         body = Timeline(
             entities=(entity_id,),
             lang=lang,
             known_at=moment.known_at,
-            events=_items(facts, names, lang),
+            events=_items(facts, names, lang, registrations),
         )
         return msgspec.json.encode(body)
 
@@ -242,16 +269,17 @@ async def timeline_items(
     recorded = await store.events_of(
         list(query.ids) or None, known_at=moment.known_at, upto=moment.position
     )
-    facts = effective([fact_of(r) for r in recorded], moment.known_at)
+    story = effective([fact_of(r) for r in recorded], moment.known_at)
     facts = [
         f
-        for f in facts
+        for f in story
         if _overlaps(f, query.start, query.end)
         and (not query.types or EVENT_TYPES_BY_CLASS[type(f.event)] in query.types)
     ]
     facts.sort(key=lambda f: (f.event.occurred.start, f.position))
-    names = await _names_for(store, facts, moment.known_at, also=query.ids)
-    return _items(facts, names, lang), names
+    registrations = await _registrations_for(store, story, moment.known_at, also=query.ids)
+    names = _names(registrations)
+    return _items(facts, names, lang, registrations, story), names
 
 
 @get(

@@ -12,6 +12,7 @@ import asyncpg
 import msgspec
 
 from projections import Change, Exit, Listing, Member, Product, RuleInForce
+from projections.fold.listings import member_of
 from projections.queries import diff_items
 from projections.rows import normalize
 from service.eventlog.store import CONNECTION_ERRORS
@@ -51,8 +52,10 @@ async def list_members(
     list_id: str,
     as_of: _dt.date,
     known_at: _dt.datetime | None = None,
+    program: str | None = None,
 ) -> tuple[Member, ...]:
-    """Who was on `list_id` on `as_of`, as known at `known_at`: equals projections.list_members."""
+    """Who was on `list_id` (under `program`) on `as_of`, as known at `known_at`: equals
+    projections.list_members."""
     if known_at is None:
         rows = await pool.fetch(sql.MEMBERS_NOW, _key(list_id), as_of)
     else:
@@ -60,14 +63,9 @@ async def list_members(
     members = []
     for row in rows:
         listing = msgspec.json.decode(bytes(row["body"]), type=Listing)
-        members.append(
-            Member(
-                entity=row["entity"],
-                since=listing.since,
-                certainty=listing.certainty,
-                event_ids=listing.event_ids,
-            )
-        )
+        member = member_of(row["entity"], listing, program)
+        if member is not None:
+            members.append(member)
     return tuple(members)
 
 

@@ -33,7 +33,7 @@ from service.readmodels import sql as readmodel_sql
 from service.readmodels.projector import Projector
 from service.readmodels.rebuild import rebuild
 from tests.conftest import with_database
-from tests.support.strategies import LISTS, logs
+from tests.support.strategies import LISTS, PROGRAMS, logs
 
 NewDatabase = Callable[[], Awaitable[str]]
 
@@ -103,6 +103,14 @@ async def test_sql_members_and_changes_equal_the_pure_fold(
                 assert await readmodel.list_members(
                     pool, list_id, day, known_at
                 ) == projections.list_members(facts, list_id, day, known_at), (list_id, day)
+                for program in PROGRAMS:
+                    assert await readmodel.list_members(
+                        pool, list_id, day, known_at, program
+                    ) == projections.list_members(facts, list_id, day, known_at, program), (
+                        list_id,
+                        day,
+                        program,
+                    )
             other = rnd.choice(days)
             start, end = min(day, other), max(day, other)
             assert await readmodel.changes(pool, start, end, known_at) == projections.changes(

@@ -44,6 +44,8 @@ PRODUCTS = ("x1-nand", "y2-dram")
 MARKETS = ("nand", "dram")
 REGIONS = ("US", "EU")
 AUTHORITIES = ("BIS", "OFAC", "EU Council")
+PROGRAMS = ("EAR744-EL", "1260H")
+DESIGNATIONS = ("QDe.001", "87 FR 77505 #3")
 
 MIN_YEAR = 2020
 MAX_YEAR = 2023
@@ -106,6 +108,10 @@ class LogBuilder:
         authority: str = "BIS",
         rule: str | None = None,
         license_policy: str | None = None,
+        program: str | None = None,
+        designation: str | None = None,
+        reason: str | None = None,
+        measures: tuple[str, ...] = (),
         supersedes: Sequence[Fact] = (),
         at: _dt.datetime | None = None,
     ) -> Fact:
@@ -118,6 +124,10 @@ class LogBuilder:
                 authority=authority,
                 rule=rule,
                 license_policy=license_policy,
+                program=program,
+                designation=designation,
+                reason=reason,
+                measures=measures,
                 supersedes=_ids(supersedes),
             ),
             at=at,
@@ -129,6 +139,9 @@ class LogBuilder:
         occurred: str,
         *,
         on: str = "us-entity-list",
+        program: str | None = None,
+        designation: str | None = None,
+        listing: Fact | None = None,
         supersedes: Sequence[Fact] = (),
         at: _dt.datetime | None = None,
     ) -> Fact:
@@ -138,6 +151,9 @@ class LogBuilder:
                 occurred=PartialDate(occurred),
                 sources=SOURCES,
                 list=on,
+                program=program,
+                designation=designation,
+                listing=listing.event.id if listing is not None else None,
                 supersedes=_ids(supersedes),
             ),
             at=at,
@@ -414,10 +430,18 @@ def _plain_event(
             authority=_choose(draw, AUTHORITIES),
             rule=_choose(draw, (None, *rules)),
             license_policy=_choose(draw, (None, "presumption of denial")),
+            program=_choose(draw, (None, *PROGRAMS)),
+            designation=_choose(draw, (None, None, *DESIGNATIONS)),
             **common,
         )
     if kind == "delisted":
-        return EntityDelisted(entity=_choose(draw, companies), list=_choose(draw, lists), **common)
+        return EntityDelisted(
+            entity=_choose(draw, companies),
+            list=_choose(draw, lists),
+            program=_choose(draw, (None, None, *PROGRAMS)),
+            designation=_choose(draw, (None, None, None, *DESIGNATIONS)),
+            **common,
+        )
     if kind == "issued":
         return RuleIssued(
             entity=_choose(draw, rules),

@@ -336,13 +336,17 @@ def test_delisting_removes_listing() -> None:
     assert state_as_of("acme", log.facts, D(2022, 12, 15)).listings == ()
 
 
-def test_delisting_unlisted_company_changes_nothing() -> None:
+def test_delisting_unlisted_company_changes_no_listing_and_is_shown_as_unmatched() -> None:
     log = LogBuilder()
     log.register("acme")
     log.listed("acme", "2020-05-01", on="eu-sanctions")
     before = state_as_of("acme", log.facts, D(2023, 1, 1))
-    log.delisted("acme", "2022-12-15", on="us-entity-list")
-    assert state_as_of("acme", log.facts, D(2023, 1, 1)) == before
+    stray = log.delisted("acme", "2022-12-15", on="us-entity-list")
+    after = state_as_of("acme", log.facts, D(2023, 1, 1))
+    assert after.listings == before.listings
+    assert [(a.kind, a.list, a.event_id) for a in after.anomalies] == [
+        ("unmatched_delisting", "us-entity-list", stray.event_id)
+    ]
 
 
 def test_possible_delisting_makes_listing_possible() -> None:

@@ -1,0 +1,11 @@
+"""The version of the fold's meaning.
+
+An answer is a function of the log, the day, the moment and the fold. Bump `FOLD_VERSION` when
+the same log can fold to a different answer (a new reading of old events, not only new event
+types or fields): it is part of every read answer's ETag and sent as `Timeline-Fold-Version`,
+so a cache that revalidates learns of the new reading (see docs/designations.md).
+
+1: listings keyed by list. 2: designations, unmatched delistings, names over time, ownership.
+"""
+
+FOLD_VERSION = 2
