@@ -26,7 +26,7 @@ from service.db.connection import Logins, bounded_pool, migrated
 from service.db.roles import RuntimeRoleError
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
-from service.ingest import importers
+from service.ingest import importers, un
 from service.ingest.seed import seed_if_empty
 from service.logs import granian_log_config
 from service.progress import ProgressLine
@@ -280,6 +280,23 @@ def _import_csl(args: argparse.Namespace) -> int:
     async def work(store: EventStore) -> int:
         return await _reported(
             "import-csl", lambda line: importers.import_csl(store, args.file, progress=line)
+        )
+
+    return _with_store(args, work)
+
+
+def _import_un(args: argparse.Namespace) -> int:
+    if args.ndjson:
+        try:
+            sys.stdout.buffer.writelines(un.snapshot_ndjson(args.file))
+        except importers.ImportFailed as exc:
+            print(f"import stopped: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+    async def work(store: EventStore) -> int:
+        return await _reported(
+            "import-un", lambda line: un.import_un(store, args.file, progress=line)
         )
 
     return _with_store(args, work)

@@ -102,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     csl.add_argument("file", help="the CSV file (current 29-column or older export format)")
     _data_dir_flag(csl)
     csl.set_defaults(run=_lazy("_import_csl"))
+    un = sub.add_parser(
+        "import-un",
+        help="turn a UN Security Council Consolidated List XML snapshot into registrations, "
+        "designations and (for records gone since the last snapshot) delistings, idempotent",
+    )
+    un.add_argument("file", help="the list's XML (consolidated.xml)")
+    un.add_argument(
+        "--ndjson",
+        action="store_true",
+        help="print the events for a log without the list as NDJSON instead of importing",
+    )
+    _data_dir_flag(un)
+    un.set_defaults(run=_lazy("_import_un"))
     return parser
 
 

@@ -1,0 +1,121 @@
+"""The UN Security Council list through `timeline import-un` into real PostgreSQL: every regime's
+members on every listing date equal the plain count from the XML, a second import adds nothing,
+and a later snapshot with records removed delists exactly those."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import pathlib
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+
+import asyncpg
+import pytest
+
+from events import EntityDelisted
+from service.cli.main import main
+from service.eventlog.store import EventStore
+from service.ingest.un import UN_LIST_ID, import_un
+from service.readmodels.projector import Projector
+from service.readmodels.queries import list_members
+from tests.support.un_counts import members_as_of
+
+XML = (
+    pathlib.Path(__file__).resolve().parents[1] / "data" / "un-sc-consolidated" / "consolidated.xml"
+)
+GONE = ("QDe.001", "KPe.023", "CDi.001", "TAi.173", "IRe.001")
+
+
+def _programs_by_listing_date(path: pathlib.Path) -> dict[_dt.date, set[str]]:
+    """Each LISTED_ON day and the regimes with a designation listed on it."""
+    root = ET.parse(path).getroot()  # noqa: S314 (the repository's own fixture)
+    out: dict[_dt.date, set[str]] = {}
+    for record in (*root.iter("INDIVIDUAL"), *root.iter("ENTITY")):
+        day = _dt.date.fromisoformat(record.findtext("LISTED_ON").strip()[:10])
+        out.setdefault(day, set()).add(record.findtext("UN_LIST_TYPE").strip())
+    return dict(sorted(out.items()))
+
+
+def _smaller_copy(tmp_path: pathlib.Path, generated: str) -> pathlib.Path:
+    """The fixture with the records of GONE deleted, generated on `generated`."""
+    tree = ET.parse(XML)  # noqa: S314
+    root = tree.getroot()
+    root.set("dateGenerated", generated)
+    for section in root:
+        for record in list(section):
+            if (record.findtext("REFERENCE_NUMBER") or "").strip() in GONE:
+                section.remove(record)
+    path = tmp_path / "smaller.xml"
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+async def _members_by_program(
+    pool: asyncpg.Pool, day: _dt.date, programs: Iterable[str] | None = None
+) -> dict[str, int]:
+    """The read model's members of each regime (default: every regime of the list) on `day`."""
+    counts: dict[str, int] = {}
+    for program in members_as_of(XML, _dt.date.max) if programs is None else programs:
+        found = len(await list_members(pool, UN_LIST_ID, day, program=program))
+        if found:
+            counts[program] = found
+    return counts
+
+
+def test_the_whole_list_imports_through_the_cli_and_every_regime_counts_right(
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TIMELINE_DATABASE_URL", database_url)
+    assert main(["import-un", str(XML)]) == 0
+    summary = capsys.readouterr().err
+    assert "2007 events (2007 new, 0 already in the log) from 1003 rows" in summary
+    assert main(["import-un", str(XML)]) == 0
+    assert "0 events (0 new, 0 already in the log)" in capsys.readouterr().err
+
+    async def check() -> None:
+        async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as pool:
+            await Projector(pool).catch_up()
+            # A regime's members change only on the days it lists someone: on each listing day
+            # the regimes listed then are counted, and every member of the list is counted.
+            for day, programs in _programs_by_listing_date(XML).items():
+                expected = members_as_of(XML, day)
+                found = await _members_by_program(pool, day, programs)
+                assert found == {p: expected[p] for p in programs}, day
+                everyone = await list_members(pool, UN_LIST_ID, day)
+                assert len(everyone) == sum(expected.values()), day
+            last = max(_programs_by_listing_date(XML))
+            assert await _members_by_program(pool, last) == members_as_of(XML, last)
+
+    asyncio.run(check())
+
+
+async def test_a_smaller_later_snapshot_delists_exactly_the_records_removed(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: pathlib.Path
+) -> None:
+    await import_un(store, XML)
+    size = (await store.head()).position
+    again = await import_un(store, XML)
+    assert again.new == 0 and (await store.head()).position == size
+
+    smaller = _smaller_copy(tmp_path, "2026-03-20T08:00:00Z")
+    report = await import_un(store, smaller)
+    assert report.new == len(GONE) and report.read == 1003 - len(GONE)
+    delisted = [
+        r.event for r in await store.read_after(size, 100) if isinstance(r.event, EntityDelisted)
+    ]
+    assert sorted(e.designation for e in delisted) == sorted(GONE)
+    assert {str(e.occurred) for e in delisted} == {"2026-03-20"}
+    assert (await import_un(store, smaller)).new == 0
+
+    await Projector(pool).catch_up()
+    before = members_as_of(XML, _dt.date(2026, 3, 19))
+    assert await _members_by_program(pool, _dt.date(2026, 3, 19)) == before
+    after = await _members_by_program(pool, _dt.date(2026, 3, 20))
+    assert sum(before.values()) - sum(after.values()) == len(GONE)
+    assert before["Al-Qaida"] - after["Al-Qaida"] == 1  # QDe.001
+    assert before["Taliban"] - after["Taliban"] == 1  # TAi.173
+    on_list = {m.entity for m in await list_members(pool, UN_LIST_ID, _dt.date(2026, 3, 20))}
+    assert "un-qde-001" not in on_list and "un-qde-002" in on_list
