@@ -50,6 +50,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "ProductAnalyzed": {"product": "p", "category": "c", "findings": {"die": "x"}},
     "SupplyHalted": {"customer": "huawei", "items": "wafers"},
     "GuidanceIssued": {"title": {"en": "G"}, "authority": "BIS", "targets": ["huawei"]},
+    "EntityRenamed": {"names": {"en": "Renamed"}},
+    "OwnershipChanged": {"owner": "huawei", "share": 50},
 }
 assert set(TEMPLATES) == set(EVENT_TYPES)  # a new event type must be added here
 
@@ -72,8 +74,17 @@ SLOTS: dict[str, list[tuple]] = {
         ("identifiers", "lei"),
         ("identifiers", KEY),
     ],
-    "EntityListed": [("list",), ("authority",), ("license_policy",), ("license_requirement",)],
-    "EntityDelisted": [("list",), ("rule",)],
+    "EntityListed": [
+        ("list",),
+        ("authority",),
+        ("license_policy",),
+        ("license_requirement",),
+        ("program",),
+        ("designation",),
+        ("reason",),
+        ("measures", 0),
+    ],
+    "EntityDelisted": [("list",), ("rule",), ("program",), ("designation",)],
     "RuleIssued": [("title", "en"), ("authority",), ("targets", 0)],
     "RuleRescinded": [("reason",)],
     "ProductMassProduced": [("product",), ("category",), ("specs", "nm"), ("specs", KEY)],
@@ -93,6 +104,8 @@ SLOTS: dict[str, list[tuple]] = {
     "ProductAnalyzed": [("product",), ("category",), ("findings", "die"), ("findings", KEY)],
     "SupplyHalted": [("items",), ("customer",)],
     "GuidanceIssued": [("title", "en"), ("authority",), ("targets", 0)],
+    "EntityRenamed": [("names", "en"), ("aliases", 0)],
+    "OwnershipChanged": [("owner",)],
 }
 
 # Every Unicode category, lone surrogates included, plus the known troublemakers.
