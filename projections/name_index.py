@@ -88,14 +88,10 @@ def name_spans(sets: Sequence[tuple[_dt.date, Iterable[str], Iterable[str]]]) ->
     ordered: list[str] = []
     for these in reversed(order_of_set):
         ordered.extend(name for name in these if name not in ordered)
+    borne = [(name, tuple((a, b) for a, b in held[name] if a < b)) for name in ordered]
     return [
-        NameSpan(
-            ordinal=i,
-            name=name,
-            spans=tuple((a, b) for a, b in held[name] if a < b),
-        )
-        for i, name in enumerate(ordered)
-        if any(a < b for a, b in held[name])
+        NameSpan(ordinal=i, name=name, spans=spans)
+        for i, (name, spans) in enumerate((name, spans) for name, spans in borne if spans)
     ]
 
 
