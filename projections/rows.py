@@ -22,6 +22,7 @@ from events import EntityRegistered, RuleIssued
 from events.types import EntityRenamed, OwnershipChanged
 from projections.facts import Fact
 from projections.fold import state_as_of
+from projections.name_index import NameSpan, entity_name_spans, key_rows
 from projections.segments import OPEN_END, Segment, segments
 from projections.select import effective
 from projections.state import EntityState
@@ -47,6 +48,8 @@ class EntityRecord:
     names: bytes
     aliases: bytes
     search: str
+    names_over_time: tuple[NameSpan, ...] = ()
+    """Every name and alias it was ever registered under, with when it bore it (search)."""
 
 
 Row = tuple[str, str, _dt.date, _dt.date, bool, bytes]
@@ -96,6 +99,7 @@ def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
         names=msgspec.json.encode(state.names),
         aliases=msgspec.json.encode(list(state.aliases)),
         search="\n".join(sorted(normalize(w) for w in words)),
+        names_over_time=tuple(entity_name_spans(entity, facts)),
     )
 
 
@@ -295,6 +299,25 @@ class Folding:
         return [
             (self.generation, r.entity, r.kind, r.country, r.names, r.aliases, r.search)
             for _, r in sorted(self.records.items())
+        ]
+
+    def name_rows(self) -> list[tuple]:
+        """rm_entity_names rows of the entities whose names changed: (generation, entity,
+        ordinal, name as JSON, valid_from, valid_to), one per span."""
+        return [
+            (self.generation, entity, span.ordinal, msgspec.json.encode(span.name), a, b)
+            for entity, r in sorted(self.records.items())
+            for span in r.names_over_time
+            for a, b in span.spans
+        ]
+
+    def name_key_rows(self) -> list[tuple]:
+        """rm_name_keys rows of the same entities: (generation, entity, ordinal, roles, key,
+        reversed key)."""
+        return [
+            (self.generation, entity, *row)
+            for entity, r in sorted(self.records.items())
+            for row in key_rows(r.names_over_time)
         ]
 
 

@@ -11,7 +11,6 @@ import datetime as _dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
@@ -25,11 +24,10 @@ from projections import Change, EntityState, Member, canonical_json, fact_of, st
 from service import clock
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
-from service.eventlog.watch import LogWatcher
 from service.http.answers import AnswerCache, ReadModelGate, models_for, serve_cached
 from service.http.moment import Moment, moment_at, parse_day, parse_known_at
 from service.readmodels import queries as readmodel
-from service.readmodels.queries import EntitySummary
+from service.readmodels import search
 from service.reads.replicas import ReadRouter
 
 __all__ = ["cached_answer", "parse_known_at", "resolve_moment"]
@@ -83,7 +81,9 @@ async def cached_answer(
 
 
 class EntityList(msgspec.Struct, frozen=True):
-    entities: list[EntitySummary]
+    entities: list[search.Hit]
+    cursor: str | None
+    """Pass it back as `cursor` for the next page; null on the last page."""
 
 
 class EntityDetail(msgspec.Struct, frozen=True):
@@ -99,6 +99,29 @@ class EntityDetail(msgspec.Struct, frozen=True):
 
 
 EntityIdPath = Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN, description="Entity id")]
+
+
+def _cursor(cursor: str | None, scope: str, what: str):
+    """The position a cursor continues after, or BadRequest naming `cursor`."""
+    if cursor is None:
+        return None
+    try:
+        after = search.decode_cursor(cursor, scope)
+    except search.BadCursor as exc:
+        raise BadRequest(str(exc), field="cursor") from None
+    if what == "id":
+        if len(after) != 1 or not isinstance(after[0], str):
+            raise BadRequest("is not a cursor of this listing", field="cursor")
+        return after[0]
+    if len(after) != 5 or not all(isinstance(x, int) for x in after[:4]):
+        raise BadRequest("is not a cursor of this search", field="cursor")
+    return after
+
+
+def _encode(after: object, scope: str, what: str) -> str | None:
+    if after is None:
+        return None
+    return search.encode_cursor(scope, [after] if what == "id" else after)
 
 
 def search_text(q: str | None) -> str | None:
@@ -119,12 +142,16 @@ class EntityController(Controller):
     )
     async def search(
         self,
-        pool: NamedDependency[asyncpg.Pool],
+        router: NamedDependency[ReadRouter],
         gate: NamedDependency[ReadModelGate],
-        watcher: NamedDependency[LogWatcher],
+        day: NamedDependency[_dt.date],
+        moment: NamedDependency[Moment],
         q: Annotated[
             str | None,
-            Parameter(max_length=SEARCH_MAX_CHARS, description="Part of a name or alias"),
+            Parameter(
+                max_length=SEARCH_MAX_CHARS,
+                description="A name, alias, former name or id, or part of one, in any script",
+            ),
         ] = None,
         kind: Annotated[
             str | None,
@@ -132,11 +159,30 @@ class EntityController(Controller):
         ] = None,
         country: Annotated[str | None, Parameter(pattern="^[A-Z]{2}$")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        cursor: Annotated[
+            str | None, Parameter(max_length=1000, description="From the previous page")
+        ] = None,
     ) -> EntityList:
         text = search_text(q)
-        await gate.reach(watcher.position)
-        found = await readmodel.search_entities(pool, text, kind=kind, country=country, limit=limit)
-        return EntityList(entities=found)
+        pool = await models_for(router, gate, moment)
+        if text is None or not text.strip():
+            found, after = await search.list_entities(
+                pool, kind=kind, country=country, limit=limit, after=_cursor(cursor, "", "id")
+            )
+            return EntityList(entities=found, cursor=_encode(after, "", "id"))
+        scope = search.scope_of(text, kind, country, day, moment.known_at)
+        hits, more = await search.search(
+            pool,
+            text,
+            day=day,
+            kind=kind,
+            country=country,
+            limit=limit,
+            after=_cursor(cursor, scope, "score"),
+            known_at=moment.known_at,
+            store=moment.store,
+        )
+        return EntityList(entities=hits, cursor=_encode(more, scope, "score"))
 
     @get(
         "/{entity_id:str}",

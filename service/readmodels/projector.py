@@ -30,7 +30,7 @@ from projections import fact_of
 from projections.facts import Fact
 from projections.rows import Folding, Rows, subjects_of
 from service.eventlog.store import CONNECTION_ERRORS, recorded_from_row
-from service.readmodels import sql
+from service.readmodels import search, sql
 from service.readmodels.rebuild import Progress
 from service.readmodels.rebuild import rebuild as rebuild_read_models
 from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
@@ -215,6 +215,7 @@ class Projector:
         records = folding.record_rows()
         if records:
             await conn.execute(sql.UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
+            await search.replace_names(conn, live, folding)
 
     async def _set_aside(
         self, conn: asyncpg.Connection, live: int, entity: str, position: int, error: Exception

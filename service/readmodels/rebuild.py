@@ -9,7 +9,7 @@ import asyncpg
 from projections import fact_of
 from projections.rows import Folding
 from service.eventlog.store import LOG_SIZE, recorded_from_row
-from service.readmodels import sql
+from service.readmodels import search, sql
 from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
 
 Progress = Callable[[int, int], None]
@@ -31,6 +31,7 @@ async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> in
     await pool.execute(sql.CLEAR_ITEMS, generation)
     await pool.execute(sql.CLEAR_ENTITIES, generation)
     await pool.execute(sql.CLEAR_QUARANTINE, generation)
+    await search.clear(pool, generation)
     total = await pool.fetchval(LOG_SIZE)
 
     def feed(rows: Sequence[asyncpg.Record]) -> None:
@@ -75,6 +76,7 @@ async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> in
                 await conn.copy_records_to_table(
                     "rm_entities", records=entity_rows, columns=sql.ENTITY_COLUMNS
                 )
+            await search.write_names(conn, folding)
             if folding.failed:
                 failed = sorted(folding.failed)
                 await conn.execute(sql.DROP_ITEMS_OF, generation, failed)
@@ -88,4 +90,5 @@ async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> in
         await conn.execute(sql.DROP_OTHER_ITEMS, generation)
         await conn.execute(sql.DROP_OTHER_ENTITIES, generation)
         await conn.execute(sql.DROP_OTHER_QUARANTINE, generation)
+        await search.drop_other(conn, generation)
     return generation

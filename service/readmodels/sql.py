@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from service.eventlog.store import SELECT_RECORDED
 
-PROJECTION_VERSION = 3  # 2: only changed rows are closed and reopened; 3: designations
+PROJECTION_VERSION = 4  # 2: only changed rows are closed and reopened; 3: designations;
+# 4: name search (migration 0014)
 PROJECTOR_LOCK_KEY = 0x726D_5F70_726F_6A  # "rm_proj"
 PAGE = 2000
 

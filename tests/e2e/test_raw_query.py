@@ -68,6 +68,11 @@ async def test_a_raw_utf8_search_finds_what_the_percent_encoded_one_finds(
         assert (status_raw, status_encoded) == (200, 200), (raw, encoded_answer)
         assert raw == encoded_answer
         assert [e["id"] for e in raw["entities"]] == ["ymtc"]
+        assert raw["entities"][0]["matched"] == {"name": NAME, "kind": "exact", "former": False}
+        # The simplified spelling, raw, finds the traditional name, ranked with why.
+        status, simplified = raw_get(base, "/v1/entities?q=长江存储&limit=1".encode())
+        assert status == 200 and simplified["entities"][0]["id"] == "ymtc"
+        assert simplified["entities"][0]["matched"]["kind"] == "exact"
         # An unknown parameter named in raw UTF-8 is named back as text, not as Latin-1.
         status, problem = raw_get(base, "/v1/entities?名=1".encode())
         assert status == 400 and problem["field"] == "名"

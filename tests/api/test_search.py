@@ -1,0 +1,247 @@
+"""Name search through the API (`GET /v1/entities?q=`), against real PostgreSQL: every name,
+alias and former name in any script and spelling finds its entity, ranked, with why it matched
+and a cursor for the next page."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from events import EntityRegistered, PartialDate, Source
+from service.eventlog.store import EventStore
+from tests.support.apitools import SOURCE, assert_problem
+
+
+def entity(
+    entity_id: str,
+    names: dict[str, str],
+    *aliases: str,
+    kind: str = "company",
+    occurred: str = "2018",
+) -> dict:
+    return {
+        "type": "EntityRegistered",
+        "entity": entity_id,
+        "occurred": occurred,
+        "kind": kind,
+        "names": names,
+        "aliases": list(aliases),
+        "sources": SOURCE,
+    }
+
+
+REPORTED = [
+    entity("ymtc", {"en": "YMTC", "zh-Hans": "长江存储"}, "Yangtze Memory Technologies"),
+    entity("tsao-hsing-cheng", {"en": "Tsao Hsing-cheng", "zh-Hans": "曹兴诚"}, kind="person"),
+    entity("kuma-academy", {"en": "Kuma Academy", "zh-Hans": "黑熊学院"}, kind="other"),
+    entity("lockheed-martin", {"en": "Lockheed Martin", "zh-Hans": "洛克希德·马丁公司"}),
+    entity("huawei", {"en": "Huawei"}, "Huawei Technologies Co., Ltd.", "华为"),
+    entity("huawei-investment", {"en": "Huawei Investment & Holding Co., Ltd."}),
+    entity("obryan-co", {"en": "O’Bryan Trading"}),
+    entity("avic-xian", {"en": "AVIC Xi'an Aircraft Industry Group"}),
+]
+
+
+@pytest.fixture
+async def reported(writer: AsyncTestClient) -> AsyncTestClient:
+    response = await writer.post("/v1/events", json=REPORTED)
+    assert response.status_code == 201, response.text
+    return writer
+
+
+async def found(api: AsyncTestClient, q: str, **params: object) -> list[dict]:
+    response = await api.get("/v1/entities", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    return response.json()["entities"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "kind"),
+    [
+        ("長江存儲", "ymtc", "exact"),  # traditional for a simplified name
+        ("曹興誠", "tsao-hsing-cheng", "exact"),
+        ("黑熊學院", "kuma-academy", "exact"),
+        ("洛克希德·馬丁公司", "lockheed-martin", "exact"),
+        ("洛克希德马丁", "lockheed-martin", "core"),  # without the middle dot and 公司
+        ("Tsao Hsing cheng", "tsao-hsing-cheng", "exact"),  # space for the hyphen
+        ("Huawei Technologies Co Ltd", "huawei", "exact"),  # no punctuation
+        ("O'Bryan", "obryan-co", "tokens"),  # straight apostrophe for a curly one
+        ("AVIC Xian", "avic-xian", "tokens"),
+        ("Cao Xingcheng", "tsao-hsing-cheng", "transliteration"),
+    ],
+)
+async def test_each_reported_name_finds_its_entity_first(
+    reported: AsyncTestClient, query: str, expected: str, kind: str
+) -> None:
+    hits = await found(reported, query)
+    assert hits, query
+    assert hits[0]["id"] == expected
+    assert hits[0]["matched"]["kind"] == kind
+    assert hits[0]["matched"]["former"] is False
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "rule"),
+    [
+        ("ＨＵＡＷＥＩ", "huawei", "full-width and case fold to the same key"),
+        ("huawei technologies, co. ltd.", "huawei", "punctuation separates like a space"),
+        ("O Bryan Trading", "obryan-co", "the parts of an apostrophised word are words too"),
+        ("Lockheed-Martin", "lockheed-martin", "a hyphen is a separator"),
+        ("Huawei Technologies Limited", "huawei", "legal forms are optional"),
+        ("Yangtze Memory Technolgies", "ymtc", "a typo within the allowed edits"),
+        ("lockheed-martin", "lockheed-martin", "the id"),
+    ],
+)
+async def test_each_normalisation_rule_reaches_the_entity(
+    reported: AsyncTestClient, query: str, expected: str, rule: str
+) -> None:
+    hits = await found(reported, query)
+    assert hits and hits[0]["id"] == expected, (rule, hits[:3])
+
+
+async def test_huawei_finds_huawei_before_huawei_investment(reported: AsyncTestClient) -> None:
+    hits = await found(reported, "Huawei")
+    assert [h["id"] for h in hits] == ["huawei", "huawei-investment"]
+    assert hits[0]["matched"] == {"name": "huawei", "kind": "id", "former": False}
+    assert hits[1]["matched"]["kind"] == "tokens"
+    hits = await found(reported, "Huawei Technologies")
+    assert [h["id"] for h in hits] == ["huawei"]  # tokens: every word, Investment lacks one
+    hits = await found(reported, "HUAWEI ")
+    assert [h["id"] for h in hits] == ["huawei", "huawei-investment"]
+
+
+async def test_an_exact_alias_comes_first_among_65_names_containing_it(
+    writer: AsyncTestClient,
+) -> None:
+    # 64 entities with the word CT in their names, ids before the exact alias's in id order.
+    crowd = [entity(f"a-ct-{i:02}", {"en": f"CT Holdings {i:02}"}) for i in range(64)]
+    exact = entity("zz-ct", {"en": "Cuttlefish Technologies"}, "CT")
+    assert (await writer.post("/v1/events", json=[*crowd, exact])).status_code == 201
+    hits = await found(writer, "CT", limit=50)
+    assert hits[0]["id"] == "zz-ct" and hits[0]["matched"]["kind"] == "exact"
+    assert len(hits) == 50
+
+
+async def test_the_cursor_pages_through_every_match_once_in_order(
+    writer: AsyncTestClient,
+) -> None:
+    crowd = [entity(f"ct-{i:02}", {"en": f"CT {'Group ' * (i % 4)}{i:02}"}) for i in range(23)]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    everything = await found(writer, "CT", limit=500)
+    assert len(everything) == 23
+    pages: list[dict] = []
+    cursor = None
+    while True:
+        params = {"q": "CT", "limit": 5} | ({"cursor": cursor} if cursor else {})
+        body = (await writer.get("/v1/entities", params=params)).json()
+        pages.extend(body["entities"])
+        cursor = body["cursor"]
+        if cursor is None:
+            break
+    assert [h["id"] for h in pages] == [h["id"] for h in everything]
+    # The same cursor gives the same page (opaque and stable).
+    first = (await writer.get("/v1/entities", params={"q": "CT", "limit": 5})).json()
+    again = [
+        (await writer.get("/v1/entities", params={"q": "CT", "limit": 5, "cursor": c})).json()
+        for c in (first["cursor"], first["cursor"])
+    ]
+    assert again[0] == again[1] and again[0]["entities"][0]["id"] == everything[5]["id"]
+
+
+async def test_a_listing_without_a_query_pages_by_id(writer: AsyncTestClient) -> None:
+    crowd = [entity(f"e-{i:02}", {"en": f"E {i}"}, kind="other") for i in range(7)]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    params: dict = {"limit": 4, "kind": "other"}
+    first = (await writer.get("/v1/entities", params=params)).json()
+    params["cursor"] = first["cursor"]
+    second = (await writer.get("/v1/entities", params=params)).json()
+    assert [e["id"] for e in first["entities"] + second["entities"]] == [
+        f"e-{i:02}" for i in range(7)
+    ]
+    assert second["cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"q": "CT", "cursor": "not a cursor"}, "cursor"),
+        ({"q": "Huawei", "cursor": "WyJ4IixbMV1d"}, "cursor"),  # a cursor of another query
+        ({"q": "a\x00b"}, "q"),
+        ({"q": "x" * 201}, "q"),
+    ],
+)
+async def test_a_bad_cursor_or_query_is_a_problem_naming_it(
+    reported: AsyncTestClient, params: dict, field: str
+) -> None:
+    assert_problem(await reported.get("/v1/entities", params=params), 400, field)
+
+
+async def test_a_cursor_of_one_query_is_refused_for_another(writer: AsyncTestClient) -> None:
+    crowd = [entity(f"ct-{i:02}", {"en": f"CT {i:02}"}) for i in range(3)]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    cursor = (await writer.get("/v1/entities", params={"q": "CT", "limit": 1})).json()["cursor"]
+    assert cursor
+    response = await writer.get("/v1/entities", params={"q": "CT 01", "cursor": cursor})
+    assert_problem(response, 400, "cursor")
+
+
+ODD = "Acme\x00Corp \u202e\ufeff 🐉 Ｚｅｔａ"
+
+
+async def test_a_name_with_nul_and_odd_text_is_indexed_and_found(
+    client: AsyncTestClient, store: EventStore
+) -> None:
+    """The API refuses NUL in a name; the log may still hold one (an import, an old export)."""
+    await store.append(
+        [
+            EntityRegistered(
+                entity="odd-co",
+                occurred=PartialDate("2016"),
+                sources=(Source(url="https://example.org/odd"),),
+                kind="company",
+                names={"en": ODD},
+            )
+        ]
+    )
+    hits = await found(client, "acme corp zeta")
+    assert [h["id"] for h in hits] == ["odd-co"]
+    assert hits[0]["matched"]["name"] == ODD
+
+
+async def test_as_of_a_date_finds_the_names_the_entity_had_then(
+    writer: AsyncTestClient,
+) -> None:
+    """Former names: those of an earlier registration that a later one replaced."""
+    events = [
+        entity("us-bis", {"en": "Bureau of Export Administration"}, occurred="1987"),
+        entity("us-bis", {"en": "Bureau of Industry and Security"}, "BIS", occurred="2002-04-18"),
+    ]
+    assert (await writer.post("/v1/events", json=events)).status_code == 201
+    # Now: the former name still finds it, shown as former.
+    now = await found(writer, "Bureau of Export Administration")
+    assert now[0]["id"] == "us-bis"
+    assert now[0]["matched"] == {
+        "name": "Bureau of Export Administration",
+        "kind": "exact",
+        "former": True,
+    }
+    # In 1999 that was its name; the later one was not yet.
+    then = await found(writer, "Bureau of Export Administration", as_of="1999-01-01")
+    assert then[0]["matched"]["former"] is False
+    assert await found(writer, "Bureau of Industry and Security", as_of="1999-01-01") == []
+    later = await found(writer, "Bureau of Industry and Security", as_of="2002-04-18")
+    assert later[0]["id"] == "us-bis" and later[0]["matched"]["former"] is False
+
+
+async def test_known_at_finds_the_names_the_log_knew_then(writer: AsyncTestClient) -> None:
+    first = [entity("acme", {"en": "Acme Widgets"}, occurred="2010")]
+    assert (await writer.post("/v1/events", json=first)).status_code == 201
+    listed = (await writer.get("/v1/events", params={"entity": "acme"})).json()["events"]
+    known_then = listed[-1]["recorded_at"]
+    renamed = [entity("acme", {"en": "Zenith Gadgets"}, occurred="2020")]
+    assert (await writer.post("/v1/events", json=renamed)).status_code == 201
+    now = await found(writer, "Acme Widgets")
+    assert now[0]["matched"]["former"] is True
+    then = await found(writer, "Acme Widgets", known_at=known_then)
+    assert then[0]["id"] == "acme" and then[0]["matched"]["former"] is False
+    assert await found(writer, "Zenith Gadgets", known_at=known_then) == []
