@@ -227,6 +227,8 @@ TYPE_NAMES: dict[str, tuple[str, str, str]] = {
     "RegulatoryReviewOpened": ("Investigations opened", "展开调查或审查", "展開調查或審查"),
     "RegulatoryReviewConcluded": ("Investigation results", "调查或审查结果", "調查或審查結果"),
     "EventRetracted": ("Corrections", "更正", "更正"),
+    "EntityRenamed": ("Name changes", "更名", "更名"),
+    "OwnershipChanged": ("Owners and shareholdings", "股东与持股变动", "股東與持股變動"),
     REGISTRATION: ("First records of entities", "实体首次记录", "實體首次紀錄"),
 }
 
@@ -245,6 +247,7 @@ TYPE_GROUPS: tuple[tuple[tuple[str, str, str], tuple[str, ...]], ...] = (
     ),
     (("Markets and supply", "市场与供应", "市場與供應"), ("ExitAnnounced", "SupplyHalted")),
     (("Money", "财务", "財務"), ("FinancialImpactDisclosed",)),
+    (("Companies", "企业", "企業"), ("EntityRenamed", "OwnershipChanged")),
     (
         ("Investigations", "调查与审查", "調查與審查"),
         ("RegulatoryReviewOpened", "RegulatoryReviewConcluded"),
