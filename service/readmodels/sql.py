@@ -1,4 +1,5 @@
-"""The read models' tables (migrations 0004, 0005, 0012): constants and the SQL that owns them."""
+"""The read models' tables (migrations 0004, 0005, 0012, 0015): constants and the SQL that
+owns them."""
 
 from __future__ import annotations
 
@@ -127,3 +128,22 @@ ORDER BY position, entity
 CLEAR_QUARANTINE = "DELETE FROM rm_quarantine WHERE generation = $1"
 DROP_OTHER_QUARANTINE = "DELETE FROM rm_quarantine WHERE generation <> $1"
 DROP_ITEMS_OF = "DELETE FROM rm_items WHERE generation = $1 AND entity = ANY($2::text[])"
+
+# A rebuild's partitions already written (migration 0015).
+REBUILD_PARTITIONS = """
+SELECT partitions, upto, array_agg(partition) AS done FROM rm_rebuild_partitions
+WHERE generation = $1 GROUP BY partitions, upto
+"""
+REBUILD_PARTITION_DONE = """
+INSERT INTO rm_rebuild_partitions (generation, partitions, upto, partition)
+VALUES ($1, $2, $3, $4)
+"""
+CLEAR_REBUILD_PARTITIONS = "DELETE FROM rm_rebuild_partitions WHERE generation = $1"
+EVENT_COUNT = "SELECT count(*) FROM events WHERE position <= $1"
+# Every entity that has rows up to $1: those with a stream, and the companies rules name.
+ENTITIES_UPTO = """
+SELECT entity FROM events WHERE position <= $1
+UNION
+SELECT r.ref FROM event_refs r JOIN events e ON e.position = r.position
+WHERE e.type = 'RuleIssued' AND r.field LIKE 'targets%' AND r.position <= $1
+"""

@@ -244,6 +244,67 @@ async def test_rebuild_equals_incremental_byte_for_byte(
     assert await pool.fetchval("SELECT count(*) FROM rm_items WHERE generation <> 2") == 0
 
 
+async def test_rebuild_in_partitions_and_worker_processes_equals_incremental(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    projector = Projector(pool)
+    for i, batch in enumerate(_big_log(BIG_LOG_EVENTS, seed=11)):
+        await store.append(batch)
+        if i % 5 == 0:
+            await projector.catch_up()
+    await projector.catch_up()
+    incremental = await _dump(pool)
+    await rebuild(pool, workers=2, partition_events=max(BIG_LOG_EVENTS // 6, 1))
+    assert await _dump(pool) == incremental
+
+
+class _Killed(Exception):
+    """Stands for the rebuild's process being killed."""
+
+
+async def test_a_killed_rebuild_resumes_from_its_written_partitions_and_catches_up(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    batches = _big_log(BIG_LOG_EVENTS, seed=13)
+    later = batches[len(batches) * 4 // 5 :]
+    for batch in batches[: len(batches) * 4 // 5]:
+        await store.append(batch)
+    projector = Projector(pool)
+    await projector.catch_up()
+    seen: list[tuple[int, int]] = []
+
+    def die_after_two_partitions(done: int, total: int) -> None:
+        seen.append((done, total))
+        if len(seen) == 3:  # the first call reports none done; then one per partition
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        await rebuild(
+            pool,
+            workers=1,
+            partition_events=max(BIG_LOG_EVENTS // 8, 1),
+            progress=die_after_two_partitions,
+        )
+    assert await pool.fetchval("SELECT count(*) FROM rm_rebuild_partitions") == 2
+    assert await pool.fetchval("SELECT live FROM rm_state") == 1  # not swapped in
+    for batch in later:  # appended while no rebuild runs: the resumed one catches up on them
+        await store.append(batch)
+    await projector.catch_up()
+    incremental = await _dump(pool)
+
+    resumed: list[tuple[int, int]] = []
+    await rebuild(
+        pool,
+        workers=2,
+        partition_events=10**9,  # ignored: the killed rebuild's partitions are kept
+        progress=lambda done, total: resumed.append((done, total)),
+    )
+    assert resumed[0][1] == seen[0][1]  # built up to the same position as the killed one
+    assert resumed[0][0] > 0  # and did not fold the written partitions again
+    assert await _dump(pool) == incremental
+    assert await pool.fetchval("SELECT count(*) FROM rm_rebuild_partitions") == 0
+
+
 async def test_readers_during_a_rebuild_never_see_an_error_or_a_partial_answer(
     store: EventStore, pool: asyncpg.Pool
 ) -> None:
