@@ -31,6 +31,7 @@ from service import clock
 from service.errors import BadRequest, DatabaseUnavailable, NotFound
 from service.eventlog.store import CONNECTION_ERRORS, EventStore
 from service.eventlog.watch import LogWatcher
+from service.http import pages
 from service.http.responses import IMMUTABLE, REVALIDATE, etag_matches, etag_of
 from service.readmodels import queries as readmodel
 from service.readmodels.queries import EntitySummary
@@ -325,9 +326,15 @@ async def get_list_members(
     list_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
     as_of: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
     known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
+    limit: Annotated[str | None, Parameter(description=pages.LIMIT_TEXT)] = None,
+    cursor: Annotated[str | None, Parameter(description=pages.CURSOR_TEXT)] = None,
+    count: Annotated[str | None, Parameter(description=pages.COUNT_TEXT)] = None,
 ) -> Response[Members]:
     day = parse_day(as_of, "as_of", clock.now().date())
-    moment = await resolve_moment(state, parse_known_at(known_at))
+    asked = pages.Asked.of(limit, cursor, count, readmodel.members_question(list_id, day))
+    moment = await resolve_moment(state, asked.known_at(parse_known_at(known_at)))
+    if pages.wants_stream(request) or asked.paged:
+        return await pages.members(request, state, list_id, day, moment, asked)  # type: ignore[return-value]
 
     async def render() -> bytes:
         pool = await models_for(state, moment)
@@ -351,12 +358,18 @@ async def get_changes(
     from_: Annotated[str, QueryParameter(name="from", description="YYYY-MM-DD")],
     to: Annotated[str | None, Parameter(description="YYYY-MM-DD (default: today)")] = None,
     known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
+    limit: Annotated[str | None, Parameter(description=pages.LIMIT_TEXT)] = None,
+    cursor: Annotated[str | None, Parameter(description=pages.CURSOR_TEXT)] = None,
+    count: Annotated[str | None, Parameter(description=pages.COUNT_TEXT)] = None,
 ) -> Response[Changes]:
     start = parse_day(from_, "from")
     end = parse_day(to, "to", clock.now().date())
     if start > end:
         raise BadRequest("must be on or before `to`", field="from")
-    moment = await resolve_moment(state, parse_known_at(known_at))
+    asked = pages.Asked.of(limit, cursor, count, readmodel.changes_question(start, end))
+    moment = await resolve_moment(state, asked.known_at(parse_known_at(known_at)))
+    if pages.wants_stream(request) or asked.paged:
+        return await pages.changes(request, state, start, end, moment, asked)  # type: ignore[return-value]
 
     async def render() -> bytes:
         pool = await models_for(state, moment)

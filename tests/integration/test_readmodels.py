@@ -108,6 +108,56 @@ async def test_sql_members_and_changes_equal_the_pure_fold(
             assert await readmodel.changes(pool, start, end, known_at) == projections.changes(
                 facts, start, end, known_at
             ), (start, end, known_at)
+            await _pages_and_streams_equal_the_whole_answer(
+                pool, day, start, end, known_at, limit=rnd.randint(1, 4)
+            )
+
+
+async def _pages_and_streams_equal_the_whole_answer(
+    pool: asyncpg.Pool,
+    day: _dt.date,
+    start: _dt.date,
+    end: _dt.date,
+    known_at: _dt.datetime | None,
+    limit: int,
+) -> None:
+    """Members and changes cut in pages of `limit` (a page may end inside an entity's changes),
+    streamed, and counted, give exactly the whole answer."""
+    for list_id in LISTS:
+        whole = await readmodel.list_members(pool, list_id, day, known_at)
+        streamed = [m async for m in readmodel.stream_list_members(pool, list_id, day, known_at)]
+        assert tuple(streamed) == whole
+        assert await readmodel.count_list_members(pool, list_id, day, known_at) == len(whole)
+        paged: list = []
+        cursor = None
+        for _ in range(len(whole) + 1):  # a cursor that goes nowhere fails, not hangs
+            page = await readmodel.list_members_page(
+                pool, list_id, day, known_at, limit=limit, cursor=cursor
+            )
+            assert len(page.items) <= limit
+            paged.extend(page.items)
+            if page.next_cursor is None:
+                break
+            cursor = readmodel.decode_cursor(
+                page.next_cursor, readmodel.members_question(list_id, day)
+            )
+        assert page.next_cursor is None
+        assert tuple(paged) == whole
+    whole_changes = await readmodel.changes(pool, start, end, known_at)
+    streamed_changes = [c async for c in readmodel.stream_changes(pool, start, end, known_at)]
+    assert tuple(streamed_changes) == whole_changes
+    assert await readmodel.count_changes(pool, start, end, known_at) == len(whole_changes)
+    paged = []
+    cursor = None
+    for _ in range(len(whole_changes) + 1):
+        page = await readmodel.changes_page(pool, start, end, known_at, limit=limit, cursor=cursor)
+        assert len(page.items) <= limit
+        paged.extend(page.items)
+        if page.next_cursor is None:
+            break
+        cursor = readmodel.decode_cursor(page.next_cursor, readmodel.changes_question(start, end))
+    assert page.next_cursor is None
+    assert tuple(paged) == whole_changes
 
 
 def _big_log(n: int, seed: int = 7) -> list[list]:

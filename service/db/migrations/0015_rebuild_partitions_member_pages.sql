@@ -13,3 +13,7 @@ CREATE TABLE rm_rebuild_partitions (
     written_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (generation, partition)
 );
+
+-- A list's members a page at a time: the index yields them in entity order (code points, as
+-- the keyset cursor compares them), so a page reads its own rows, not the whole list.
+CREATE INDEX rm_items_members ON rm_items (generation, aspect, key, entity COLLATE "C", recorded_to);
