@@ -14,11 +14,13 @@ as the projector would, and the new generation is swapped in, under the projecto
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import math
 import os
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -62,19 +64,33 @@ def fold_partition(generation: int, entities: Sequence[str], rows: Iterable[_Row
     An event that cannot be decoded sets its entity aside, as does an entity whose fold fails.
     """
     folding = Folding(generation, only=set(entities), isolate=True)
-    for row in rows:
-        try:
-            fact = fact_of(RecordedEvent(**dict(zip(_COLUMNS, row, strict=True))))
-        except Exception as exc:  # an undecodable event sets its entity aside
-            folding.set_aside(row[2], row[0], exc)
-            continue
-        folding.feed(fact)
-    folding.flush()
+    with _few_collections():
+        for row in rows:
+            try:
+                fact = fact_of(RecordedEvent(**dict(zip(_COLUMNS, row, strict=True))))
+            except Exception as exc:  # an undecodable event sets its entity aside
+                folding.set_aside(row[2], row[0], exc)
+                continue
+            folding.feed(fact)
+        folding.flush()
     return PartitionRows(
         items=folding.closed + folding.open_rows(),
         entities=folding.record_rows(),
         failed=dict(folding.failed),
     )
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """The cyclic collector, run far less often while a partition is folded: the fold keeps
+    every entity's facts and folded states alive (hundreds of thousands of containers), and at
+    the default thresholds a full collection walks them all again and again."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 _COLUMNS = (
