@@ -46,6 +46,7 @@ import secrets
 import shlex
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -83,6 +84,7 @@ from service.db.migrate import migrate
 from service.eventlog.store import SELECT_RECORDED, EventStore
 from service.readmodels import queries as readmodel
 from service.readmodels import sql as readmodel_sql
+from service.readmodels.projector import Projector
 from service.readmodels.rebuild import rebuild
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -454,31 +456,64 @@ async def settle(admin_url: str, pool: asyncpg.Pool) -> None:
 
 
 class _Progress:
-    """rebuild's progress callback: a line a second on stderr; also the peak RSS seen."""
+    """rebuild's progress callback: a line a second on stderr."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.start = self.last = time.perf_counter()
-        self.peak_rss = _rss()
 
     def __call__(self, done: int, total: int) -> None:
-        self.peak_rss = max(self.peak_rss, _rss())
         now = time.perf_counter()
         if now - self.last >= 1:
             self.last = now
             note(f"    {self.label}: {done:,}/{total:,} ({now - self.start:.0f} s)")
 
 
-def _rss() -> int:
-    """Resident set size of this process, in bytes (0 where /proc is missing)."""
+def _rss(pid: int | str = "self") -> int:
+    """Resident set size of a process, in bytes (0 where /proc is missing)."""
     try:
-        with open("/proc/self/status") as f:
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def _tree_rss() -> int:
+    """RSS of this process and all its descendants (the rebuild's worker processes), summed."""
+    total, pending = 0, [str(os.getpid())]
+    while pending:
+        pid = pending.pop()
+        total += _rss(pid)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    pending.extend(f.read().split())
+    return total
+
+
+class _TreeRssPeak:
+    """Samples `_tree_rss` every 50 ms in a thread while open; `peak` is the largest sum."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, _tree_rss())
+
+    def __enter__(self) -> _TreeRssPeak:
+        self.peak = _tree_rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 async def raw_read(pool: asyncpg.Pool, page: int) -> int:
@@ -515,10 +550,11 @@ async def rebuild_round(
         raise RuntimeError(f"raw read {count} events, expected {events}")
     note(f"  round {round_}/{rounds}: rebuild")
     progress = _Progress("rebuild")
-    t0 = time.perf_counter()
-    await rebuild(pool, progress=progress)
-    out.rebuild.append(time.perf_counter() - t0)
-    out.peak_rss = max(out.peak_rss, progress.peak_rss)
+    with _TreeRssPeak() as rss:
+        t0 = time.perf_counter()
+        await rebuild(pool, progress=progress)
+        out.rebuild.append(time.perf_counter() - t0)
+    out.peak_rss = max(out.peak_rss, rss.peak)
     reached = await pool.fetchval("SELECT position FROM rm_state")
     if reached != events:
         raise RuntimeError(f"rebuild reached position {reached}, expected {events}")
@@ -645,6 +681,98 @@ async def check_agreement(pool: asyncpg.Pool, loaded: Loaded, seed: int) -> int:
 
 
 @dataclass
+class EngineFigures:
+    append_events: int = 0
+    append_seconds: float = 0.0  # the projector catching up on them
+    page_size: int = 0
+    pages: list[float] = field(default_factory=list)  # seconds per page
+    streamed: int = 0
+    stream_seconds: float = 0.0
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+APPENDED = 1_000
+PAGE_SIZE = 1_000
+
+
+async def measure_engine(
+    pool: asyncpg.Pool, loaded: Loaded, args: argparse.Namespace, seed: int
+) -> EngineFigures:
+    """The projector's cost of 1,000 appended events (appends of 5, a listing or a product of
+    a random existing company each; then `Projector.catch_up`, timed); a page of 1,000 members
+    (`list_members_page`, walking the whole list with its cursors, again and again) p50/p99;
+    members streamed as NDJSON (`stream_list_members` + one canonical JSON line each)/s."""
+    out = EngineFigures(load=os.getloadavg())
+    rng = random.Random(seed)
+    store = EventStore(pool)
+    projector = Projector(pool)
+    await projector.catch_up()
+    batch: list[AnyEvent] = []
+    for i in range(APPENDED):
+        company = rng.choice(loaded.companies)
+        if i % 2:
+            batch.append(
+                EntityListed(
+                    entity=company,
+                    occurred=_date(rng),
+                    sources=(_fr(rng, "listing"),),
+                    list=LIST_ID,
+                    authority="BIS",
+                )
+            )
+        else:
+            product, category, specs = rng.choice(PRODUCTS)
+            batch.append(
+                ProductMassProduced(
+                    entity=company,
+                    occurred=_date(rng),
+                    sources=(_fr(rng, "product"),),
+                    product=product,
+                    category=category,
+                    specs=specs,
+                )
+            )
+        if len(batch) == 5:
+            await store.append(batch)
+            batch = []
+    t0 = time.perf_counter()
+    await projector.catch_up()
+    out.append_seconds = time.perf_counter() - t0
+    out.append_events = APPENDED
+
+    out.page_size = PAGE_SIZE
+    for _ in range(args.warmup):
+        await readmodel.list_members_page(pool, LIST_ID, AS_OF, limit=PAGE_SIZE)
+    started = time.perf_counter()
+    while len(out.pages) < max(MIN_SAMPLES, args.samples) and time.perf_counter() - started < (
+        args.budget
+    ):
+        cursor = None
+        while True:
+            t0 = time.perf_counter()
+            page = await readmodel.list_members_page(
+                pool, LIST_ID, AS_OF, limit=PAGE_SIZE, cursor=cursor
+            )
+            out.pages.append(time.perf_counter() - t0)
+            if page.next_cursor is None:
+                break
+            cursor = readmodel.decode_cursor(
+                page.next_cursor, readmodel.members_question(LIST_ID, AS_OF)
+            )
+
+    for _ in range(3):
+        lines = 0
+        t0 = time.perf_counter()
+        async for member in readmodel.stream_list_members(pool, LIST_ID, AS_OF):
+            canonical_json(member)  # type: ignore[arg-type]
+            lines += 1
+        elapsed = time.perf_counter() - t0
+        if not out.stream_seconds or elapsed < out.stream_seconds:
+            out.streamed, out.stream_seconds = lines, elapsed
+    return out
+
+
+@dataclass
 class SizeResult:
     size: int
     loaded: Loaded
@@ -654,6 +782,7 @@ class SizeResult:
     rm_bytes: int
     events_bytes: int
     checked: int
+    engine: EngineFigures | None = None
 
 
 async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> SizeResult:
@@ -691,9 +820,16 @@ async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> S
             latencies = await measure_latencies(
                 pool, loaded, args, args.seed + size, members=read_models
             )
+            engine = None
+            if read_models:
+                note(f"{size:,} events: projector after {APPENDED:,} appended events, pages")
+                engine = await measure_engine(pool, loaded, args, args.seed + size)
+            in_log = loaded.events + (APPENDED if engine else 0)
             for round_ in range(2, rounds + 1 if read_models else 0):
-                await rebuild_round(pool, loaded.events, figures, round_, rounds)
-    return SizeResult(size, loaded, figures, latencies, rm_items, rm_bytes, events_bytes, checked)
+                await rebuild_round(pool, in_log, figures, round_, rounds)
+    return SizeResult(
+        size, loaded, figures, latencies, rm_items, rm_bytes, events_bytes, checked, engine
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -750,8 +886,8 @@ def report(results: list[SizeResult]) -> None:
         )
         if f.peak_rss:
             print(
-                f"   {'':<36}process RSS {_mib(f.rss_before)} before a rebuild, "
-                f"peak {_mib(f.peak_rss)} during"
+                f"   {'':<36}RSS {_mib(f.rss_before)} before a rebuild; peak during it, this "
+                f"process and its workers summed: {_mib(f.peak_rss)}"
             )
 
     header = f"   {'':<36}{'p50 ms':>9} {'p99 ms':>9} {'n':>6}  vs PK p50/p99"
@@ -787,6 +923,23 @@ def report(results: list[SizeResult]) -> None:
             lat.members_past,
             lat.pk,
             f"{lat.members_past_count:,} members; K = {known}",
+        )
+
+    print("\n4. The projector after appends; members a page at a time and streamed")
+    for r in results:
+        e = r.engine
+        if e is None:
+            print(f"  {r.size:,} events: not measured (no read models above --rebuild-max-events)")
+            continue
+        print(f"  {r.size:,} events (load average {e.load[0]:.1f} {e.load[1]:.1f} {e.load[2]:.1f})")
+        print(
+            f"   {'projector: 1,000 events appended':<36}{e.append_seconds * 1000:>9.0f} ms "
+            f"({e.append_events / e.append_seconds:,.0f} events/s)"
+        )
+        _latency_line(f"members page of {e.page_size:,}", e.pages, None)
+        print(
+            f"   {'members streamed as NDJSON':<36}{e.streamed / e.stream_seconds:>9,.0f} members/s"
+            f" ({e.streamed:,} members, best of 3)"
         )
 
 

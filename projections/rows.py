@@ -23,7 +23,7 @@ from events.types import EntityRenamed, OwnershipChanged
 from projections.facts import Fact
 from projections.fold import state_as_of
 from projections.name_index import NameSpan, entity_name_spans, key_rows
-from projections.segments import OPEN_END, Segment, segments
+from projections.segments import OPEN_END, Segment, Segmentation
 from projections.select import effective
 from projections.state import EntityState
 
@@ -215,6 +215,9 @@ class Folding:
         self.records: dict[str, EntityRecord] = {}
         self.position = 0
         self._pending: list[Fact] = []
+        self._segmentations: dict[str, Segmentation] = {}
+        """Per entity, its segments as last folded: the next group re-folds only from the
+        first breakpoint its facts can change."""
 
     def stored(self, entity: str, rows: Rows) -> None:
         if rows:
@@ -257,6 +260,7 @@ class Folding:
         """Fold `entity` no more; drop whatever of it is not yet written."""
         self.failed.setdefault(entity, (position, f"{type(error).__name__}: {error}"))
         self.current.pop(entity, None)
+        self._segmentations.pop(entity, None)
         self.dirty.discard(entity)
         self.records.pop(entity, None)
         self.closed = [row for row in self.closed if row[1] != entity]
@@ -264,7 +268,10 @@ class Folding:
 
     def _apply_entity(self, entity: str, recorded_at: _dt.datetime, renamed: set[str]) -> None:
         facts = self.memory.facts_for(entity)
-        rows = rows_of(segments(entity, facts, None))
+        segmentation = self._segmentations.get(entity)
+        if segmentation is None:
+            segmentation = self._segmentations[entity] = Segmentation(entity)
+        rows = rows_of(segmentation.update(facts))
         previous = self.current.get(entity, {})
         if len(rows) != len(previous) or any(row not in previous for row in rows):
             # Only rows that changed are closed and opened: a row that is still true keeps

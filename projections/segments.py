@@ -15,6 +15,7 @@ names the event that removed it (the last delisting or rescission that counts), 
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import enum
 import functools
@@ -164,46 +165,167 @@ def segments(
     so from one breakpoint to the next only the facts from the first one whose effect may
     differ need folding again: the states after each prefix are kept and reused.
     """
-    chosen = [f for f in relevant(entity, effective(facts, known_at)) if _may_touch(entity, f)]
-    if not chosen:
-        return []
-    sensitive = [_sensitive_days(f) for f in chosen]
-    prefix: list[tuple[EntityState, dict]] = []
-    previous: _dt.date | None = None
-    open_rows: dict[tuple[Aspect, tuple[str, ...]], tuple[_dt.date, object]] = {}
-    out: list[Segment] = []
-    for day in _breakpoints(chosen, sensitive):
-        if previous is None:
-            prefix = [(initial_state(entity, day, known_at), {})]
-        else:
-            keep = min(_first_difference(chosen, sensitive, previous, day), len(prefix) - 1)
-            del prefix[keep + 1 :]
-            state, removed = prefix[keep]
-            prefix[keep] = (msgspec.structs.replace(state, as_of=day), removed)
-        state, removed = prefix[-1]
-        for fact in chosen[len(prefix) - 1 :]:
-            if not counts(fact, day):
-                break  # world order: every later fact starts later still
-            state, removed = evolve_noting_removals(state, removed, fact)
-            prefix.append((state, removed))
-        previous = day
+    return Segmentation(entity, known_at).update(facts)
 
-        now: dict[tuple[Aspect, tuple[str, ...]], object] = dict(items_of(state))
-        for ref, remover in removed.items():
-            if ref not in now:
-                now[ref] = _Removed(remover)
-        for ref in list(open_rows):
-            start, value = open_rows[ref]
-            if now.get(ref) != value:
-                out.append(_segment(ref, start, day, value))
-                del open_rows[ref]
-        for ref, value in now.items():
-            if ref not in open_rows:
-                open_rows[ref] = (day, value)
-    for ref, (start, value) in open_rows.items():
-        out.append(_segment(ref, start, OPEN_END, value))
-    out.sort(key=lambda s: (ASPECTS.index(s.aspect), s.key, s.valid_from))
-    return out
+
+class _Open(typing.NamedTuple):
+    start: _dt.date
+    value: object
+
+
+class _Closed(typing.NamedTuple):
+    ref: tuple[Aspect, tuple[str, ...]]
+    start: _dt.date
+    end: _dt.date
+    value: object
+
+
+class Segmentation:
+    """One entity's segments, kept up to date as its facts grow or change.
+
+    `update(facts)` returns exactly `segments(entity, facts, known_at)`, but reuses the last
+    evaluation up to the first breakpoint the difference can change: the earliest day on which
+    a fact that was added, dropped (a correction, a retraction) or newly made relevant starts
+    to count or crosses one of its dates. Before that day every breakpoint, every folded state
+    and every closed segment is what it was. So a fact dated after everything known re-folds
+    only the tail, and a backdated one or a correction from its own start, not from the
+    beginning.
+
+    Kept between updates: the chosen facts, the breakpoints, the fold's prefix states (each
+    with the index of the breakpoint from which it holds) and the segments found.
+    """
+
+    def __init__(self, entity: str, known_at: _dt.datetime | None = None) -> None:
+        self.entity = entity
+        self.known_at = known_at
+        self._chosen: list[Fact] = []
+        self._sensitive: list[tuple[_dt.date, ...]] = []
+        self._days: list[_dt.date] = []
+        self._prefix: list[tuple[EntityState, dict]] = []
+        self._since: list[int] = []
+        """Per prefix state, the index of the breakpoint from which it holds."""
+        self._segments: list[tuple[_Closed, Segment]] = []
+        """The segments closed before the last breakpoint, with their encoding."""
+        self._open: dict[tuple[Aspect, tuple[str, ...]], _Open] = {}
+        """The segments still open after the last breakpoint."""
+        self._result: list[Segment] = []
+        self.refolded_from: int | None = None
+        """Index of the breakpoint the last update evaluated from (None: nothing changed)."""
+
+    def update(self, facts: Sequence[Fact]) -> list[Segment]:
+        entity = self.entity
+        chosen = [
+            f for f in relevant(entity, effective(facts, self.known_at)) if _may_touch(entity, f)
+        ]
+        old = self._chosen
+        same = 0
+        limit = min(len(old), len(chosen))
+        while same < limit and old[same].position == chosen[same].position:
+            same += 1
+        old_sensitive = self._sensitive
+        sensitive = old_sensitive[:same] + [_sensitive_days(f) for f in chosen[same:]]
+        gone = {f.position for f in old[same:]}
+        came = {f.position for f in chosen[same:]}
+        changed_days = [
+            _earliest(old[i], old_sensitive[i])
+            for i in range(same, len(old))
+            if old[i].position not in came
+        ]
+        changed_days.extend(
+            _earliest(chosen[i], sensitive[i])
+            for i in range(same, len(chosen))
+            if chosen[i].position not in gone
+        )
+        self._chosen, self._sensitive = chosen, sensitive
+        if not changed_days:
+            self.refolded_from = None
+            return self._result
+        if not chosen:
+            self._reset()
+            return self._result
+        first_changed = min(changed_days)
+        days = _breakpoints(chosen, sensitive)
+        # Breakpoints before `first_changed` are the same in both lists, and so is everything
+        # evaluated on them.
+        start = min(
+            bisect.bisect_left(self._days, first_changed), bisect.bisect_left(days, first_changed)
+        )
+        if start == 0:
+            self._reset()
+        else:
+            kept = min(bisect.bisect_right(self._since, start - 1), same + 1)
+            del self._prefix[kept:]
+            del self._since[kept:]
+            before = days[start - 1]
+            still_open = {ref: o for ref, o in self._open.items() if o.start <= before}
+            self._open = {
+                c.ref: _Open(c.start, c.value)
+                for c, _ in self._segments
+                if c.start <= before < c.end
+            }
+            self._open.update(still_open)
+            self._segments = [(c, s) for c, s in self._segments if c.end <= before]
+        self._days = days
+        self.refolded_from = start
+        self._evaluate(start)
+        return self._result
+
+    def _reset(self) -> None:
+        self._prefix, self._since, self._segments, self._open, self._result = [], [], [], {}, []
+
+    def _evaluate(self, start: int) -> None:
+        entity, known_at = self.entity, self.known_at
+        chosen, sensitive, days = self._chosen, self._sensitive, self._days
+        prefix, since, open_rows = self._prefix, self._since, self._open
+        closed = [c for c, _ in self._segments]
+        reused = {id(c): s for c, s in self._segments}
+        for index in range(start, len(days)):
+            day = days[index]
+            if index == 0:
+                prefix[:] = [(initial_state(entity, day, known_at), {})]
+                since[:] = [0]
+            else:
+                keep = min(
+                    _first_difference(chosen, sensitive, days[index - 1], day), len(prefix) - 1
+                )
+                del prefix[keep + 1 :]
+                del since[keep + 1 :]
+                state, removed = prefix[keep]
+                prefix[keep] = (msgspec.structs.replace(state, as_of=day), removed)
+            state, removed = prefix[-1]
+            for fact in chosen[len(prefix) - 1 :]:
+                if not counts(fact, day):
+                    break  # world order: every later fact starts later still
+                state, removed = evolve_noting_removals(state, removed, fact)
+                prefix.append((state, removed))
+                since.append(index)
+
+            now: dict[tuple[Aspect, tuple[str, ...]], object] = dict(items_of(state))
+            for ref, remover in removed.items():
+                if ref not in now:
+                    now[ref] = _Removed(remover)
+            for ref in list(open_rows):
+                began, value = open_rows[ref]
+                if now.get(ref) != value:
+                    closed.append(_Closed(ref, began, day, value))
+                    del open_rows[ref]
+            for ref, value in now.items():
+                if ref not in open_rows:
+                    open_rows[ref] = _Open(day, value)
+        self._segments = [
+            (c, reused.get(id(c)) or _segment(c.ref, c.start, c.end, c.value)) for c in closed
+        ]
+        out = [s for _, s in self._segments]
+        out.extend(_segment(ref, o.start, OPEN_END, o.value) for ref, o in open_rows.items())
+        out.sort(key=lambda s: (ASPECTS.index(s.aspect), s.key, s.valid_from))
+        self._result = out
+
+
+def _earliest(fact: Fact, dates: tuple[_dt.date, ...]) -> _dt.date:
+    """The first day on which `fact` may make a difference to the fold."""
+    days = [fact.event.occurred.start]
+    days.extend(_day(value, -1) or value for value in dates)
+    return min(days)
 
 
 def _may_touch(entity: str, fact: Fact) -> bool:
@@ -227,4 +349,4 @@ def _segment(
     )
 
 
-__all__ = ["OPEN_END", "Segment", "breakpoints", "item_key", "segments"]
+__all__ = ["OPEN_END", "Segment", "Segmentation", "breakpoints", "item_key", "segments"]

@@ -8,7 +8,7 @@ and the new ones open there (rows that still hold stay open, with their own `rec
 So an answer at (D, K) is an indexed lookup, and equals the pure fold by construction.
 
 The projector and the rebuild share one core (`_Folding`): the incremental projector feeds it the
-facts it reads for the touched entities; the rebuild feeds it the whole log in memory. Both
+facts it reads for the touched entities; the rebuild feeds it one entity partition at a time. Both
 process the log one `recorded_at` group at a time, so they write the same rows byte for byte.
 
 Rows and checkpoint are written in one transaction, under a transaction-scoped advisory lock, so

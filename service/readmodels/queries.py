@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import datetime as _dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import msgspec
@@ -101,6 +103,229 @@ async def changes(
     for entity in sorted(set(old) | set(new)):
         out.extend(diff_items(entity, old[entity], new[entity], removed[entity]))
     return tuple(out)
+
+
+# ------------------------------------------------------------------- pages and streams
+#
+# A long answer (a list of tens of thousands of members, the changes of a year) is read a page
+# at a time, or streamed: rows are read through a server-side cursor, entity by entity in
+# code-point order, and turned into members or changes as they come, never the whole answer
+# in memory. A page's cursor names where the next one starts (the last entity given and, for
+# changes, how many of its changes were given) and the question it belongs to; it carries
+# `known_at`, so with a pinned `known_at` the pages are exactly the whole answer cut in
+# pieces, however the log grows meanwhile. Without one, each page is read as of now.
+
+STREAM_PREFETCH = 1000
+
+
+class InvalidCursor(ValueError):
+    """A cursor that is not one this service made, or made for another question."""
+
+
+class PageCursor(msgspec.Struct, frozen=True, array_like=True):
+    question: tuple[str, ...]
+    known_at: _dt.datetime | None
+    after: str
+    skip: int = 0
+
+
+def encode_cursor(cursor: PageCursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).rstrip(b"=").decode()
+
+
+def decode_cursor(text: str, question: tuple[str, ...]) -> PageCursor:
+    """The cursor `text` stands for; InvalidCursor unless it was made for `question`."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        cursor = msgspec.json.decode(raw, type=PageCursor)
+    except (binascii.Error, ValueError, msgspec.ValidationError):
+        raise InvalidCursor("is not a cursor this service gave") from None
+    if cursor.question != question or cursor.skip < 0:
+        raise InvalidCursor("was given for another question") from None
+    if cursor.known_at is not None and cursor.known_at.tzinfo is None:
+        raise InvalidCursor("is not a cursor this service gave")
+    return cursor
+
+
+class Page(msgspec.Struct, frozen=True):
+    items: tuple
+    next_cursor: str | None
+    """None on the last page."""
+
+
+def members_question(list_id: str, as_of: _dt.date) -> tuple[str, ...]:
+    return ("members", list_id, as_of.isoformat())
+
+
+def changes_question(from_date: _dt.date, to_date: _dt.date) -> tuple[str, ...]:
+    return ("changes", from_date.isoformat(), to_date.isoformat())
+
+
+def _member(row: asyncpg.Record) -> Member:
+    listing = msgspec.json.decode(bytes(row["body"]), type=Listing)
+    return Member(
+        entity=row["entity"],
+        since=listing.since,
+        certainty=listing.certainty,
+        event_ids=listing.event_ids,
+    )
+
+
+def _members_args(
+    list_id: str, as_of: _dt.date, known_at: _dt.datetime | None, after: str, limit: int | None
+) -> tuple[str, list]:
+    args: list = [_key(list_id), as_of, after, limit]
+    if known_at is None:
+        return sql.MEMBERS_PAGE_NOW, args
+    return sql.MEMBERS_PAGE_AT, [*args, known_at]
+
+
+async def stream_list_members(
+    pool: asyncpg.Pool,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+    *,
+    after: str = "",
+    limit: int | None = None,
+) -> AsyncIterator[Member]:
+    """The members of `list_id` as `list_members` gives them, in entity order after `after`,
+    read and yielded `STREAM_PREFETCH` rows at a time."""
+    query, args = _members_args(list_id, as_of, known_at, after, limit)
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
+            yield _member(row)
+
+
+async def list_members_page(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+    *,
+    limit: int,
+    cursor: PageCursor | None = None,
+) -> Page:
+    """At most `limit` members, from `cursor` on (None: the first page)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    after = cursor.after if cursor is not None else ""
+    query, args = _members_args(list_id, as_of, known_at, after, limit + 1)
+    rows = await pool.fetch(query, *args)
+    members = tuple(_member(r) for r in rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        question = members_question(list_id, as_of)
+        next_cursor = encode_cursor(PageCursor(question, known_at, members[-1].entity))
+    return Page(items=members, next_cursor=next_cursor)
+
+
+async def count_list_members(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+) -> int:
+    if known_at is None:
+        return await pool.fetchval(sql.MEMBERS_COUNT_NOW, _key(list_id), as_of)
+    return await pool.fetchval(sql.MEMBERS_COUNT_AT, _key(list_id), as_of, known_at)
+
+
+async def stream_changes(
+    pool: asyncpg.Pool,
+    from_date: _dt.date,
+    to_date: _dt.date,
+    known_at: _dt.datetime | None = None,
+    *,
+    after: str = "",
+    skip: int = 0,
+) -> AsyncIterator[Change]:
+    """The changes `changes` gives, in the same order, from the entity `after` on (less the
+    first `skip` of its own), one entity's at a time: only one entity's items are held."""
+    if from_date > to_date:
+        raise ValueError(f"from ({from_date}) must be on or before to ({to_date})")
+    args: list = [from_date, to_date, after]
+    query = sql.ITEMS_ON_EITHER_NOW
+    if known_at is not None:
+        query, args = sql.ITEMS_ON_EITHER_AT, [*args, known_at]
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        entity: str | None = None
+        old: dict = {}
+        new: dict = {}
+        removed: dict = {}
+        async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
+            if row["entity"] != entity:
+                if entity is not None:
+                    for change in _diff(entity, old, new, removed, skip if entity == after else 0):
+                        yield change
+                entity, old, new, removed = row["entity"], {}, {}, {}
+            ref = (row["aspect"], tuple(msgspec.json.decode(row["key"])))
+            body = bytes(row["body"])
+            if row["on_from"] and row["present"]:
+                old[ref] = _decode_item(row["aspect"], body)
+            if row["on_to"]:
+                if row["present"]:
+                    new[ref] = _decode_item(row["aspect"], body)
+                else:
+                    removed[ref] = msgspec.json.decode(body)["removed_by"]
+        if entity is not None:
+            for change in _diff(entity, old, new, removed, skip if entity == after else 0):
+                yield change
+
+
+def _diff(entity: str, old: dict, new: dict, removed: dict, skip: int) -> list[Change]:
+    if not old and not new:
+        return []
+    return diff_items(entity, old, new, removed)[skip:]
+
+
+async def changes_page(
+    pool: asyncpg.Pool,
+    from_date: _dt.date,
+    to_date: _dt.date,
+    known_at: _dt.datetime | None = None,
+    *,
+    limit: int,
+    cursor: PageCursor | None = None,
+) -> Page:
+    """At most `limit` changes, from `cursor` on (None: the first page)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    after, skip = (cursor.after, cursor.skip) if cursor is not None else ("", 0)
+    found: list[Change] = []
+    more = False
+    taken_of_last = skip
+    stream = stream_changes(pool, from_date, to_date, known_at, after=after, skip=skip)
+    async with contextlib.aclosing(stream):
+        async for change in stream:
+            if len(found) == limit:
+                more = True
+                break
+            if (found and change.entity == found[-1].entity) or (
+                not found and change.entity == after
+            ):
+                taken_of_last += 1
+            else:
+                taken_of_last = 1
+            found.append(change)
+    next_cursor = None
+    if more:
+        question = changes_question(from_date, to_date)
+        next_cursor = encode_cursor(PageCursor(question, known_at, found[-1].entity, taken_of_last))
+    return Page(items=tuple(found), next_cursor=next_cursor)
+
+
+async def count_changes(
+    pool: asyncpg.Pool,
+    from_date: _dt.date,
+    to_date: _dt.date,
+    known_at: _dt.datetime | None = None,
+) -> int:
+    """How many changes `changes` gives (counted as they stream by)."""
+    counted = 0
+    async for _ in stream_changes(pool, from_date, to_date, known_at):
+        counted += 1
+    return counted
 
 
 class EntitySummary(msgspec.Struct, frozen=True):

@@ -1,94 +1,319 @@
-"""Rebuild the read models from the log beside the live ones, and swap them in."""
+"""Rebuild the read models from the log beside the live ones, and swap them in.
+
+The log is folded in entity partitions, never whole: the entities that have rows up to the
+log's head (every stream, and every company a rule names) are split by a stable hash of their
+id, and each partition reads only its entities' facts (their own streams and the streams of the
+rules that name them: the projector's own query) and folds them with the projector's `Folding`.
+So the memory a partition needs is about its share of the log, and the number of partitions
+grows with the log instead. Partitions are folded in worker processes, and each one's rows are
+written, with a note that it is done, in one transaction: a rebuild killed half way and started
+again folds only the partitions not yet written. Then what was appended meanwhile is folded in
+as the projector would, and the new generation is swapped in, under the projector's lock.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import contextlib
+import gc
+import math
+import os
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
 
 import asyncpg
 
+from events import RecordedEvent
 from projections import fact_of
-from projections.rows import Folding
+from projections.facts import Fact
+from projections.rows import Folding, Rows, subjects_of
 from service.eventlog.store import LOG_SIZE, recorded_from_row
 from service.readmodels import search, sql
 from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
 
 Progress = Callable[[int, int], None]
 
+PARTITION_EVENTS = 20_000
+"""About how many events of the log one partition folds: the rebuild's memory per worker."""
 
-async def rebuild(pool: asyncpg.Pool, *, progress: Progress | None = None) -> int:
+_Row = tuple
+"""An event row as `sql.FACTS_OF` reads it (the columns of `SELECT_RECORDED`), as a tuple."""
+
+
+@dataclass
+class PartitionRows:
+    """What folding one partition gives: rows to COPY and the entities set aside."""
+
+    items: list[tuple] = field(default_factory=list)
+    entities: list[tuple] = field(default_factory=list)
+    names: list[tuple] = field(default_factory=list)
+    name_keys: list[tuple] = field(default_factory=list)
+    failed: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+def partition_of(entity: str, partitions: int) -> int:
+    """The partition an entity is folded in: a hash stable across processes and runs."""
+    return zlib.crc32(entity.encode()) % partitions
+
+
+def fold_partition(generation: int, entities: Sequence[str], rows: Iterable[_Row]) -> PartitionRows:
+    """Fold the facts of a partition (its entities' streams and the streams of the rules that
+    name them, in log order) into its entities' rows. Pure; run in a worker process.
+
+    An event that cannot be decoded sets its entity aside, as does an entity whose fold fails.
+    """
+    folding = Folding(generation, only=set(entities), isolate=True)
+    with _few_collections():
+        for row in rows:
+            try:
+                fact = fact_of(RecordedEvent(**dict(zip(_COLUMNS, row, strict=True))))
+            except Exception as exc:  # an undecodable event sets its entity aside
+                folding.set_aside(row[2], row[0], exc)
+                continue
+            folding.feed(fact)
+        folding.flush()
+    return PartitionRows(
+        items=folding.closed + folding.open_rows(),
+        entities=folding.record_rows(),
+        names=folding.name_rows(),
+        name_keys=folding.name_key_rows(),
+        failed=dict(folding.failed),
+    )
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """The cyclic collector, run far less often while a partition is folded: the fold keeps
+    every entity's facts and folded states alive (hundreds of thousands of containers), and at
+    the default thresholds a full collection walks them all again and again."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+_COLUMNS = (
+    "position",
+    "type",
+    "entity",
+    "recorded_at",
+    "schema_version",
+    "prev_hash",
+    "hash",
+    "payload",
+)
+
+
+async def rebuild(
+    pool: asyncpg.Pool,
+    *,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    partition_events: int = PARTITION_EVENTS,
+) -> int:
     """Build the read models afresh from the log beside the live ones, then swap them in.
 
     Readers keep using the live generation until the flip, which happens in one transaction
     with the catch-up of whatever was appended meanwhile. Returns the new generation.
 
+    `workers`: processes folding partitions (None: the machine's cores; 1: in this process).
     An event that cannot be decoded, and an entity whose fold fails, are set aside (in
     `rm_quarantine` of the new generation, as the projector does) and the rest is built.
     """
+    workers = workers or os.cpu_count() or 1
     live = await pool.fetchval(sql.LIVE)
     generation = live + 1
-    folding = Folding(generation, isolate=True)
-    # Leftovers of a rebuild that died before its flip.
-    await pool.execute(sql.CLEAR_ITEMS, generation)
-    await pool.execute(sql.CLEAR_ENTITIES, generation)
-    await pool.execute(sql.CLEAR_QUARANTINE, generation)
-    await search.clear(pool, generation)
-    total = await pool.fetchval(LOG_SIZE)
-
-    def feed(rows: Sequence[asyncpg.Record]) -> None:
-        for r in rows:
-            try:
-                fact = fact_of(recorded_from_row(r))
-            except Exception as exc:  # an undecodable event sets its entity aside
-                folding.set_aside(r["entity"], r["position"], exc)
-                folding.position = r["position"]
-                continue
-            folding.feed(fact)
-
     async with pool.acquire() as conn:
-        while True:
-            rows = await conn.fetch(sql.EVENTS_AFTER, folding.position, PAGE)
-            if not rows:
-                break
-            feed(rows)
+        partitions, upto, done = await _resume_or_start(conn, generation, workers, partition_events)
+        entities = [r["entity"] for r in await conn.fetch(sql.ENTITIES_UPTO, upto)]
+        members: dict[int, list[str]] = defaultdict(list)
+        for entity in sorted(entities):
+            members[partition_of(entity, partitions)].append(entity)
+        todo = [p for p in range(partitions) if p not in done]
+
+        def report() -> None:
             if progress is not None:
-                progress(folding.position, max(total, folding.position))
-            if len(folding.closed) > 20_000:
-                await conn.copy_records_to_table(
-                    "rm_items", records=folding.closed, columns=sql.ITEM_COLUMNS
+                progress(upto * len(done) // partitions, upto)
+
+        report()
+        executor: Executor | None = None
+        if workers > 1 and len(todo) > 1:
+            executor = ProcessPoolExecutor(max_workers=min(workers, len(todo)))
+        try:
+            running: dict[asyncio.Future[PartitionRows], int] = {}
+            for partition in todo:
+                rows = [tuple(r) for r in await conn.fetch(sql.FACTS_OF, members[partition], upto)]
+                if executor is None or not rows:
+                    result = fold_partition(generation, members[partition], rows)
+                    await _write_partition(conn, generation, partitions, upto, partition, result)
+                    done.add(partition)
+                    report()
+                    continue
+                future = asyncio.get_running_loop().run_in_executor(
+                    executor, fold_partition, generation, members[partition], rows
                 )
-                folding.closed.clear()
-        # Catch up and flip under the projector's lock: the live projector waits meanwhile.
+                del rows
+                running[future] = partition
+                while len(running) >= workers:
+                    await _write_finished(conn, generation, partitions, upto, running, done)
+                    report()
+            while running:
+                await _write_finished(conn, generation, partitions, upto, running, done)
+                report()
+        finally:
+            if executor is not None:
+                executor.shutdown(cancel_futures=True)
+
+        # What was appended meanwhile, then again and the flip under the projector's lock (the
+        # live projector waits meanwhile).
+        position = await _catch_up(conn, generation, upto)
         async with conn.transaction():
             await conn.execute(sql.LOCK, PROJECTOR_LOCK_KEY)
-            while True:
-                rows = await conn.fetch(sql.EVENTS_AFTER, folding.position, PAGE)
-                if not rows:
-                    break
-                feed(rows)
-            folding.flush()
-            records = folding.closed + folding.open_rows()
-            if records:
-                await conn.copy_records_to_table(
-                    "rm_items", records=records, columns=sql.ITEM_COLUMNS
-                )
-            entity_rows = folding.record_rows()
-            if entity_rows:
-                await conn.copy_records_to_table(
-                    "rm_entities", records=entity_rows, columns=sql.ENTITY_COLUMNS
-                )
-            await search.write_names(conn, folding)
-            if folding.failed:
-                failed = sorted(folding.failed)
-                await conn.execute(sql.DROP_ITEMS_OF, generation, failed)
-                for entity in failed:
-                    position, error = folding.failed[entity]
-                    error = error.replace("\x00", "\\x00")[:1000]
-                    await conn.execute(sql.QUARANTINE, generation, entity, position, error)
-            await conn.execute(sql.FLIP, generation, folding.position, PROJECTION_VERSION)
+            position = await _catch_up(conn, generation, position)
+            await conn.execute(sql.FLIP, generation, position, PROJECTION_VERSION)
+            await conn.execute(sql.CLEAR_REBUILD_PARTITIONS, generation)
         if progress is not None:
-            progress(folding.position, max(total, folding.position))
+            progress(position, position)
         await conn.execute(sql.DROP_OTHER_ITEMS, generation)
         await conn.execute(sql.DROP_OTHER_ENTITIES, generation)
         await conn.execute(sql.DROP_OTHER_QUARANTINE, generation)
         await search.drop_other(conn, generation)
+        await conn.execute(sql.ANALYZE)
     return generation
+
+
+async def _resume_or_start(
+    conn: asyncpg.Connection, generation: int, workers: int, partition_events: int
+) -> tuple[int, int, set[int]]:
+    """(partitions, log position to build up to, partitions already written) of the rebuild
+    of `generation`: those of one that was killed, else of a new one (leftovers cleared)."""
+    found = await conn.fetchrow(sql.REBUILD_PARTITIONS, generation)
+    if found is not None:
+        return found["partitions"], found["upto"], set(found["done"])
+    await conn.execute(sql.CLEAR_ITEMS, generation)
+    await conn.execute(sql.CLEAR_ENTITIES, generation)
+    await conn.execute(sql.CLEAR_QUARANTINE, generation)
+    await search.clear(conn, generation)
+    upto = await conn.fetchval(LOG_SIZE)
+    events = await conn.fetchval(sql.EVENT_COUNT, upto)
+    partitions = math.ceil(events / partition_events)
+    return (max(workers, partitions) if partitions > 1 else 1), upto, set()
+
+
+async def _write_finished(
+    conn: asyncpg.Connection,
+    generation: int,
+    partitions: int,
+    upto: int,
+    running: dict[asyncio.Future[PartitionRows], int],
+    done: set[int],
+) -> None:
+    finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+    for future in finished:
+        partition = running.pop(future)
+        await _write_partition(conn, generation, partitions, upto, partition, future.result())
+        done.add(partition)
+
+
+async def _write_partition(
+    conn: asyncpg.Connection,
+    generation: int,
+    partitions: int,
+    upto: int,
+    partition: int,
+    result: PartitionRows,
+) -> None:
+    async with conn.transaction():
+        if result.items:
+            await conn.copy_records_to_table(
+                "rm_items", records=result.items, columns=sql.ITEM_COLUMNS
+            )
+        if result.entities:
+            await conn.copy_records_to_table(
+                "rm_entities", records=result.entities, columns=sql.ENTITY_COLUMNS
+            )
+        if result.names:
+            await conn.copy_records_to_table(
+                "rm_entity_names", records=result.names, columns=search.NAME_COLUMNS
+            )
+        if result.name_keys:
+            await conn.copy_records_to_table(
+                "rm_name_keys", records=result.name_keys, columns=search.KEY_COLUMNS
+            )
+        await _quarantine(conn, generation, result.failed)
+        await conn.execute(sql.REBUILD_PARTITION_DONE, generation, partitions, upto, partition)
+
+
+async def _quarantine(
+    conn: asyncpg.Connection, generation: int, failed: dict[str, tuple[int, str]]
+) -> None:
+    if not failed:
+        return
+    await conn.execute(sql.DROP_ITEMS_OF, generation, sorted(failed))
+    for entity in sorted(failed):
+        position, error = failed[entity]
+        error = error.replace("\x00", "\\x00")[:1000]
+        await conn.execute(sql.QUARANTINE, generation, entity, position, error)
+
+
+async def _catch_up(conn: asyncpg.Connection, generation: int, position: int) -> int:
+    """Fold what the log holds after `position` into `generation`, a page at a time, as the
+    projector does (the touched entities' facts, and their current rows); return the position
+    reached."""
+    while True:
+        rows = list(await conn.fetch(sql.EVENTS_AFTER, position, PAGE))
+        if not rows:
+            return position
+        if len(rows) == PAGE:  # never split an append transaction
+            last = recorded_from_row(rows[-1])
+            rows.extend(await conn.fetch(sql.REST_OF_GROUP, last.position, last.recorded_at))
+        upto = rows[-1]["position"]
+        held = {r["entity"] for r in await conn.fetch(sql.QUARANTINED, generation)}
+        facts: list[Fact] = []
+        failed: dict[str, tuple[int, str]] = {}
+        for row in rows:
+            try:
+                facts.append(fact_of(recorded_from_row(row)))
+            except Exception as exc:
+                failed.setdefault(row["entity"], (row["position"], f"{type(exc).__name__}: {exc}"))
+        direct, subjects = subjects_of(facts)
+        targets = await conn.fetch(sql.TARGETS_OF_RULES, sorted(subjects), upto)
+        affected = (direct | {r["ref"] for r in targets}) - held - failed.keys()
+        folding = Folding(generation, only=affected, isolate=True)
+        for row in await conn.fetch(sql.FACTS_OF, sorted(affected), position):
+            folding.memory.add(fact_of(recorded_from_row(row)))
+        stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
+        for row in await conn.fetch(sql.CURRENT_ROWS_OF, generation, sorted(affected)):
+            stored[row["entity"]].append(row)
+        for entity, found in stored.items():
+            folding.stored(entity, _rows_of_db(found))
+        for fact in facts:
+            folding.feed(fact)
+        folding.flush()
+        if folding.db_closes:
+            await conn.execute(
+                sql.CLOSE_ROWS_OF, generation, *map(list, zip(*folding.db_closes, strict=True))
+            )
+        items = folding.closed + folding.open_rows()
+        if items:
+            await conn.copy_records_to_table("rm_items", records=items, columns=sql.ITEM_COLUMNS)
+        records = folding.record_rows()
+        if records:
+            await conn.execute(sql.UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
+        await search.replace_names(conn, generation, folding)
+        await _quarantine(conn, generation, {**folding.failed, **failed})
+        position = upto
+
+
+def _rows_of_db(rows: Iterable[asyncpg.Record]) -> Rows:
+    return tuple(
+        sorted(
+            (r["aspect"], r["key"], r["valid_from"], r["valid_to"], r["present"], bytes(r["body"]))
+            for r in rows
+        )
+    )

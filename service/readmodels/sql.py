@@ -1,4 +1,5 @@
-"""The read models' tables (migrations 0004, 0005, 0012): constants and the SQL that owns them."""
+"""The read models' tables (migrations 0004, 0005, 0012, 0015): constants and the SQL that
+owns them."""
 
 from __future__ import annotations
 
@@ -133,3 +134,58 @@ ORDER BY position, entity
 CLEAR_QUARANTINE = "DELETE FROM rm_quarantine WHERE generation = $1"
 DROP_OTHER_QUARANTINE = "DELETE FROM rm_quarantine WHERE generation <> $1"
 DROP_ITEMS_OF = "DELETE FROM rm_items WHERE generation = $1 AND entity = ANY($2::text[])"
+
+# A rebuild's partitions already written (migration 0015).
+REBUILD_PARTITIONS = """
+SELECT partitions, upto, array_agg(partition) AS done FROM rm_rebuild_partitions
+WHERE generation = $1 GROUP BY partitions, upto
+"""
+REBUILD_PARTITION_DONE = """
+INSERT INTO rm_rebuild_partitions (generation, partitions, upto, partition)
+VALUES ($1, $2, $3, $4)
+"""
+CLEAR_REBUILD_PARTITIONS = "DELETE FROM rm_rebuild_partitions WHERE generation = $1"
+EVENT_COUNT = "SELECT count(*) FROM events WHERE position <= $1"
+# Every entity that has rows up to $1: those with a stream, and the companies rules name.
+ENTITIES_UPTO = """
+SELECT entity FROM events WHERE position <= $1
+UNION
+SELECT r.ref FROM event_refs r JOIN events e ON e.position = r.position
+WHERE e.type = 'RuleIssued' AND r.field LIKE 'targets%' AND r.position <= $1
+"""
+
+# Members and changes a page at a time, or streamed: keyset on the entity, in code-point order
+# (COLLATE "C", as Python sorts), from after $3 ('' for the first page), at most $4 (NULL: all).
+_MEMBERS_PAGE = """
+SELECT entity, body FROM rm_items
+WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
+  AND valid_from <= $2 AND $2 < valid_to AND present AND {known}
+  AND entity COLLATE "C" > $3
+ORDER BY entity COLLATE "C"
+LIMIT $4
+"""
+_KNOWN_NOW = "recorded_to = 'infinity'"
+_KNOWN_AT = "recorded_to > $5 AND recorded_from <= $5"
+MEMBERS_PAGE_NOW = _MEMBERS_PAGE.format(known=_KNOWN_NOW)
+MEMBERS_PAGE_AT = _MEMBERS_PAGE.format(known=_KNOWN_AT)
+_MEMBERS_COUNT = """
+SELECT count(*) FROM rm_items
+WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
+  AND valid_from <= $2 AND $2 < valid_to AND present AND {known}
+"""
+MEMBERS_COUNT_NOW = _MEMBERS_COUNT.format(known=_KNOWN_NOW)
+MEMBERS_COUNT_AT = _MEMBERS_COUNT.format(known="recorded_to > $3 AND recorded_from <= $3")
+# Every item on either day, entity by entity from $3 on (inclusive: a page may end inside an
+# entity's changes), with the day(s) it holds on.
+_ITEMS_ON_EITHER = """
+SELECT entity, aspect, key, present, body,
+    valid_from <= $1 AND $1 < valid_to AS on_from,
+    valid_from <= $2 AND $2 < valid_to AS on_to
+FROM rm_items
+WHERE generation = (SELECT live FROM rm_state) AND {known}
+  AND ((valid_from <= $1 AND $1 < valid_to) OR (valid_from <= $2 AND $2 < valid_to))
+  AND entity COLLATE "C" >= $3
+ORDER BY entity COLLATE "C"
+"""
+ITEMS_ON_EITHER_NOW = _ITEMS_ON_EITHER.format(known=_KNOWN_NOW)
+ITEMS_ON_EITHER_AT = _ITEMS_ON_EITHER.format(known="recorded_to > $4 AND recorded_from <= $4")

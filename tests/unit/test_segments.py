@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from projections import Fact, canonical_json, state_as_of
 from projections.fold import relevant
 from projections.queries import _fold_noting_removals, items_of
-from projections.segments import OPEN_END, segments
+from projections.segments import OPEN_END, Segmentation, breakpoints, segments
 from projections.select import effective
 from projections.state import initial_state
-from tests.support.strategies import COMPANIES, days_for, logs, moments_for
+from tests.support.strategies import COMPANIES, LogBuilder, days_for, logs, moments_for
 
 PROPERTY = settings(max_examples=150, deadline=None)
 
@@ -64,3 +64,40 @@ def test_segments_are_disjoint_and_merged(log: list[Fact], data: st.DataObject) 
 
 def test_segments_of_an_entity_without_facts_are_empty() -> None:
     assert segments("nobody", [], None) == []
+
+
+@PROPERTY
+@given(logs(), st.data())
+def test_incremental_segmentation_equals_the_full_one_at_every_split(
+    log: list[Fact], data: st.DataObject
+) -> None:
+    """Fed the log in random prefixes (as append transactions arrive), or fed a log and then
+    a different one (facts withdrawn, reordered relevance), `Segmentation.update` answers
+    exactly what `segments()` computes from scratch on the same facts."""
+    known_at = data.draw(moments_for(log))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(log)), max_size=4)))
+    for entity in COMPANIES:
+        incremental = Segmentation(entity, known_at)
+        for cut in [*cuts, len(log)]:
+            assert incremental.update(log[:cut]) == segments(entity, log[:cut], known_at)
+        # Going back to a shorter log withdraws facts: also recomputed from where it differs.
+        shorter = log[: data.draw(st.integers(0, len(log)))]
+        assert incremental.update(shorter) == segments(entity, shorter, known_at)
+
+
+def test_an_event_dated_after_everything_known_refolds_only_the_tail() -> None:
+    build = LogBuilder()
+    build.register("acme", "2020-01-01")
+    for year in range(2021, 2031):
+        build.listed("acme", f"{year}-03-01")
+        build.delisted("acme", f"{year}-09-01")
+    incremental = Segmentation("acme")
+    incremental.update(build.facts)
+    breakpoints_before = len(breakpoints(build.facts))
+    build.listed("acme", "2031-03-01")
+    assert incremental.update(build.facts) == segments("acme", build.facts)
+    assert incremental.refolded_from == breakpoints_before
+
+    build.listed("acme", "2020-06-01", on="eu-sanctions")  # backdated: from its own day
+    assert incremental.update(build.facts) == segments("acme", build.facts)
+    assert breakpoints(build.facts)[incremental.refolded_from] == _dt.date(2020, 6, 1)
