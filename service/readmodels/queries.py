@@ -174,7 +174,7 @@ def _member(row: asyncpg.Record) -> Member:
 def _members_args(
     list_id: str, as_of: _dt.date, known_at: _dt.datetime | None, after: str, limit: int | None
 ) -> tuple[str, list]:
-    args: list = [_key(list_id), as_of, after, limit]
+    args: list = [_key(list_id), as_of.isoformat(), after, limit]
     if known_at is None:
         return sql.MEMBERS_PAGE_NOW, args
     return sql.MEMBERS_PAGE_AT, [*args, known_at]
@@ -227,8 +227,8 @@ async def count_list_members(
     known_at: _dt.datetime | None = None,
 ) -> int:
     if known_at is None:
-        return await pool.fetchval(sql.MEMBERS_COUNT_NOW, _key(list_id), as_of)
-    return await pool.fetchval(sql.MEMBERS_COUNT_AT, _key(list_id), as_of, known_at)
+        return await pool.fetchval(sql.MEMBERS_COUNT_NOW, _key(list_id), as_of.isoformat())
+    return await pool.fetchval(sql.MEMBERS_COUNT_AT, _key(list_id), as_of.isoformat(), known_at)
 
 
 async def stream_changes(
@@ -244,7 +244,7 @@ async def stream_changes(
     first `skip` of its own), one entity's at a time: only one entity's items are held."""
     if from_date > to_date:
         raise ValueError(f"from ({from_date}) must be on or before to ({to_date})")
-    args: list = [from_date, to_date, after]
+    args: list = [from_date.isoformat(), to_date.isoformat(), after]
     query = sql.ITEMS_ON_EITHER_NOW
     if known_at is not None:
         query, args = sql.ITEMS_ON_EITHER_AT, [*args, known_at]

@@ -159,33 +159,41 @@ WHERE e.type = 'RuleIssued' AND r.field LIKE 'targets%' AND r.position <= $1
 _MEMBERS_PAGE = """
 SELECT entity, body FROM rm_items
 WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
-  AND valid_from <= $2 AND $2 < valid_to AND present AND {known}
+  AND {holds} AND present AND {known}
   AND entity COLLATE "C" > $3
 ORDER BY entity COLLATE "C"
 LIMIT $4
 """
 _KNOWN_NOW = "recorded_to = 'infinity'"
 _KNOWN_AT = "recorded_to > $5 AND recorded_from <= $5"
-MEMBERS_PAGE_NOW = _MEMBERS_PAGE.format(known=_KNOWN_NOW)
-MEMBERS_PAGE_AT = _MEMBERS_PAGE.format(known=_KNOWN_AT)
+MEMBERS_PAGE_NOW = _MEMBERS_PAGE.format(known=_KNOWN_NOW, holds=HOLDS_ON.format(day="$2"))
+MEMBERS_PAGE_AT = _MEMBERS_PAGE.format(known=_KNOWN_AT, holds=HOLDS_ON.format(day="$2"))
 _MEMBERS_COUNT = """
 SELECT count(*) FROM rm_items
 WHERE generation = (SELECT live FROM rm_state) AND aspect = 'listing' AND key = $1
-  AND valid_from <= $2 AND $2 < valid_to AND present AND {known}
+  AND {holds} AND present AND {known}
 """
-MEMBERS_COUNT_NOW = _MEMBERS_COUNT.format(known=_KNOWN_NOW)
-MEMBERS_COUNT_AT = _MEMBERS_COUNT.format(known="recorded_to > $3 AND recorded_from <= $3")
+MEMBERS_COUNT_NOW = _MEMBERS_COUNT.format(known=_KNOWN_NOW, holds=HOLDS_ON.format(day="$2"))
+MEMBERS_COUNT_AT = _MEMBERS_COUNT.format(
+    known="recorded_to > $3 AND recorded_from <= $3", holds=HOLDS_ON.format(day="$2")
+)
 # Every item on either day, entity by entity from $3 on (inclusive: a page may end inside an
 # entity's changes), with the day(s) it holds on.
 _ITEMS_ON_EITHER = """
 SELECT entity, aspect, key, present, body,
-    valid_from <= $1 AND $1 < valid_to AS on_from,
-    valid_from <= $2 AND $2 < valid_to AS on_to
+    {on_from} AS on_from,
+    {on_to} AS on_to
 FROM rm_items
 WHERE generation = (SELECT live FROM rm_state) AND {known}
-  AND ((valid_from <= $1 AND $1 < valid_to) OR (valid_from <= $2 AND $2 < valid_to))
+  AND (({on_from}) OR ({on_to}))
   AND entity COLLATE "C" >= $3
 ORDER BY entity COLLATE "C"
 """
-ITEMS_ON_EITHER_NOW = _ITEMS_ON_EITHER.format(known=_KNOWN_NOW)
-ITEMS_ON_EITHER_AT = _ITEMS_ON_EITHER.format(known="recorded_to > $4 AND recorded_from <= $4")
+ITEMS_ON_EITHER_NOW = _ITEMS_ON_EITHER.format(
+    known=_KNOWN_NOW, on_from=HOLDS_ON.format(day="$1"), on_to=HOLDS_ON.format(day="$2")
+)
+ITEMS_ON_EITHER_AT = _ITEMS_ON_EITHER.format(
+    known="recorded_to > $4 AND recorded_from <= $4",
+    on_from=HOLDS_ON.format(day="$1"),
+    on_to=HOLDS_ON.format(day="$2"),
+)
