@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from projections.present.words import REGISTRATION
 from tests.support.browsertools import (
     LANGS,
     REQUIRED,
@@ -55,7 +56,8 @@ def test_widget_renders_the_seeded_story_in_each_language(
 ) -> None:
     page = watched.page
     page.goto(f"{service}/embed/timeline?{STORY}&lang={lang}")
-    expected = timeline_events(service, STORY, lang=lang)
+    # The widget leaves out first records of entities unless `types` asks for them.
+    expected = [e for e in timeline_events(service, STORY, lang=lang) if e["type"] != REGISTRATION]
     assert len(expected) > 5
     assert page.locator("html").get_attribute("lang") == lang
     assert ymtc in page.get_by_role("heading", level=1).inner_text()
@@ -104,7 +106,6 @@ def test_the_widget_and_the_builder_make_no_request_to_any_other_host(
     for url in (
         f"{service}/embed/timeline?{STORY}&lang=zh-Hant&theme=dark",
         f"{service}/embed/timeline?entities={HOSTILE_ENTITY}",
-        f"{service}/embed/timeline",
         f"{service}/",
     ):
         page.goto(url)
@@ -124,7 +125,7 @@ def test_the_widget_and_the_builder_make_no_request_to_any_other_host(
     page.frame_locator("#preview").locator(".tl-event").first.wait_for()
     assert len(watched.requests) > 8
     assert watched.foreign(service) == []
-    assert not watched.errors
+    assert not watched.errors, (watched.errors, watched.failed)
 
 
 def test_builder_builds_iframe_code_and_oembed_url_for_the_chosen_embed(
@@ -135,8 +136,7 @@ def test_builder_builds_iframe_code_and_oembed_url_for_the_chosen_embed(
     # Choosing a language reloads the builder in it, keeping the entities.
     page.locator("#lang").select_option("zh-Hans")
     page.wait_for_function("document.documentElement.lang === 'zh-Hans'")
-    chosen = page.locator("#chosen li").evaluate_all("els => els.map(li => li.dataset.id)")
-    assert chosen == ["huawei", "ymtc"]
+    assert page.locator("#chosen li").all_inner_texts() == ["华为 (huawei) ×", "长江存储 (ymtc) ×"]
     page.get_by_role("button", name="移除长江存储").click()
     page.get_by_role("button", name="移除华为").click()
     page.locator("#q").fill("华为")

@@ -142,8 +142,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
 
 
 class Watched:
-    """A page with everything it did recorded: requests, dialogs, errors, console errors, and
-    (read with `csp_violations()`) Content-Security-Policy violations."""
+    """A page with everything it did recorded: requests, responses of 400 and up, dialogs,
+    errors, console errors, and (read with `csp_violations()`) Content-Security-Policy
+    violations."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -151,7 +152,9 @@ class Watched:
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         page.add_init_script(CSP_LISTENER)
+        self.failed: list[str] = []
         page.on("request", lambda r: self.requests.append(r.url))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.url}"))
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("console", self._console)
         page.on("dialog", self._dialog)
