@@ -170,6 +170,13 @@ def test_builder_screenshots_fit_the_width(
     _open_builder(watched, service, lang)
     page.wait_for_load_state("networkidle")
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scroll"
+    # A legend sits on its fieldset's border: a second line of it would be cut by the border.
+    wrapped = page.eval_on_selector_all(
+        "legend",
+        "els => els.filter(l => l.getBoundingClientRect().height >"
+        " 1.5 * parseFloat(getComputedStyle(l).lineHeight)).map(l => l.textContent)",
+    )
+    assert wrapped == []
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"builder-{lang}-{width}.png"))
     assert watched.csp_violations() == []
