@@ -115,7 +115,8 @@ def _types(lang: str, w: dict) -> Markup:
     return el(
         "fieldset",
         {},
-        el("legend", {}, w["b_types"], " ", el("span", {"class": "b-help"}, w["b_types_help"])),
+        el("legend", {}, w["b_types"]),
+        el("p", {"class": "b-help"}, w["b_types_help"]),
         el("div", {"class": "b-types", "id": "types"}, *groups),
     )
 

@@ -1,178 +1,43 @@
 """The widget in a real browser: Playwright driving Debian's Chromium against `timeline serve`.
 
-Needs the `playwright` package (`pip install -e '.[browser]'`), Chromium at /usr/bin/chromium
-(Debian's `chromium`; or TIMELINE_CHROMIUM) and, for the TimelineJS test, the npm package
-`@knight-lab/timelinejs` in .cache/npm (`npm install --prefix .cache/npm
-@knight-lab/timelinejs`). Without them these tests skip with the reason, unless
-TIMELINE_BROWSER_TESTS=required (CI's browser step), where a missing piece fails.
+What these need, and how they skip or fail without it: `tests/support/browsertools.py`. The
+TimelineJS test also needs the npm package `@knight-lab/timelinejs` in .cache/npm (`npm install
+--prefix .cache/npm @knight-lab/timelinejs`). The builder and `/docs` have their own module,
+`test_builder_browser.py`.
 
-Screenshots (en and zh-Hant, light and dark, 360 and 900 px) go to screenshots/ (ignored).
+Screenshots (en, zh-Hans and zh-Hant, light and dark, 375 and 1024 px) go to screenshots/
+(ignored).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import http.server
 import json
-import os
-import tempfile
-import threading
 import urllib.parse
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-from service.access import tokens
-from service.eventlog.store import EventStore
-from service.ingest.seed import seed_if_empty
-from tests.conftest import drop_database, with_database
-from tests.support.apitools import serving
-from tests.support.embedtools import HOSTILE, HOSTILE_ENTITY, hostile_events
+from projections.present.words import REGISTRATION
+from tests.support.browsertools import (
+    LANGS,
+    REQUIRED,
+    SCREENSHOTS,
+    STORY,
+    TIMELINEJS,
+    WIDTHS,
+    Watched,
+    browser,
+    host,
+    service,
+    timeline_events,
+    watched,
+)
+from tests.support.embedtools import HOSTILE, HOSTILE_ENTITY
 
-ROOT = Path(__file__).resolve().parents[2]
-REQUIRED = os.environ.get("TIMELINE_BROWSER_TESTS") == "required"
-CHROMIUM = Path(os.environ.get("TIMELINE_CHROMIUM", "/usr/bin/chromium"))
-TIMELINEJS = ROOT / ".cache/npm/node_modules/@knight-lab/timelinejs/dist"
-SCREENSHOTS = ROOT / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-LANGS = ("en", "zh-Hans", "zh-Hant")
-STORY = "entities=huawei,ymtc"
+__all__ = ["browser", "host", "service", "watched"]  # the fixtures these tests use
+
 MESSAGE = "sanctions-timeline:resize"
-
-
-def _missing(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"browser tests are required here: {reason}", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-
-
-try:
-    from playwright.sync_api import BrowserContext, Page, sync_playwright
-except ImportError:
-    _missing("the playwright package is not installed (pip install -e '.[browser]')")
-if not CHROMIUM.exists():
-    _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-
-
-# ------------------------------------------------------------------------------ fixtures
-
-
-async def _prepare(url: str) -> str:
-    """Seed the story and return a write token."""
-    async with asyncpg.create_pool(url, min_size=1, max_size=2) as pool:
-        assert await seed_if_empty(EventStore(pool)) > 0
-        return await tokens.create_token(pool, scope="write", name="browser-tests")
-
-
-@pytest.fixture(scope="module")
-def service(pg_admin_url: str, template_database: str) -> Iterator[str]:
-    """`timeline serve` on a seeded database with the hostile entity added; its base URL."""
-    name = f"timeline_b_{uuid.uuid4().hex[:12]}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(pg_admin_url)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    url = with_database(pg_admin_url, name)
-    try:
-        token = asyncio.run(_prepare(url))
-        with serving({"TIMELINE_DATABASE_URL": url, "PATH": os.environ["PATH"]}, []) as base:
-            response = httpx.post(
-                f"{base}/v1/events",
-                json=hostile_events(),
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=30,
-            )
-            assert response.status_code == 201, response.text
-            yield base
-    finally:
-        asyncio.run(drop_database(pg_admin_url, name))  # and the runtime role the server made
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def host(service: str) -> Iterator[tuple[str, Path]]:
-    """A second origin (a 'news site'): a static server over a folder the tests write into,
-    with TimelineJS's dist folder under /tl when the npm package is there."""
-    folder = Path(tempfile.mkdtemp(prefix="timeline-host-"))
-    if TIMELINEJS.exists():
-        (folder / "tl").symlink_to(TIMELINEJS)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    """Chromium with a fresh user data dir; no network beyond what the pages ask for."""
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 900, "height": 800},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-
-
-class Watched:
-    """A page with everything it did recorded: requests, dialogs, errors, console errors."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.requests: list[str] = []
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("console", self._console)
-        page.on("dialog", self._dialog)
-
-    def _console(self, message: object) -> None:
-        if message.type == "error":  # type: ignore[attr-defined]
-            self.errors.append(f"console: {message.text}")  # type: ignore[attr-defined]
-
-    def _dialog(self, dialog: object) -> None:
-        self.dialogs.append(dialog.message)  # type: ignore[attr-defined]
-        dialog.dismiss()  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def watched(browser: BrowserContext) -> Iterator[Watched]:
-    page = browser.new_page()
-    try:
-        yield Watched(page)
-    finally:
-        page.close()
-
-
-def _events(service: str, query: str, **extra: str) -> list[dict]:
-    params = dict(urllib.parse.parse_qsl(query)) | extra
-    return httpx.get(f"{service}/v1/timeline", params=params, timeout=30).json()["events"]
 
 
 # ------------------------------------------------------------------------------ tests
@@ -191,7 +56,8 @@ def test_widget_renders_the_seeded_story_in_each_language(
 ) -> None:
     page = watched.page
     page.goto(f"{service}/embed/timeline?{STORY}&lang={lang}")
-    expected = _events(service, STORY, lang=lang)
+    # The widget leaves out first records of entities unless `types` asks for them.
+    expected = [e for e in timeline_events(service, STORY, lang=lang) if e["type"] != REGISTRATION]
     assert len(expected) > 5
     assert page.locator("html").get_attribute("lang") == lang
     assert ymtc in page.get_by_role("heading", level=1).inner_text()
@@ -240,24 +106,26 @@ def test_the_widget_and_the_builder_make_no_request_to_any_other_host(
     for url in (
         f"{service}/embed/timeline?{STORY}&lang=zh-Hant&theme=dark",
         f"{service}/embed/timeline?entities={HOSTILE_ENTITY}",
-        f"{service}/embed/timeline",
         f"{service}/",
     ):
         page.goto(url)
         page.wait_for_load_state("networkidle")
+    # The builder starts on the story (Huawei and YMTC): take Huawei away, then search YMTC
+    # by its Chinese name and add it again, so the search and the preview both ran.
+    page.get_by_role("button", name="Remove Huawei").click()
+    page.get_by_role("button", name="Remove YMTC").click()
     page.locator("#q").fill("長江存儲")
     page.get_by_role("button", name="+ YMTC (ymtc)").click()
     # The click changes no document, so there is no new load state to wait for: wait until
     # the preview shows YMTC's events (its page, styles and script have loaded by then).
     page.wait_for_function(
         "() => (document.querySelector('#preview').getAttribute('src') || '')"
-        ".includes('entities=ymtc')"
+        ".includes('entities=ymtc&')"
     )
     page.frame_locator("#preview").locator(".tl-event").first.wait_for()
     assert len(watched.requests) > 8
-    foreign = [u for u in watched.requests if not u.startswith(service + "/")]
-    assert foreign == [], foreign
-    assert not watched.errors
+    assert watched.foreign(service) == []
+    assert not watched.errors, (watched.errors, watched.failed)
 
 
 def test_builder_builds_iframe_code_and_oembed_url_for_the_chosen_embed(
@@ -265,9 +133,14 @@ def test_builder_builds_iframe_code_and_oembed_url_for_the_chosen_embed(
 ) -> None:
     page = watched.page
     page.goto(f"{service}/")
-    page.locator("#q").fill("华为")
-    page.get_by_role("button", name="+ Huawei (huawei)").click()
+    # Choosing a language reloads the builder in it, keeping the entities.
     page.locator("#lang").select_option("zh-Hans")
+    page.wait_for_function("document.documentElement.lang === 'zh-Hans'")
+    assert page.locator("#chosen li").all_inner_texts() == ["华为 (huawei) ×", "长江存储 (ymtc) ×"]
+    page.get_by_role("button", name="移除长江存储").click()
+    page.get_by_role("button", name="移除华为").click()
+    page.locator("#q").fill("华为")
+    page.get_by_role("button", name="+ 华为 (huawei)").click()
     page.locator("#theme").select_option("dark")
     page.locator("#types input[value=EntityListed]").check()
     code = page.locator("#code").input_value()
@@ -277,6 +150,7 @@ def test_builder_builds_iframe_code_and_oembed_url_for_the_chosen_embed(
     assert query["entities"] == ["huawei"] and query["lang"] == ["zh-Hans"]
     assert query["theme"] == ["dark"] and query["types"] == ["EntityListed"]
     assert "known_at" in query, "pinned by default"
+    assert page.locator("#url").input_value() == f"{service}{src}", "the link is the preview's"
     frame = page.frame_locator("#preview")
     frame.locator("h1").wait_for()
     assert "华为" in frame.locator("h1").inner_text()
@@ -339,9 +213,9 @@ def test_keyboard_navigation_reaches_every_event(service: str, watched: Watched)
     assert not watched.errors
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-Hant"])
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("theme", ["light", "dark"])
-@pytest.mark.parametrize("width", [360, 900])
+@pytest.mark.parametrize("width", WIDTHS)
 def test_screenshots_fit_the_width_in_both_themes(
     service: str, watched: Watched, lang: str, theme: str, width: int
 ) -> None:
@@ -372,7 +246,7 @@ def test_timelinejs3_renders_one_marker_per_event_of_the_service_output(
         )
     origin, folder = host
     query = f"{STORY},{HOSTILE_ENTITY}"
-    expected = _events(service, query)
+    expected = timeline_events(service, query)
     source = f"{service}/v1/timeline?{query}&format=timelinejs"
     # script_path: TimelineJS loads its locale and CSS from its CDN unless told where it is;
     # font null: its default font CSS pulls web fonts from a font host.
