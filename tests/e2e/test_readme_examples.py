@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 
+import asyncpg
+import httpx
+
+from service.access import tokens
 from service.eventlog.store import EventStore
 from service.ingest.seed import seed_if_empty
 from tests.e2e.test_raw_query import raw_get
@@ -51,3 +56,35 @@ async def test_every_readme_example_answers_on_a_seeded_server(
         assert "huawei" in {m["entity"] for m in members}
         assert answers["/v1/timeline"]["events"]
         assert answers["/v1/log/head"]["size"] > 0
+
+
+WRITE = re.compile(
+    r"^curl -X POST '(http://127\.0\.0\.1:8000)(/v1/events)'.*?-d '(.*?)'$", re.M | re.S
+)
+IDEMPOTENCY = re.compile(r"-H 'Idempotency-Key: ([^']+)'")
+
+
+async def test_the_readme_write_example_appends_once_as_it_says(
+    database_url: str, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """The README's write (token, body, answer) works as written: the body it shows is
+    appended, its answer names the stored event, and the same request again appends nothing."""
+    text = README.read_text("utf-8")
+    ((_, path, body),) = WRITE.findall(text)
+    (key,) = IDEMPOTENCY.findall(text)
+    event = json.loads(body)
+    assert await seed_if_empty(store) > 0
+    token = await tokens.create_token(pool, scope="write", name="readme")
+    env = os.environ | {"TIMELINE_DATABASE_URL": database_url}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+    with serving(env, []) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            first = await client.post(path, json=event, headers=headers)
+            again = await client.post(path, json=event, headers=headers)
+        assert first.status_code == 201, first.text
+        answer = first.json()
+        assert answer["appended"] == 1
+        (stored,) = answer["events"]
+        assert stored["entity"] == event["entity"] and stored["type"] == event["type"]
+        assert {"id", "position", "recorded_at", "hash"} <= set(stored)
+        assert again.status_code == 201 and again.json() == answer
