@@ -34,7 +34,7 @@ from projections.present.words import LANGUAGES, REGISTRATION, words
 from service.errors import BadRequest, NotFound, NotImplementedHere
 from service.eventlog.store import EventStore
 from service.http.builder_page import STORY, chosen_names, render_builder
-from service.http.reads import cached_answer, parse_known_at, resolve_moment
+from service.http.reads import cached_answer, parse_known_at, require_registered, resolve_moment
 from service.http.timeline import (
     TimelineItem,
     TimelineQuery,
@@ -410,6 +410,7 @@ async def embed_timeline(
     public_url = _public_url(state)
 
     async def render() -> bytes:
+        await require_registered(store, list(params.query.ids), moment.known_at, "entities")
         items, names = await timeline_items(store, params.query, moment, lang)
         return render_page(params, for_readers(items, params.query), names, public_url)
 

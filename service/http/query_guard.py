@@ -68,6 +68,8 @@ def _taken(connection: ASGIConnection, handler: BaseRouteHandler) -> tuple[froze
 
 
 async def strict_query(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if "\x00" in connection.scope.get("path", ""):  # no file, id or route has one
+        raise BadRequest("must not hold a NUL character", field="path")
     query = connection.scope.get("query_string", b"")
     if not query:
         return

@@ -176,3 +176,22 @@ async def test_an_unknown_language_key_is_422_naming_names_dot_key(
     event = registration("smic") | {"names": {"en": "SMIC", "xx": "?"}}
     assert_problem(await writer.post("/v1/events", json=[event]), 422, "[0].names.xx")
     assert await pool.fetchval("SELECT count(*) FROM events") == before
+
+
+async def test_a_path_holding_nul_is_a_400_naming_the_path_not_a_500(
+    writer: AsyncTestClient,
+) -> None:
+    for path in ("/embed/assets/embed.js%00.css", "/v1/entities/ymtc%00/state"):
+        response = await writer.get(path)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["field"] == "path"
+
+
+async def test_the_widget_of_an_unknown_entity_is_a_404_naming_entities(
+    writer: AsyncTestClient,
+) -> None:
+    response = await writer.get("/embed/timeline", params={"entities": "ymtc,nosuch"})
+    assert response.status_code == 404, response.text
+    assert response.json()["field"] == "entities"
+    assert "nosuch" in response.json()["detail"] and "ymtc" not in response.json()["detail"]
+    assert (await writer.get("/embed/timeline", params={"entities": "ymtc"})).status_code == 200
