@@ -1,15 +1,16 @@
 """`/docs`: the API reference people read, Swagger UI over `/schema/openapi.json`.
 
-Swagger UI's JS and CSS come from the `swagger-ui-bundle` package (Apache-2.0, its licence
-ships with it) and are served by this service under `/docs/assets/`; its start-up script is
-`static/docs.js`. No CDN, no inline script: the page has the widget's CSP rules.
+Swagger UI 5's JS and CSS (Apache-2.0, kept in `static/swagger-ui/` with its licence: version 5
+reads the OpenAPI 3.1 that Litestar writes) are served by this service under `/docs/assets/`;
+its start-up script is `static/docs.js`. No CDN, no inline script: the page has the widget's
+CSP rules.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-import swagger_ui_bundle
 from litestar import MediaType, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.static_files import create_static_files_router
@@ -56,7 +57,7 @@ async def docs() -> Response[str]:
 def docs_assets_router() -> Router:
     return create_static_files_router(
         path=DOCS_ASSETS,
-        directories=[Path(swagger_ui_bundle.swagger_ui_path)],
+        directories=[Path(str(resources.files("service.http").joinpath("static", "swagger-ui")))],
         cache_control=CacheControlHeader(public=True, max_age=86400),
         name="docs-assets",
         include_in_schema=False,

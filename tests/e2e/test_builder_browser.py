@@ -141,11 +141,6 @@ def test_docs_loads_only_from_the_service_and_breaks_no_csp_rule(
     assert not watched.errors and not watched.dialogs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="swagger-ui-bundle 1.1 ships Swagger UI 4.15, which cannot render the OpenAPI 3.1 "
-    "document Litestar writes ('Unable to render this definition')",
-)
 def test_docs_shows_the_operations(service: str, watched: Watched) -> None:
     page = watched.page
     page.goto(f"{service}/docs")
