@@ -71,8 +71,8 @@ async def strict_query(connection: ASGIConnection, handler: BaseRouteHandler) ->
     if "\x00" in connection.scope.get("path", ""):  # no file, id or route has one
         raise BadRequest("must not hold a NUL character", field="path")
     query = connection.scope.get("query_string", b"")
-    if not query:
-        return
+    if not query or connection.scope.get("method") == "OPTIONS":
+        return  # a CORS preflight answers for the route, whatever its query says
     taken, repeatable = _taken(connection, handler)
     seen: set[str] = set()
     for name, _ in parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True):

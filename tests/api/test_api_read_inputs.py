@@ -195,3 +195,11 @@ async def test_the_widget_of_an_unknown_entity_is_a_404_naming_entities(
     assert response.json()["field"] == "entities"
     assert "nosuch" in response.json()["detail"] and "ymtc" not in response.json()["detail"]
     assert (await writer.get("/embed/timeline", params={"entities": "ymtc"})).status_code == 200
+
+
+async def test_a_cors_preflight_with_a_query_is_answered_not_a_500(
+    writer: AsyncTestClient,
+) -> None:
+    for path in ("/v1/timeline?entities=ymtc&lang=en", "/v1/entities?q=x&asof=1"):
+        response = await writer.options(path)
+        assert response.status_code < 500, (path, response.text)
