@@ -57,6 +57,7 @@ from events.types import (
     EntityListed,
     EntityRegistered,
     EntityRenamed,
+    EventRetracted,
     OwnershipChanged,
 )
 from service.eventlog.store import EventStore
@@ -541,15 +542,26 @@ _EXPORT_TYPES = (
 
 
 async def export_state(store: EventStore) -> FtmExportState:
-    state = FtmExportState()
+    """The log's state for the export: events superseded or retracted by a later one are left
+    out (as the fold leaves them out), the rest taken in world order (by `occurred`, then
+    position), as the fold takes them."""
+    events: list[tuple[int, AnyEvent]] = []
+    superseded: set[uuid.UUID] = set()
     after = 0
     while True:
-        page = await store.read_after(after, _PAGE, types=_EXPORT_TYPES)
+        page = await store.read_after(after, _PAGE, types=(*_EXPORT_TYPES, "EventRetracted"))
         for recorded in page:
-            state.evolve(recorded.event)
+            superseded.update(recorded.event.supersedes)
+            if not isinstance(recorded.event, EventRetracted):
+                events.append((recorded.position, recorded.event))
         if len(page) < _PAGE:
-            return state
+            break
         after = page[-1].position
+    state = FtmExportState()
+    kept = [(e.occurred, position, e) for position, e in events if e.id not in superseded]
+    for _, _, event in sorted(kept, key=lambda item: (item[0], item[1])):
+        state.evolve(event)
+    return state
 
 
 async def export_ftm(store: EventStore) -> AsyncIterator[bytes]:

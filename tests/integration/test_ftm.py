@@ -232,3 +232,45 @@ async def test_a_bad_line_is_refused_by_its_number_and_field_and_nothing_is_appe
         await import_ftm(store, path)
     assert str(refused.value).startswith(f"line 3: {field}:")
     assert (await store.head()).position == 0
+
+
+async def test_the_export_leaves_out_a_retracted_listing_and_takes_events_in_world_order(
+    store: EventStore, tmp_path: pathlib.Path
+) -> None:
+    from events import from_builtins
+    from service.ingest.ftm import export_ftm
+
+    await import_ftm(store, _write(tmp_path / "in.ndjson", _entities()))
+    acme = next(e for e in _entities() if e["schema"] == "Company")
+    events = [r.event for r in await store.entity_events(log_entity_id(acme["id"]))]
+    eu = next(e for e in events if isinstance(e, EntityListed) and e.program == "EU-RUS")
+    retraction = from_builtins(
+        {
+            "type": "EventRetracted",
+            "entity": eu.entity,
+            "occurred": "2024-05-01",
+            "sources": [{"url": URL}],
+            "supersedes": [str(eu.id)],
+        }
+    )
+    await store.append([retraction])
+    exported = [json.loads(line) async for line in export_ftm(store)]
+    programs = {s["properties"]["programId"][0] for s in _by_schema(exported, "Sanction")}
+    assert programs == {"RUSSIA-EO14024", "EU-RUS"}  # the person's EU listing stays
+    acme_sanctions = [
+        s for s in _by_schema(exported, "Sanction") if s["properties"]["entity"] == [acme["id"]]
+    ]
+    assert [s["properties"]["programId"] for s in acme_sanctions] == [["RUSSIA-EO14024"]]
+    # A delisting appended before the listing it ends, dated after it, still ends it.
+    holding = log_entity_id(next(e for e in _entities() if e["schema"] == "Organization")["id"])
+    common = {"entity": holding, "sources": [{"url": URL}], "list": eu.list}
+    delisted = {"type": "EntityDelisted", "occurred": "2021-06-01", "program": "EU-BLR"}
+    listed = {"type": "EntityListed", "occurred": "2020-03", "program": "EU-BLR"}
+    await store.append([from_builtins({**common, **delisted})])
+    await store.append([from_builtins({**common, **listed, "authority": "European Union"})])
+    exported = [json.loads(line) async for line in export_ftm(store)]
+    (blr,) = [
+        s for s in _by_schema(exported, "Sanction") if s["properties"]["programId"] == ["EU-BLR"]
+    ]
+    assert blr["properties"]["startDate"] == ["2020-03"]
+    assert blr["properties"]["endDate"] == ["2021-06-01"]
