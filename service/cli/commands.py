@@ -26,7 +26,7 @@ from service.db.connection import Logins, bounded_pool, migrated
 from service.db.roles import RuntimeRoleError
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
-from service.ingest import importers, un
+from service.ingest import ftm, importers, un
 from service.ingest.seed import seed_if_empty
 from service.logs import granian_log_config
 from service.progress import ProgressLine
@@ -298,5 +298,35 @@ def _import_un(args: argparse.Namespace) -> int:
         return await _reported(
             "import-un", lambda line: un.import_un(store, args.file, progress=line)
         )
+
+    return _with_store(args, work)
+
+
+def _import_ftm(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        return await _reported(
+            "import-ftm",
+            lambda line: ftm.import_ftm(
+                store, args.file, source_url=args.source_url, progress=line
+            ),
+        )
+
+    return _with_store(args, work)
+
+
+def _export_ftm(args: argparse.Namespace) -> int:
+    async def work(store: EventStore) -> int:
+        with contextlib.ExitStack() as stack:
+            out = (
+                stack.enter_context(open(args.output, "wb"))  # noqa: ASYNC230 - a CLI, one job
+                if args.output
+                else sys.stdout.buffer
+            )
+            count = 0
+            async for line in ftm.export_ftm(store):
+                out.write(line)
+                count += 1
+        print(f"exported {count} FollowTheMoney entities", file=sys.stderr)
+        return 0
 
     return _with_store(args, work)

@@ -115,6 +115,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_flag(un)
     un.set_defaults(run=_lazy("_import_un"))
+    ftm = sub.add_parser(
+        "import-ftm",
+        help="turn FollowTheMoney entities (NDJSON, one a line) into registrations, "
+        "designations and ownerships, idempotent",
+    )
+    ftm.add_argument("file", help="FtM NDJSON: Person, Company, Organization, LegalEntity, ...")
+    ftm.add_argument(
+        "--source-url",
+        help="the URL to cite for entities whose data gives no sourceUrl",
+    )
+    _data_dir_flag(ftm)
+    ftm.set_defaults(run=_lazy("_import_ftm"))
+    ftm_out = sub.add_parser(
+        "export-ftm",
+        help="print the log's entities, sanctions and ownerships, as they stand now, as "
+        "FollowTheMoney NDJSON (for Aleph, yente)",
+    )
+    ftm_out.add_argument("-o", "--output", help="write to this file instead of standard output")
+    _data_dir_flag(ftm_out)
+    ftm_out.set_defaults(run=_lazy("_export_ftm"))
     return parser
 
 

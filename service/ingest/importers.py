@@ -33,6 +33,7 @@ from events import AnyEvent, EventInvalid, PartialDate, canonical, check, from_b
 from events.codec import field_of
 from service.errors import DomainError
 from service.eventlog.store import EventStore
+from service.ingest.csl_designations import row_designations
 from service.ingest.seed import (
     company_name_index,
     list_definitions,
@@ -490,6 +491,8 @@ class CslFile:
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)
     parties: dict[str, _Party] = field(default_factory=dict)
     listings: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    legacy: list[dict[str, Any] | None] = field(default_factory=list)
+    """For each of `listings`, what the importer before designations made of it."""
     skipped: dict[str, int] = field(default_factory=dict)
 
 
@@ -605,22 +608,51 @@ def parse_csl(data: bytes) -> CslFile:
             value = clean_text(row.get(column))
             if value:
                 listed[column] = value[:20_000]
-        parsed.listings.append((listed, line))
-        ended = _day(row.get("end_date"))
-        if ended is not None:
-            parsed.listings.append(
-                (
-                    {
-                        "type": "EntityDelisted",
-                        "entity": entity,
-                        "occurred": ended,
-                        "sources": sources,
-                        "list": list_id,
-                    },
-                    line,
-                )
-            )
+        for designated in row_designations(
+            row,
+            legacy_listed=listed,
+            ended=_day(row.get("end_date")),
+            notice=notice,
+            clean=clean_text,
+        ):
+            parsed.listings.append((designated.listed, line))
+            parsed.legacy.append(designated.legacy_listed)
+            if designated.delisted is not None:
+                parsed.listings.append((designated.delisted, line))
+                parsed.legacy.append(designated.legacy_delisted)
     return parsed
+
+
+async def designation_events(
+    store: EventStore, parsed: CslFile
+) -> list[tuple[AnyEvent, int | None]]:
+    """The listings and delistings of a parsed file as events (identical rows are one event).
+    One the importer before designations made for the same row, found in the log, is
+    superseded by the row's new events (see `service.ingest.csl_designations`); a delisting
+    names the listing of its designation."""
+    in_log = {
+        r.event.id
+        for r in await store.events_of(sorted({raw["entity"] for raw, _ in parsed.listings}))
+        if r.type in ("EntityListed", "EntityDelisted")
+    }
+    out: list[tuple[AnyEvent, int | None]] = []
+    seen: set[uuid.UUID] = set()
+    listing_of: dict[tuple[Any, ...], uuid.UUID] = {}
+    for (raw, line), legacy in zip(parsed.listings, parsed.legacy, strict=True):
+        key = (raw["entity"], raw["list"], raw.get("program"), raw.get("designation"))
+        if raw["type"] == "EntityDelisted" and raw.get("designation") and key in listing_of:
+            raw = {**raw, "listing": str(listing_of[key])}
+        if legacy is not None and legacy is not raw:
+            old = _event(legacy, line).id
+            if old in in_log and old != _event(raw, line).id:
+                raw = {**raw, "supersedes": [str(old)]}
+        event = _event(raw, line)
+        if raw["type"] == "EntityListed":
+            listing_of[key] = event.id  # type: ignore[assignment]
+        if event.id not in seen:  # identical rows are one event
+            seen.add(event.id)  # type: ignore[arg-type]
+            out.append((event, line))
+    return out
 
 
 async def import_csl(
@@ -698,12 +730,7 @@ async def import_csl(
         registrations.append((_event(raw, party.line), party.line))
 
     events: list[tuple[AnyEvent, int | None]] = list(registrations)
-    seen: set[uuid.UUID] = set()
-    for raw, line in parsed.listings:
-        event = _event(raw, line)
-        if event.id not in seen:  # identical rows are one event
-            seen.add(event.id)  # type: ignore[arg-type]
-            events.append((event, line))
+    events.extend(await designation_events(store, parsed))
 
     report.skipped = parsed.skipped
     report.lists = len(parsed.lists)
