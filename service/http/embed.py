@@ -27,6 +27,7 @@ from litestar.datastructures import CacheControlHeader, State
 from litestar.params import Parameter, QueryParameter
 from litestar.static_files import create_static_files_router
 
+from events.types import Lang
 from projections.present.dates import display_date
 from projections.present.headlines import localized
 from projections.present.markup import Markup, el, join, safe_href
@@ -46,7 +47,6 @@ from service.http.timeline import (
 
 __all__ = ["Markup", "el", "join", "safe_href"]  # the one escaping builder, re-exported
 
-Lang = Literal["en", "zh-Hans", "zh-Hant"]
 Theme = Literal["auto", "light", "dark"]
 Group = Literal["none", "entity"]
 Words = dict[str, str]

@@ -12,8 +12,9 @@ import pytest
 import events as ev
 from service.eventlog.store import EventStore
 from service.ingest.importers import ImportFailed, content_id, import_ndjson, parse_ndjson_line
+from tests.support.apitools import SOURCE as API_SOURCE
 
-SOURCE = {"url": "https://www.federalregister.gov/d/2022-27151", "citation": "87 FR 77505"}
+(SOURCE,) = API_SOURCE  # the one source of the test builders, as JSON
 
 
 def _line(doc: dict) -> bytes:

@@ -13,22 +13,20 @@ from collections.abc import Iterator
 
 import asyncpg
 import httpx
+import msgspec
+
+import events
+from tests.support import builders
 
 PROBLEM = "application/problem+json"
 
 
-SOURCE = [{"url": "https://www.federalregister.gov/d/2022-27151", "citation": "87 FR 77505"}]
+SOURCE = msgspec.to_builtins(builders.SOURCE)  # the JSON of the builders' one source
 
 
 def registration(entity: str, kind: str = "company") -> dict:
-    return {
-        "type": "EntityRegistered",
-        "entity": entity,
-        "occurred": "2018",
-        "kind": kind,
-        "names": {"en": entity},
-        "sources": SOURCE,
-    }
+    """The JSON body of `builders.registered(entity, kind)`: one builder of a registration."""
+    return msgspec.json.decode(events.encode(builders.registered(entity, kind)))
 
 
 def listing(entity: str, occurred: str = "2022-12-16", **extra: object) -> dict:

@@ -27,9 +27,10 @@ from projections.present.headlines import (
     headlines,
     name_of,
 )
+from tests.support.builders import SOURCE
 
 P = ev.PartialDate
-SOURCES = (ev.Source(url="https://example.org/s"),)
+SOURCES = SOURCE  # the test builders' one source
 
 NAMES = {
     "ymtc": {"en": "YMTC", "zh-Hans": "长江存储", "zh-Hant": "長江存儲"},
