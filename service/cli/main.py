@@ -145,19 +145,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except CommandFailed as exc:
-        print(f"timeline {args.command}: {exc}", file=sys.stderr)
+        _say(args.command, str(exc))
     except OSError as exc:  # a file that is not there, a folder that cannot be written, ...
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"timeline {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        _say(args.command, f"{exc.strerror or exc}{where}")
     except Exception as exc:
         driver = sys.modules.get("asyncpg")
         if driver is None or not isinstance(exc, driver.PostgresError):
             raise
-        print(f"timeline {args.command}: the database refused: {exc}", file=sys.stderr)
+        _say(args.command, f"the database refused: {exc}")
     except KeyboardInterrupt:
-        print(f"timeline {args.command}: interrupted", file=sys.stderr)
+        _say(args.command, "interrupted")
         return 130
     return 1
+
+
+def _say(command: str, message: str) -> None:
+    """One line on standard error, whatever the message holds (PostgreSQL's DETAIL lines)."""
+    print(f"timeline {command}: {' '.join(message.split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 
@@ -53,6 +54,18 @@ REFUSED = {
 }
 
 
+def database_of(url: str) -> str:
+    """The database a URL names (its path; a socket folder in the query string is not it)."""
+    return urllib.parse.urlsplit(url).path.lstrip("/")
+
+
+def with_user(url: str, user: str) -> str:
+    """The same URL logging in as `user` (no password: the test servers trust local logins)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
 async def _head(pool: asyncpg.Pool) -> tuple[int, bytes | None]:
     row = await pool.fetchrow(
         "SELECT count(*) AS n, (SELECT hash FROM events ORDER BY position DESC LIMIT 1) AS h "
@@ -65,7 +78,7 @@ async def _head(pool: asyncpg.Pool) -> tuple[int, bytes | None]:
 async def runtime_login(pg_admin_url: str, database_url: str) -> AsyncIterator[str]:
     """A login role of the operator's own for the two-URL wiring (unique, dropped after)."""
     name = f"timeline_login_{uuid.uuid4().hex[:12]}"
-    database = database_url.rsplit("/", 1)[1]
+    database = database_of(database_url)
     admin = await asyncpg.connect(pg_admin_url)
     await admin.execute(f'CREATE ROLE "{name}" LOGIN')
     try:
@@ -80,7 +93,7 @@ async def runtime_login(pg_admin_url: str, database_url: str) -> AsyncIterator[s
 async def test_the_pool_runs_as_the_runtime_role_even_after_reset(
     database_url: str, pool: asyncpg.Pool
 ) -> None:
-    database = database_url.rsplit("/", 1)[1]
+    database = database_of(database_url)
     for _ in range(3):  # each release runs RESET ALL; the role is the session's default
         async with pool.acquire() as conn:
             assert await conn.fetchval("SELECT current_user") == runtime_role_for(database)
@@ -140,7 +153,7 @@ async def test_every_table_has_a_decision_about_the_runtime_role(pool: asyncpg.P
 async def test_two_urls_grant_the_operators_login_and_never_set_a_role(
     pg_admin_url: str, database_url: str, runtime_login: str
 ) -> None:
-    runtime_url = database_url.replace("postgres@", f"{runtime_login}@", 1)
+    runtime_url = with_user(database_url, runtime_login)
     settings = Settings(database_url=runtime_url, migrate_database_url=database_url)
     logins, _ = await migrated(settings, runtime_url)
     assert logins.set_role is None and logins.runtime_url == runtime_url
@@ -162,7 +175,7 @@ async def test_a_trusted_server_gives_the_runtime_role_a_login_of_its_own(
     logins, _ = await migrated(settings, database_url, runtime_login=True)
     assert logins.set_role is None
     async with bounded_pool(logins.runtime_url, settings) as pool:
-        role = runtime_role_for(database_url.rsplit("/", 1)[1])
+        role = runtime_role_for(database_of(database_url))
         assert await pool.fetchval("SELECT session_user") == role
         await pool.execute("SET ROLE NONE")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -183,7 +196,7 @@ async def test_an_owner_who_cannot_create_roles_stops_the_service_with_one_clear
     admin = await asyncpg.connect(pg_admin_url)
     await admin.execute(f'CREATE ROLE "{owner}" LOGIN NOCREATEROLE')
     await admin.execute(f'CREATE DATABASE "{database}" OWNER "{owner}"')
-    url = with_database(pg_admin_url, database).replace("postgres@", f"{owner}@", 1)
+    url = with_user(with_database(pg_admin_url, database), owner)
     try:
         with pytest.raises(RuntimeRoleError, match="CREATEROLE"):
             await migrated(Settings(database_url=url), url)
@@ -197,7 +210,9 @@ async def test_an_owner_who_cannot_create_roles_stops_the_service_with_one_clear
             check=False,
         )
         assert done.returncode == 1
-        (line,) = done.stderr.strip().splitlines()
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        (line,) = lines
         assert line.startswith("timeline tokens: cannot create the runtime role")
         assert "TIMELINE_MIGRATE_DATABASE_URL" in line
         assert (
