@@ -83,18 +83,19 @@ async def _migrated(url: str) -> None:
 
 
 def measure_import(
-    admin: str, path: Path, total: int
+    admin: str, path: Path, total: int | None, command: str = "import"
 ) -> tuple[float, float, list[tuple], list[tuple]]:
-    """(wall events/s, the CLI's own events/s, the rows it wrote, its event_refs rows)."""
+    """`timeline COMMAND FILE` into a fresh database: (wall events/s, the CLI's own events/s,
+    the rows it wrote, its event_refs rows). With `total`, the rows must number exactly that."""
     name = asyncio.run(create_database(admin))
     url = with_database(admin, name)
     try:
         asyncio.run(_migrated(url))
         asyncio.run(checkpoint(admin))
-        note("  import: timeline import ...")
+        note(f"  {command}: timeline {command} ...")
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "service.cli", "import", str(path)],
+            [sys.executable, "-m", "service.cli", command, str(path)],
             env={**os.environ, "TIMELINE_DATABASE_URL": url},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -103,13 +104,13 @@ def measure_import(
         seconds = time.perf_counter() - start
         said = done.stderr.decode(errors="replace")
         if done.returncode != 0:
-            raise RuntimeError(f"timeline import failed:\n{said}")
+            raise RuntimeError(f"timeline {command} failed:\n{said}")
         found = _SUMMARY.search(said)
         own = float(found.group(1).replace(",", "")) if found else float("nan")
         rows, refs = asyncio.run(_read_rows(url))
-        if len(rows) != total:
-            raise RuntimeError(f"import wrote {len(rows)} events, the file has {total}")
-        return total / seconds, own, rows, refs
+        if total is not None and len(rows) != total:
+            raise RuntimeError(f"{command} wrote {len(rows)} events, the file has {total}")
+        return len(rows) / seconds, own, rows, refs
     finally:
         asyncio.run(drop_database(admin, name))
 

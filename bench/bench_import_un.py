@@ -23,36 +23,24 @@ Run:  .venv/bin/python bench/bench_import_un.py [--database-url URL] [--copies N
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 import os
-import re
 import shlex
-import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import asyncpg
 from _common import (
-    checkpoint,
-    create_database,
-    drop_database,
     note,
     redacted,
     server,
-    with_database,
 )
-from bench_import import BATCH, measure_copy, measure_copy_schema
-
-from service.db.migrate import migrate
+from bench_import import BATCH, measure_copy, measure_copy_schema, measure_import
 
 ROOT = Path(__file__).resolve().parents[1]
 XML = ROOT / "tests" / "data" / "un-sc-consolidated" / "consolidated.xml"
 DEFAULT_COPIES = 100
-_SUMMARY = re.compile(r"\(([\d,]+) events/s\)")
 
 
 def replicate(source: Path, target: Path, copies: int) -> int:
@@ -80,62 +68,6 @@ def replicate(source: Path, target: Path, copies: int) -> int:
     return written
 
 
-async def _migrated(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-
-
-async def _read_rows(url: str) -> tuple[list[tuple], list[tuple]]:
-    from _common import COLUMNS
-
-    conn = await asyncpg.connect(url)
-    try:
-        rows = [
-            tuple(r)
-            for r in await conn.fetch(f"SELECT {', '.join(COLUMNS)} FROM events ORDER BY position")  # noqa: S608
-        ]
-        refs = [
-            tuple(r)
-            for r in await conn.fetch(
-                "SELECT position, ref, field FROM event_refs ORDER BY position, field"
-            )
-        ]
-        return rows, refs
-    finally:
-        await conn.close()
-
-
-def measure_import_un(admin: str, path: Path) -> tuple[float, float, list[tuple], list[tuple]]:
-    """(wall events/s, the CLI's own events/s, the rows it wrote, its event_refs rows)."""
-    name = asyncio.run(create_database(admin))
-    url = with_database(admin, name)
-    try:
-        asyncio.run(_migrated(url))
-        asyncio.run(checkpoint(admin))
-        note("  import-un: timeline import-un ...")
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "service.cli", "import-un", str(path)],
-            env={**os.environ, "TIMELINE_DATABASE_URL": url},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
-        seconds = time.perf_counter() - start
-        said = done.stderr.decode(errors="replace")
-        if done.returncode != 0:
-            raise RuntimeError(f"timeline import-un failed:\n{said}")
-        found = _SUMMARY.search(said)
-        own = float(found.group(1).replace(",", "")) if found else float("nan")
-        rows, refs = asyncio.run(_read_rows(url))
-        return len(rows) / seconds, own, rows, refs
-    finally:
-        asyncio.run(drop_database(admin, name))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -152,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         note(f"writing {args.copies} copies of the UN list to {path} ...")
         records = replicate(XML, path, args.copies)
         size = path.stat().st_size
-        rate, own, rows, refs = measure_import_un(srv.admin_url, path)
+        rate, own, rows, refs = measure_import(srv.admin_url, path, None, "import-un")
         raw = measure_copy(srv.admin_url, rows)
         real = measure_copy_schema(srv.admin_url, rows, refs)
     print(
