@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union, get_args
 
 import msgspec
 from msgspec import Meta
@@ -385,27 +385,7 @@ AnyEvent = Union[
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in (
-        EntityRegistered,
-        EntityListed,
-        EntityDelisted,
-        RuleIssued,
-        RuleRescinded,
-        ProductMassProduced,
-        ExitAnnounced,
-        EventRetracted,
-        RuleSuspended,
-        LicenseRequirementImposed,
-        RegulatoryReviewOpened,
-        RegulatoryReviewConcluded,
-        FinancialImpactDisclosed,
-        ProductLaunched,
-        ProductAnalyzed,
-        SupplyHalted,
-        GuidanceIssued,
-        EntityRenamed,
-        OwnershipChanged,
-    )
+    for cls in get_args(AnyEvent)
 }
 
 
