@@ -20,7 +20,8 @@ Rules, decided from the data itself (`service.ingest.seed.load_seed_records`, th
    (`LicenseRequirementImposed`) are not published in the Federal Register and are not rules.
    The records for which no FR citation could be confirmed are listed, with the reason, in
    `NO_FR_CITATION_CONFIRMED` (and `NO_PRIMARY_SOURCE`); a test keeps those lists exact, so a
-   citation found later must be added to the seed and the exemption removed.
+   citation found later must be added to the seed and the exemption removed. An exemption that
+   names a Federal Register document number ("FR Doc. 2024-06895") still links that document.
 """
 
 from __future__ import annotations
@@ -81,31 +82,19 @@ NON_US_AUTHORITIES = frozenset(
     }
 )
 
-_DOD_1260H = (
-    "the DoD Section 1260H list: its Federal Register notice was not confirmed; the source is "
-    "OpenSanctions' curated file"
+_FR_PAGE_NOT_CONFIRMED_2024_1260H = (
+    "the DoD Section 1260H list of 2024: FR Doc. 2024-06895 (published 2024-04-02) is cited; its "
+    "page citation was not confirmed"
 )
 NO_FR_CITATION_CONFIRMED = {
-    "ymtc-dod-1260h-list-2024": _DOD_1260H,
-    "ymtc-dod-1260h-list-2024/amec": _DOD_1260H,
-    "cxmt-dod-1260h-list-2025": _DOD_1260H,
-    "entity-list-140-additions-2024-12": "FR Doc. 2024-28267 is cited; its page is not confirmed",
-    "bis-affiliates-rule-suspended-2025": (
-        "published in Federal Register vol. 90, no. 216; page and document number not confirmed"
-    ),
+    "ymtc-dod-1260h-list-2024": _FR_PAGE_NOT_CONFIRMED_2024_1260H,
+    "ymtc-dod-1260h-list-2024/amec": _FR_PAGE_NOT_CONFIRMED_2024_1260H,
     "ai-diffusion-rescission-and-ascend-guidance-2025": (
-        "announced by BIS on 2025-05-13 with no Federal Register notice at the time"
+        "no Federal Register notice of the rescission was found: BIS announced it by press release "
+        "on 2025-05-13, and GAO (B-337935, 2026-05-12) holds that press release to be the rule"
     ),
 }
-NO_PRIMARY_SOURCE = {
-    "ymtc-dod-1260h-list-2024": _DOD_1260H,
-    "ymtc-dod-1260h-list-2024/amec": _DOD_1260H,
-    "cxmt-dod-1260h-list-2025": _DOD_1260H,
-    "bis-affiliates-rule-suspended-2025": "law-firm summaries only; the FR page was not confirmed",
-    "ai-diffusion-rescission-and-ascend-guidance-2025": (
-        "law-firm summaries of the BIS announcement; its press release URL was not confirmed"
-    ),
-}
+NO_PRIMARY_SOURCE: dict[str, str] = {}
 
 FR_CITATION = re.compile(r"\b\d{1,3} FR \d{1,6}\b")
 DATE_ONLY_TITLE = re.compile(
@@ -320,3 +309,37 @@ def test_a_federal_register_document_link_names_its_document_in_the_title() -> N
         and f"FR Doc. {number}" not in (source.title or "")
     ]
     assert unnamed == []
+
+
+FR_DOC_NUMBER = re.compile(r"FR Doc\. (\d{4}-\d{5})")
+
+
+def federal_register_documents_linked(sources: tuple[Source, ...]) -> set[str]:
+    """The document numbers of the federalregister.gov `/d/NUMBER` links among the sources."""
+    return {
+        urlsplit(source.url).path.rstrip("/").split("/")[-1]
+        for source in sources
+        if host_of(source.url).endswith("federalregister.gov")
+    }
+
+
+@given(st.integers(1994, 2099), st.integers(0, 99_999))
+def test_the_document_number_of_a_federal_register_link_is_read_from_its_path(
+    year: int, serial: int
+) -> None:
+    number = f"{year}-{serial:05d}"
+    linked = Source(url=f"https://www.federalregister.gov/d/{number}", title=f"FR Doc. {number}")
+    other = Source(url=f"https://www.govinfo.gov/link/fr/89/{serial}", title=f"FR Doc. {number}")
+    assert federal_register_documents_linked((linked, other)) == {number}
+    assert federal_register_documents_linked((other,)) == set()
+
+
+def test_an_exemption_naming_a_federal_register_document_links_that_document() -> None:
+    records = {record.key: record for record in _records()}
+    unlinked = {
+        key: number
+        for key, reason in NO_FR_CITATION_CONFIRMED.items()
+        for number in FR_DOC_NUMBER.findall(reason)
+        if number not in federal_register_documents_linked(records[key].event.sources)
+    }
+    assert unlinked == {}
