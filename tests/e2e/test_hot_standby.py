@@ -1,0 +1,253 @@
+"""Read-replica routing against a real hot standby.
+
+A primary and a streaming-replication standby run from PostgreSQL's own binaries (the
+`pgserver` package's; tests/support/standby_pg.py). The service runs in-process with
+`TIMELINE_DATABASE_URL` on the primary and `TIMELINE_READ_DATABASE_URL` on the standby.
+
+The guarantee under test (service/reads/replicas.py): an answer at a past `known_at` K may come
+from the standby once it has replayed past K; an answer at "now" (no K, or a K after the last
+event) never does, so a standby that lags is never served as current. How it is shown:
+
+- With the primary frozen (SIGSTOP: nothing it holds can answer), an answer at a past K still
+  comes: the standby served it. An answer at "now" does not (503), since it is not the
+  standby's to give.
+- With the standby's replay held (`pg_wal_replay_pause()`), events appended on the primary
+  are in every current answer (no K, and K = now), with the log size, validators and cache
+  of the new log; a K pinned before the append still gets its immutable answer.
+- After `pg_wal_replay_resume()` the standby catches up and serves the new moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.access import tokens
+from service.db.migrate import migrate
+from service.http.answers import LOG_SIZE_HEADER
+from service.http.app import create_app
+from service.http.responses import IMMUTABLE, REVALIDATE
+from service.settings import Settings
+from tests.support.apitools import listing, registration
+from tests.support.scratch_pg import ScratchCluster
+from tests.support.standby_pg import (
+    Standby,
+    database_url,
+    pause_replay,
+    primary_and_standby,
+    replayed_all_of,
+    resume_replay,
+)
+
+AS_OF = "2023-01-01"
+FAST = 3.0  # seconds: an answer the standby gives must not wait on the frozen primary
+_PROJECTOR_BEHIND = (
+    "SELECT (SELECT coalesce(max(position), 0) FROM events) > (SELECT position FROM rm_state)"
+)
+
+
+@pytest.fixture(scope="module")
+def clusters() -> Iterator[tuple[ScratchCluster, Standby]]:
+    with primary_and_standby() as pair:
+        yield pair
+
+
+@dataclass(frozen=True)
+class Deployment:
+    primary: ScratchCluster
+    standby: Standby
+    primary_url: str
+    """The service's database on the primary."""
+    standby_url: str
+    """The same database, on the standby."""
+    token: str
+
+
+@pytest.fixture
+async def deployment(clusters: tuple[ScratchCluster, Standby]) -> AsyncIterator[Deployment]:
+    """A database of its own on the primary, migrated by the service's migration, with a write
+    token; replay is released again at the end, whatever the test did."""
+    primary, standby = clusters
+    name = f"timeline_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(primary.url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(database_url(primary.url, name))
+    try:
+        await migrate(conn)
+        token = await tokens.create_token(conn, scope="write", name="standby")
+    finally:
+        await conn.close()
+    await replayed_all_of(primary.url, standby.url)
+    try:
+        yield Deployment(
+            primary,
+            standby,
+            database_url(primary.url, name),
+            database_url(standby.url, name),
+            token,
+        )
+    finally:
+        primary.thaw()
+        await resume_replay(standby.url)
+
+
+def _app(deployment: Deployment, data_dir: Path):
+    return create_app(
+        Settings(
+            database_url=deployment.primary_url,
+            read_database_url=deployment.standby_url,
+            data_dir=data_dir,
+            db_connect_timeout=1.0,
+            db_acquire_timeout=1.0,
+            db_command_timeout=1.0,
+        )
+    )
+
+
+async def _append(client: AsyncTestClient, token: str, *bodies: dict) -> dict:
+    response = await client.post(
+        "/v1/events", json=list(bodies), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["events"][-1]
+
+
+async def _projected(deployment: Deployment) -> None:
+    """Wait until the primary's read models include its whole log."""
+    conn = await asyncpg.connect(deployment.primary_url)
+    try:
+        deadline = time.monotonic() + 20
+        while await conn.fetchval(_PROJECTOR_BEHIND):
+            assert time.monotonic() < deadline, "the projector did not catch up"
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def _settled(deployment: Deployment) -> None:
+    """Wait until the primary's read models include its whole log and the standby has replayed
+    all of it (read models included)."""
+    await _projected(deployment)
+    await replayed_all_of(deployment.primary.url, deployment.standby.url)
+
+
+async def _standby_log_size(deployment: Deployment) -> int:
+    conn = await asyncpg.connect(deployment.standby_url)
+    try:
+        return await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    finally:
+        await conn.close()
+
+
+async def _members(client: AsyncTestClient, as_of: str = AS_OF, **params: str):
+    response = await client.get(
+        "/v1/lists/us-entity-list/members", params={"as_of": as_of, **params}
+    )
+    assert response.status_code == 200, response.text
+    return sorted(m["entity"] for m in response.json()["members"]), response
+
+
+async def _seed(client: AsyncTestClient, token: str) -> str:
+    """The list and two listed companies; the `recorded_at` of the listings (a past K)."""
+    await _append(client, token, registration("us-entity-list", "list"))
+    await _append(client, token, registration("ymtc"), registration("huawei"))
+    listed = await _append(client, token, listing("ymtc"), listing("huawei", "2019-05-16"))
+    return listed["recorded_at"]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat()
+
+
+async def test_with_the_primary_frozen_a_past_known_at_is_answered_by_the_standby(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async with AsyncTestClient(_app(deployment, tmp_path)) as client:
+        listed = await _seed(client, deployment.token)
+        await _settled(deployment)
+        deployment.primary.freeze()
+        started = time.monotonic()
+        members, response = await _members(client, known_at=listed)
+        assert members == ["huawei", "ymtc"]
+        assert response.headers["Cache-Control"] == IMMUTABLE
+        state = await client.get(
+            "/v1/entities/ymtc/state", params={"as_of": AS_OF, "known_at": listed}
+        )
+        assert state.status_code == 200, state.text
+        assert [x["list"] for x in state.json()["listings"]] == ["us-entity-list"]
+        assert time.monotonic() - started < FAST
+        # An answer at "now" is the primary's alone: with the primary frozen there is none.
+        now = await client.get("/v1/lists/us-entity-list/members", params={"as_of": "2024-01-01"})
+        assert now.status_code == 503, now.text
+        deployment.primary.thaw()
+
+
+async def test_while_replay_is_held_current_answers_include_new_events_never_the_standbys(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async with AsyncTestClient(_app(deployment, tmp_path)) as client:
+        listed = await _seed(client, deployment.token)
+        await _settled(deployment)
+        pinned_before, pinned_response = await _members(client, known_at=listed)
+        current_before, current_response = await _members(client)
+        later = (_dt.datetime.now(_dt.UTC) + _dt.timedelta(days=1)).isoformat()
+        future_before, _ = await _members(client, known_at=later)
+        assert pinned_before == current_before == future_before == ["huawei", "ymtc"]
+
+        await pause_replay(deployment.standby.url)
+        held_at = await _standby_log_size(deployment)
+        appended = await _append(
+            client, deployment.token, registration("cxmt"), listing("cxmt", "2022-06-01")
+        )
+        head = appended["position"]
+        await _projected(deployment)
+        assert await _standby_log_size(deployment) == held_at < head, "replay was not held"
+
+        # No known_at: the new event is there, with the new log's size and validator.
+        current, response = await _members(client)
+        assert current == ["cxmt", "huawei", "ymtc"]
+        assert response.headers[LOG_SIZE_HEADER] == str(head)
+        assert response.headers["Cache-Control"] == REVALIDATE
+        revalidated = await client.get(
+            "/v1/lists/us-entity-list/members",
+            params={"as_of": AS_OF},
+            headers={"If-None-Match": current_response.headers["ETag"]},
+        )
+        assert revalidated.status_code == 200, "a validator of the old log still matched"
+        assert "cxmt" in revalidated.text
+
+        # known_at = now: after every event, so answered like "now", from the primary.
+        now = _now()
+        current, response = await _members(client, known_at=now)
+        assert current == ["cxmt", "huawei", "ymtc"]
+        assert response.headers[LOG_SIZE_HEADER] == str(head)
+        state = await client.get(
+            "/v1/entities/cxmt/state", params={"as_of": AS_OF, "known_at": now}
+        )
+        assert state.status_code == 200, state.text  # the standby has never heard of cxmt
+        # A known_at in the future was "now" before the append and is "now" again: the answer
+        # kept for it then is not served for the longer log.
+        future, response = await _members(client, known_at=later)
+        assert future == ["cxmt", "huawei", "ymtc"]
+        assert response.headers[LOG_SIZE_HEADER] == str(head)
+
+        # A known_at pinned before the append: the same immutable answer as before, byte for
+        # byte, whichever server gave it.
+        pinned, response = await _members(client, known_at=listed)
+        assert pinned == pinned_before
+        assert response.content == pinned_response.content
+        assert response.headers["ETag"] == pinned_response.headers["ETag"]
+        assert response.headers["Cache-Control"] == IMMUTABLE
+        assert await _standby_log_size(deployment) == held_at, "replay was not held"
