@@ -49,6 +49,7 @@ from tests.support.standby_pg import (
 )
 
 AS_OF = "2023-01-01"
+LATER_AS_OF = "2023-06-01"  # a world date first asked with the primary frozen
 FAST = 3.0  # seconds: an answer the standby gives must not wait on the frozen primary
 _PROJECTOR_BEHIND = (
     "SELECT (SELECT coalesce(max(position), 0) FROM events) > (SELECT position FROM rm_state)"
@@ -204,7 +205,10 @@ async def test_while_replay_is_held_current_answers_include_new_events_never_the
         current_before, current_response = await _members(client)
         later = (_dt.datetime.now(_dt.UTC) + _dt.timedelta(days=1)).isoformat()
         future_before, _ = await _members(client, known_at=later)
-        assert pinned_before == current_before == future_before == ["huawei", "ymtc"]
+        gap = _now()  # after the listings, before the append below
+        gap_before, _ = await _members(client, known_at=gap)
+        assert pinned_before == current_before == future_before == gap_before
+        assert gap_before == ["huawei", "ymtc"]
 
         await pause_replay(deployment.standby.url)
         held_at = await _standby_log_size(deployment)
@@ -233,6 +237,7 @@ async def test_while_replay_is_held_current_answers_include_new_events_never_the
         current, response = await _members(client, known_at=now)
         assert current == ["cxmt", "huawei", "ymtc"]
         assert response.headers[LOG_SIZE_HEADER] == str(head)
+        assert response.headers["Cache-Control"] == REVALIDATE
         state = await client.get(
             "/v1/entities/cxmt/state", params={"as_of": AS_OF, "known_at": now}
         )
@@ -251,3 +256,50 @@ async def test_while_replay_is_held_current_answers_include_new_events_never_the
         assert response.headers["ETag"] == pinned_response.headers["ETag"]
         assert response.headers["Cache-Control"] == IMMUTABLE
         assert await _standby_log_size(deployment) == held_at, "replay was not held"
+        # A known_at between the listings and the append: "now" when first asked, immutable
+        # now, and still without the appended events.
+        at_gap, response = await _members(client, known_at=gap)
+        assert at_gap == ["huawei", "ymtc"]
+        assert response.headers["Cache-Control"] == IMMUTABLE
+        assert int(response.headers[LOG_SIZE_HEADER]) < head
+
+        # The held standby still serves what it has replayed: the pinned K at a world date not
+        # asked before (no kept answer) comes with the primary frozen; the gap, which the
+        # standby has not replayed past, does not (it is the primary's to answer).
+        deployment.primary.freeze()
+        pinned, _ = await _members(client, as_of=LATER_AS_OF, known_at=listed)
+        assert pinned == ["huawei", "ymtc"]
+        at_gap = await client.get(
+            "/v1/lists/us-entity-list/members", params={"as_of": LATER_AS_OF, "known_at": gap}
+        )
+        assert at_gap.status_code == 503, at_gap.text
+        deployment.primary.thaw()
+
+
+async def test_once_replay_resumes_the_standby_catches_up_and_serves_the_new_moment(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    async with AsyncTestClient(_app(deployment, tmp_path)) as client:
+        await _seed(client, deployment.token)
+        await _settled(deployment)
+        await pause_replay(deployment.standby.url)
+        appended = await _append(
+            client, deployment.token, registration("cxmt"), listing("cxmt", "2022-06-01")
+        )
+        new_moment = appended["recorded_at"]
+        await _projected(deployment)
+        members, _ = await _members(client, known_at=new_moment)  # from the primary
+        assert members == ["cxmt", "huawei", "ymtc"]
+
+        await resume_replay(deployment.standby.url)
+        await _settled(deployment)
+        assert await _standby_log_size(deployment) == appended["position"]
+        deployment.primary.freeze()
+        members, response = await _members(client, as_of=LATER_AS_OF, known_at=new_moment)
+        assert members == ["cxmt", "huawei", "ymtc"]
+        assert response.headers["Cache-Control"] == IMMUTABLE
+        state = await client.get(
+            "/v1/entities/cxmt/state", params={"as_of": LATER_AS_OF, "known_at": new_moment}
+        )
+        assert state.status_code == 200, state.text
+        deployment.primary.thaw()
