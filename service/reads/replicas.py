@@ -11,12 +11,21 @@ once its `rm_state.position` has reached the answer's log position.
 Everything else goes to the primary: answers at "now" (a replica that is behind would serve an
 old "now"), a replica that is behind K, and any read while the replica is unreachable (it is
 tried again after `RETRY_SECONDS`).
+
+How far "the replica" is, is known per connection, not per URL: behind one read URL there may
+be several standbys, each as far as it is (a load-balanced `-ro` service), and the server a URL
+reaches may change (a standby restarts, its pod moves). So what the router last saw of the
+replica only says whether asking it is worth a try; every connection an answer reads through
+is checked, on that connection, to hold what the answer needs (`ReplicaHolding`), and one that
+does not is swapped for a connection to the primary.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -35,6 +44,79 @@ class ReadSource:
     """"primary" or "replica"."""
     store: EventStore
     pool: asyncpg.Pool
+
+
+class ReplicaHolding:
+    """The replica as a pool, for the reads of one answer: every connection it hands out is on
+    a server that holds what the answer needs (`holds`, checked on that very connection), else
+    it is one of the primary's. Reads through it take one more round trip each (the check);
+    they are the immutable answers, which the answer cache and any CDN keep."""
+
+    def __init__(
+        self, router: ReadRouter, holds: Callable[[asyncpg.Connection], Awaitable[bool]]
+    ) -> None:
+        self._router = router
+        self._holds = holds
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        replica = self._router.replica
+        assert replica is not None
+        conn = await self._holding_connection(replica) if self._router.reachable() else None
+        if conn is None:
+            async with self._router.primary.pool.acquire() as conn:
+                yield conn
+            return
+        try:
+            yield conn
+        finally:
+            await replica.pool.release(conn)
+
+    async def _holding_connection(self, replica: ReadSource) -> asyncpg.Connection | None:
+        """A connection of the replica's that holds what is needed, or None (given back)."""
+        try:
+            conn = await replica.pool.acquire()
+        except CONNECTION_ERRORS:
+            self._router.failed(replica)
+            return None
+        try:
+            if await self._holds(conn):
+                return conn
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError):
+            self._router.failed(replica)
+        await replica.pool.release(conn)
+        return None
+
+    async def fetch(self, query: str, *args: object, **options: object) -> list[asyncpg.Record]:
+        async with self.acquire() as conn:
+            return await conn.fetch(query, *args, **options)
+
+    async def fetchrow(self, query: str, *args: object, **options: object) -> asyncpg.Record:
+        async with self.acquire() as conn:
+            return await conn.fetchrow(query, *args, **options)
+
+    async def fetchval(self, query: str, *args: object, **options: object) -> object:
+        async with self.acquire() as conn:
+            return await conn.fetchval(query, *args, **options)
+
+
+def _holding_events_to(known_at: _dt.datetime) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
+    """Whether a connection's server holds every event recorded at or before `known_at`."""
+
+    async def holds(conn: asyncpg.Connection) -> bool:
+        head = await EventStore(conn).head()
+        return head.recorded_at is not None and head.recorded_at >= known_at
+
+    return holds
+
+
+def _holding_models_to(position: int) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
+    """Whether a connection's server has read models that include log position `position`."""
+
+    async def holds(conn: asyncpg.Connection) -> bool:
+        return await readmodel.checkpoint(conn) >= position
+
+    return holds
 
 
 class ReadRouter:
@@ -75,37 +157,48 @@ class ReadRouter:
         return source, position, True
 
     async def _covering(self, known_at: _dt.datetime) -> ReadSource | None:
-        """The replica, if it holds every event recorded at or before `known_at`."""
+        """The replica, for reads at `known_at`, if it was seen to hold every event recorded at
+        or before it (each connection is checked again: `ReplicaHolding`)."""
         if self.replica is None:
             return None
-        if self._replayed_to is not None and self._replayed_to >= known_at:
-            return self.replica
-        if await self._look() and self._replayed_to is not None and self._replayed_to >= known_at:
-            return self.replica
+        if (self._replayed_to is not None and self._replayed_to >= known_at) or (
+            await self._look() and self._replayed_to is not None and self._replayed_to >= known_at
+        ):
+            return self._holding(_holding_events_to(known_at))
         return None
+
+    def _holding(self, holds: Callable[[asyncpg.Connection], Awaitable[bool]]) -> ReadSource:
+        view = ReplicaHolding(self, holds)
+        return ReadSource("replica", EventStore(view), view)  # type: ignore[arg-type]
 
     async def for_models(self, source: ReadSource, position: int) -> ReadSource:
         """Where to read the read models for an answer whose log is read from `source` at log
         size `position`: the replica only once its read models include that position."""
-        if source is not self.replica or self.replica is None:
+        if source.name != "replica" or self.replica is None:
             return self.primary
-        if self._projected_to >= position:
-            return self.replica
-        if await self._look() and self._projected_to >= position:
-            return self.replica
+        if self._projected_to >= position or (
+            await self._look() and self._projected_to >= position
+        ):
+            # A connection that falls back to the primary finds its read models there: a
+            # standby's are a copy of the primary's, which had them first.
+            return self._holding(_holding_models_to(position))
         return self.primary
 
     def failed(self, source: ReadSource) -> None:
         """A read on `source` lost its connection: if it was the replica, leave it alone for a
         while."""
-        if source is self.replica:
+        if source.name == "replica":
             self._down_until = clock.monotonic() + RETRY_SECONDS
+
+    def reachable(self) -> bool:
+        """False for a while after the replica failed."""
+        return clock.monotonic() >= self._down_until
 
     async def _look(self) -> bool:
         """Refresh how far the replica is; False if it cannot be reached (then, for a while,
         nothing is asked of it)."""
         assert self.replica is not None
-        if clock.monotonic() < self._down_until:
+        if not self.reachable():
             return False
         try:
             head = await self.replica.store.head()

@@ -41,9 +41,10 @@ from tests.support.apitools import listing, registration
 from tests.support.scratch_pg import ScratchCluster
 from tests.support.standby_pg import (
     Standby,
+    StandbyAddress,
     database_url,
     pause_replay,
-    primary_and_standby,
+    primary_and_standbys,
     replayed_all_of,
     resume_replay,
 )
@@ -57,15 +58,19 @@ _PROJECTOR_BEHIND = (
 
 
 @pytest.fixture(scope="module")
-def clusters() -> Iterator[tuple[ScratchCluster, Standby]]:
-    with primary_and_standby() as pair:
-        yield pair
+def clusters() -> Iterator[tuple[ScratchCluster, list[Standby]]]:
+    with primary_and_standbys(2) as clusters:
+        yield clusters
 
 
 @dataclass(frozen=True)
 class Deployment:
     primary: ScratchCluster
     standby: Standby
+    """The standby the service reads from (through `standby_url`)."""
+    other: Standby
+    """A second standby of the same primary."""
+    database: str
     primary_url: str
     """The service's database on the primary."""
     standby_url: str
@@ -74,10 +79,12 @@ class Deployment:
 
 
 @pytest.fixture
-async def deployment(clusters: tuple[ScratchCluster, Standby]) -> AsyncIterator[Deployment]:
+async def deployment(
+    clusters: tuple[ScratchCluster, list[Standby]],
+) -> AsyncIterator[Deployment]:
     """A database of its own on the primary, migrated by the service's migration, with a write
     token; replay is released again at the end, whatever the test did."""
-    primary, standby = clusters
+    primary, (standby, other) = clusters
     name = f"timeline_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(primary.url)
     try:
@@ -95,6 +102,8 @@ async def deployment(clusters: tuple[ScratchCluster, Standby]) -> AsyncIterator[
         yield Deployment(
             primary,
             standby,
+            other,
+            name,
             database_url(primary.url, name),
             database_url(standby.url, name),
             token,
@@ -102,13 +111,14 @@ async def deployment(clusters: tuple[ScratchCluster, Standby]) -> AsyncIterator[
     finally:
         primary.thaw()
         await resume_replay(standby.url)
+        await resume_replay(other.url)
 
 
-def _app(deployment: Deployment, data_dir: Path):
+def _app(deployment: Deployment, data_dir: Path, read_database_url: str | None = None):
     return create_app(
         Settings(
             database_url=deployment.primary_url,
-            read_database_url=deployment.standby_url,
+            read_database_url=read_database_url or deployment.standby_url,
             data_dir=data_dir,
             db_connect_timeout=1.0,
             db_acquire_timeout=1.0,
@@ -303,3 +313,46 @@ async def test_once_replay_resumes_the_standby_catches_up_and_serves_the_new_mom
         )
         assert state.status_code == 200, state.text
         deployment.primary.thaw()
+
+
+async def test_a_read_address_moved_to_a_standby_further_behind_never_serves_its_stale_answer(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """One read URL in front of two standbys (as a `-ro` service is): the router learns that
+    the standby behind it has replayed past K, then the address moves to the other standby,
+    whose replay is held before K. Answers at K must still hold every event known at K."""
+    address = StandbyAddress(deployment.standby)
+    try:
+        app = _app(deployment, tmp_path, address.url(deployment.database))
+        async with AsyncTestClient(app) as client:
+            await _seed(client, deployment.token)
+            await _settled(deployment)
+            await replayed_all_of(deployment.primary.url, deployment.other.url)
+            await pause_replay(deployment.other.url)
+            appended = await _append(
+                client, deployment.token, registration("cxmt"), listing("cxmt", "2022-06-01")
+            )
+            new_moment = appended["recorded_at"]
+            await _settled(deployment)
+            # With the primary frozen the answer at the new moment comes: from the first
+            # standby, which the service now knows to have replayed past it.
+            deployment.primary.freeze()
+            members, _ = await _members(client, known_at=new_moment)
+            deployment.primary.thaw()
+            assert members == ["cxmt", "huawei", "ymtc"]
+
+            address.point_at(deployment.other)
+            await asyncio.sleep(0.2)  # the service sees its connections end
+            members, response = await _members(client, as_of=LATER_AS_OF, known_at=new_moment)
+            assert members == ["cxmt", "huawei", "ymtc"]
+            assert response.headers["Cache-Control"] == IMMUTABLE
+            state = await client.get(
+                "/v1/entities/cxmt/state", params={"as_of": LATER_AS_OF, "known_at": new_moment}
+            )
+            assert state.status_code == 200, state.text
+            other = database_url(deployment.other.url, deployment.database)
+            async with asyncpg.create_pool(other, min_size=1, max_size=1) as held:
+                held_at = await held.fetchval("SELECT coalesce(max(position), 0) FROM events")
+            assert held_at < appended["position"], "the second standby's replay was not held"
+    finally:
+        address.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,22 +52,27 @@ def database_url(cluster_url: str, database: str) -> str:
 
 
 @contextlib.contextmanager
-def primary_and_standby() -> Iterator[tuple[ScratchCluster, Standby]]:
-    """A started primary and a started hot standby streaming from it, each in a fresh folder
-    under the system temp dir; both stopped (immediately) and removed at the end, whatever
-    happened."""
+def primary_and_standbys(count: int) -> Iterator[tuple[ScratchCluster, list[Standby]]]:
+    """A started primary and `count` started hot standbys streaming from it, each in a fresh
+    folder under the system temp dir; all stopped (immediately) and removed at the end,
+    whatever happened."""
     with contextlib.ExitStack() as stack:
-        primary_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tl-primary-")))
-        standby_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tl-standby-")))
-        primary = ScratchCluster(primary_root)
+        primary = ScratchCluster(_folder(stack, "tl-primary-"))
         with open(primary.data / "postgresql.conf", "a") as conf:
             conf.write(PRIMARY_SETTINGS)
         stack.callback(_stop, primary)
         primary.start()
-        standby = Standby(standby_root, primary)
-        stack.callback(_stop, standby)
-        standby.start()
-        yield primary, standby
+        standbys = []
+        for _ in range(count):
+            standby = Standby(_folder(stack, "tl-standby-"), primary)
+            stack.callback(_stop, standby)
+            standby.start()
+            standbys.append(standby)
+        yield primary, standbys
+
+
+def _folder(stack: contextlib.ExitStack, prefix: str) -> Path:
+    return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
 
 
 def _stop(cluster: ScratchCluster) -> None:
@@ -108,3 +114,66 @@ async def replayed_all_of(primary_url: str, standby_url: str, within: float = 20
     while not await _fetchval(standby_url, _REPLAYED_UP_TO, wanted):
         assert time.monotonic() < deadline, f"the standby did not replay up to {wanted}"
         await asyncio.sleep(0.05)
+
+
+class StandbyAddress:
+    """One address in front of several standbys, as a Kubernetes Service (the `-ro` service of
+    a PostgreSQL operator) is: each new connection goes to the standby it points at now. When
+    it is pointed elsewhere, the connections it carried end, as they do when the standby they
+    reached restarts or its pod moves. A TCP forwarder on 127.0.0.1, in a thread of its own (so
+    it forwards whatever loop or thread the service's connections run in)."""
+
+    def __init__(self, standby: ScratchCluster) -> None:
+        self._target = standby.port
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._server = self._call(asyncio.start_server(self._forward, "127.0.0.1", 0))
+        self.port: int = self._server.sockets[0].getsockname()[1]
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def point_at(self, standby: ScratchCluster) -> None:
+        async def switch() -> None:
+            self._target = standby.port
+            for writer in list(self._writers):
+                writer.close()
+
+        self._call(switch())
+
+    def close(self) -> None:
+        async def stop() -> None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+
+        self._call(stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    def _call(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    async def _forward(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter):
+        try:
+            server_in, server_out = await asyncio.open_connection("127.0.0.1", self._target)
+        except OSError:
+            client_out.close()
+            return
+        self._writers |= {client_out, server_out}
+        try:
+            await asyncio.gather(_pipe(client_in, server_out), _pipe(server_in, client_out))
+        finally:
+            self._writers -= {client_out, server_out}
+
+
+async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    """Copy until either side ends, then end both directions."""
+    with contextlib.suppress(OSError):
+        while data := await source.read(65536):
+            sink.write(data)
+            await sink.drain()
+    sink.close()
