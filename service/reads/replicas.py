@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -36,6 +36,8 @@ from service.readmodels import queries as readmodel
 
 RETRY_SECONDS = 5.0
 KNOWN_POSITIONS = 10_000
+KNOWN_CONNECTIONS = 256
+"""How many replica connections' progress is remembered (the pool's are a few at a time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +48,40 @@ class ReadSource:
     pool: asyncpg.Pool
 
 
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What an answer needs of the server it reads from: every event recorded at or before
+    `known_at` (None: nothing of the log), and read models that include log position
+    `position` (0: none)."""
+
+    known_at: _dt.datetime | None = None
+    position: int = 0
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What one connection's server was seen to hold. A server only moves forward (a standby
+    replays in order, a promoted one appends), so what it held it still holds."""
+
+    replayed_to: _dt.datetime | None = None
+    projected_to: int = 0
+
+    def holds(self, need: Need) -> bool:
+        events = need.known_at is None or (
+            self.replayed_to is not None and self.replayed_to >= need.known_at
+        )
+        return events and self.projected_to >= need.position
+
+
 class ReplicaHolding:
     """The replica as a pool, for the reads of one answer: every connection it hands out is on
-    a server that holds what the answer needs (`holds`, checked on that very connection), else
-    it is one of the primary's. Reads through it take one more round trip each (the check);
-    they are the immutable answers, which the answer cache and any CDN keep."""
+    a server that holds what the answer needs (`need`, checked on that very connection), else
+    it is one of the primary's. A connection is asked only when what it was last seen to hold
+    does not suffice: one round trip, and then not again for that need."""
 
-    def __init__(
-        self, router: ReadRouter, holds: Callable[[asyncpg.Connection], Awaitable[bool]]
-    ) -> None:
+    def __init__(self, router: ReadRouter, need: Need) -> None:
         self._router = router
-        self._holds = holds
+        self.need = need
 
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
@@ -80,7 +105,7 @@ class ReplicaHolding:
             self._router.failed(replica)
             return None
         try:
-            if await self._holds(conn):
+            if await self._router.holds(conn, self.need):
                 return conn
         except (*CONNECTION_ERRORS, asyncpg.PostgresError):
             self._router.failed(replica)
@@ -100,25 +125,6 @@ class ReplicaHolding:
             return await conn.fetchval(query, *args, **options)
 
 
-def _holding_events_to(known_at: _dt.datetime) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
-    """Whether a connection's server holds every event recorded at or before `known_at`."""
-
-    async def holds(conn: asyncpg.Connection) -> bool:
-        head = await EventStore(conn).head()
-        return head.recorded_at is not None and head.recorded_at >= known_at
-
-    return holds
-
-
-def _holding_models_to(position: int) -> Callable[[asyncpg.Connection], Awaitable[bool]]:
-    """Whether a connection's server has read models that include log position `position`."""
-
-    async def holds(conn: asyncpg.Connection) -> bool:
-        return await readmodel.checkpoint(conn) >= position
-
-    return holds
-
-
 class ReadRouter:
     def __init__(self, primary: asyncpg.Pool, replica: asyncpg.Pool | None) -> None:
         self.primary = ReadSource("primary", EventStore(primary), primary)
@@ -131,6 +137,10 @@ class ReadRouter:
         """The replica's read-model position, as last seen."""
         self._down_until = 0.0
         self._positions: OrderedDict[_dt.datetime, int] = OrderedDict()
+        self._seen: OrderedDict[object, _Seen] = OrderedDict()
+        """By connection: what its server was seen to hold. The key is the connection's
+        `get_settings()` object, one per connection for its whole life (kept here, so its
+        identity is not reused while it is a key)."""
 
     async def at(self, known_at: _dt.datetime) -> tuple[ReadSource, int, bool]:
         """Where to read the log for an answer at `known_at`, the log size it saw, and whether
@@ -164,12 +174,31 @@ class ReadRouter:
         if (self._replayed_to is not None and self._replayed_to >= known_at) or (
             await self._look() and self._replayed_to is not None and self._replayed_to >= known_at
         ):
-            return self._holding(_holding_events_to(known_at))
+            return self._holding(Need(known_at=known_at))
         return None
 
-    def _holding(self, holds: Callable[[asyncpg.Connection], Awaitable[bool]]) -> ReadSource:
-        view = ReplicaHolding(self, holds)
+    def _holding(self, need: Need) -> ReadSource:
+        view = ReplicaHolding(self, need)
         return ReadSource("replica", EventStore(view), view)  # type: ignore[arg-type]
+
+    async def holds(self, conn: asyncpg.Connection, need: Need) -> bool:
+        """Whether the server `conn` is on holds `need`, asking it only if what it was last
+        seen to hold does not suffice."""
+        key = conn.get_settings()
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = _Seen()
+            while len(self._seen) > KNOWN_CONNECTIONS:
+                self._seen.popitem(last=False)
+        else:
+            self._seen.move_to_end(key)
+        if seen.holds(need):
+            return True
+        if need.known_at is not None:
+            seen.replayed_to = (await EventStore(conn).head()).recorded_at
+        if need.position:
+            seen.projected_to = await readmodel.checkpoint(conn)
+        return seen.holds(need)
 
     async def for_models(self, source: ReadSource, position: int) -> ReadSource:
         """Where to read the read models for an answer whose log is read from `source` at log
@@ -181,7 +210,7 @@ class ReadRouter:
         ):
             # A connection that falls back to the primary finds its read models there: a
             # standby's are a copy of the primary's, which had them first.
-            return self._holding(_holding_models_to(position))
+            return self._holding(Need(position=position))
         return self.primary
 
     def failed(self, source: ReadSource) -> None:
