@@ -20,6 +20,7 @@ event) never does, so a standby that lags is never served as current. How it is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as _dt
 import time
 import uuid
@@ -155,7 +156,11 @@ async def _settled(deployment: Deployment) -> None:
 
 
 async def _standby_log_size(deployment: Deployment) -> int:
-    conn = await asyncpg.connect(deployment.standby_url)
+    return await _log_size(deployment.standby_url)
+
+
+async def _log_size(url: str) -> int:
+    conn = await asyncpg.connect(url)
     try:
         return await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
     finally:
@@ -178,6 +183,16 @@ async def _seed(client: AsyncTestClient, token: str) -> str:
     return listed["recorded_at"]
 
 
+@contextlib.contextmanager
+def _frozen(cluster: ScratchCluster) -> Iterator[None]:
+    """The cluster stopped dead (SIGSTOP) for the block: nothing it holds can answer."""
+    cluster.freeze()
+    try:
+        yield
+    finally:
+        cluster.thaw()
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat()
 
@@ -188,21 +203,22 @@ async def test_with_the_primary_frozen_a_past_known_at_is_answered_by_the_standb
     async with AsyncTestClient(_app(deployment, tmp_path)) as client:
         listed = await _seed(client, deployment.token)
         await _settled(deployment)
-        deployment.primary.freeze()
-        started = time.monotonic()
-        members, response = await _members(client, known_at=listed)
-        assert members == ["huawei", "ymtc"]
-        assert response.headers["Cache-Control"] == IMMUTABLE
-        state = await client.get(
-            "/v1/entities/ymtc/state", params={"as_of": AS_OF, "known_at": listed}
-        )
-        assert state.status_code == 200, state.text
-        assert [x["list"] for x in state.json()["listings"]] == ["us-entity-list"]
-        assert time.monotonic() - started < FAST
-        # An answer at "now" is the primary's alone: with the primary frozen there is none.
-        now = await client.get("/v1/lists/us-entity-list/members", params={"as_of": "2024-01-01"})
-        assert now.status_code == 503, now.text
-        deployment.primary.thaw()
+        with _frozen(deployment.primary):
+            started = time.monotonic()
+            members, response = await _members(client, known_at=listed)
+            assert members == ["huawei", "ymtc"]
+            assert response.headers["Cache-Control"] == IMMUTABLE
+            state = await client.get(
+                "/v1/entities/ymtc/state", params={"as_of": AS_OF, "known_at": listed}
+            )
+            assert state.status_code == 200, state.text
+            assert [x["list"] for x in state.json()["listings"]] == ["us-entity-list"]
+            assert time.monotonic() - started < FAST
+            # An answer at "now" is the primary's alone: with the primary frozen there is none.
+            now = await client.get(
+                "/v1/lists/us-entity-list/members", params={"as_of": "2024-01-01"}
+            )
+            assert now.status_code == 503, now.text
 
 
 async def test_while_replay_is_held_current_answers_include_new_events_never_the_standbys(
@@ -276,14 +292,13 @@ async def test_while_replay_is_held_current_answers_include_new_events_never_the
         # The held standby still serves what it has replayed: the pinned K at a world date not
         # asked before (no kept answer) comes with the primary frozen; the gap, which the
         # standby has not replayed past, does not (it is the primary's to answer).
-        deployment.primary.freeze()
-        pinned, _ = await _members(client, as_of=LATER_AS_OF, known_at=listed)
-        assert pinned == ["huawei", "ymtc"]
-        at_gap = await client.get(
-            "/v1/lists/us-entity-list/members", params={"as_of": LATER_AS_OF, "known_at": gap}
-        )
-        assert at_gap.status_code == 503, at_gap.text
-        deployment.primary.thaw()
+        with _frozen(deployment.primary):
+            pinned, _ = await _members(client, as_of=LATER_AS_OF, known_at=listed)
+            assert pinned == ["huawei", "ymtc"]
+            at_gap = await client.get(
+                "/v1/lists/us-entity-list/members", params={"as_of": LATER_AS_OF, "known_at": gap}
+            )
+            assert at_gap.status_code == 503, at_gap.text
 
 
 async def test_once_replay_resumes_the_standby_catches_up_and_serves_the_new_moment(
@@ -304,15 +319,14 @@ async def test_once_replay_resumes_the_standby_catches_up_and_serves_the_new_mom
         await resume_replay(deployment.standby.url)
         await _settled(deployment)
         assert await _standby_log_size(deployment) == appended["position"]
-        deployment.primary.freeze()
-        members, response = await _members(client, as_of=LATER_AS_OF, known_at=new_moment)
-        assert members == ["cxmt", "huawei", "ymtc"]
-        assert response.headers["Cache-Control"] == IMMUTABLE
-        state = await client.get(
-            "/v1/entities/cxmt/state", params={"as_of": LATER_AS_OF, "known_at": new_moment}
-        )
-        assert state.status_code == 200, state.text
-        deployment.primary.thaw()
+        with _frozen(deployment.primary):
+            members, response = await _members(client, as_of=LATER_AS_OF, known_at=new_moment)
+            assert members == ["cxmt", "huawei", "ymtc"]
+            assert response.headers["Cache-Control"] == IMMUTABLE
+            state = await client.get(
+                "/v1/entities/cxmt/state", params={"as_of": LATER_AS_OF, "known_at": new_moment}
+            )
+            assert state.status_code == 200, state.text
 
 
 async def test_a_read_address_moved_to_a_standby_further_behind_never_serves_its_stale_answer(
@@ -336,9 +350,8 @@ async def test_a_read_address_moved_to_a_standby_further_behind_never_serves_its
             await _settled(deployment)
             # With the primary frozen the answer at the new moment comes: from the first
             # standby, which the service now knows to have replayed past it.
-            deployment.primary.freeze()
-            members, _ = await _members(client, known_at=new_moment)
-            deployment.primary.thaw()
+            with _frozen(deployment.primary):
+                members, _ = await _members(client, known_at=new_moment)
             assert members == ["cxmt", "huawei", "ymtc"]
 
             address.point_at(deployment.other)
@@ -350,9 +363,7 @@ async def test_a_read_address_moved_to_a_standby_further_behind_never_serves_its
                 "/v1/entities/cxmt/state", params={"as_of": LATER_AS_OF, "known_at": new_moment}
             )
             assert state.status_code == 200, state.text
-            other = database_url(deployment.other.url, deployment.database)
-            async with asyncpg.create_pool(other, min_size=1, max_size=1) as held:
-                held_at = await held.fetchval("SELECT coalesce(max(position), 0) FROM events")
+            held_at = await _log_size(database_url(deployment.other.url, deployment.database))
             assert held_at < appended["position"], "the second standby's replay was not held"
     finally:
         address.close()
