@@ -213,6 +213,11 @@ async def test_with_the_primary_frozen_a_past_known_at_is_answered_by_the_standb
             )
             assert state.status_code == 200, state.text
             assert [x["list"] for x in state.json()["listings"]] == ["us-entity-list"]
+            changes = await client.get(  # read models read through a cursor, in a transaction
+                "/v1/changes", params={"from": "2019-01-01", "to": AS_OF, "known_at": listed}
+            )
+            assert changes.status_code == 200, changes.text
+            assert {c["entity"] for c in changes.json()["changes"]} == {"huawei", "ymtc"}
             assert time.monotonic() - started < FAST
             # An answer at "now" is the primary's alone: with the primary frozen there is none.
             now = await client.get(
