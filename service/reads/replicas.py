@@ -81,7 +81,7 @@ class ReplicaHolding:
 
     def __init__(self, router: ReadRouter, need: Need) -> None:
         self._router = router
-        self.need = need
+        self._need = need
 
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
@@ -105,7 +105,7 @@ class ReplicaHolding:
             self._router.failed(replica)
             return None
         try:
-            if await self._router.holds(conn, self.need):
+            if await self._router.holds(conn, self._need):
                 return conn
         except (*CONNECTION_ERRORS, asyncpg.PostgresError):
             self._router.failed(replica)
