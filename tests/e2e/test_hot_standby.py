@@ -200,30 +200,44 @@ def _now() -> str:
 async def test_with_the_primary_frozen_a_past_known_at_is_answered_by_the_standby(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    async with AsyncTestClient(_app(deployment, tmp_path)) as client:
+    async with AsyncTestClient(_app(deployment, tmp_path / "replicated")) as client:
         listed = await _seed(client, deployment.token)
         await _settled(deployment)
+        questions = {
+            "/v1/lists/us-entity-list/members": {"as_of": AS_OF, "known_at": listed},
+            "/v1/entities/ymtc/state": {"as_of": AS_OF, "known_at": listed},
+            # read models read through a cursor, in a read-only transaction
+            "/v1/changes": {"from": "2019-01-01", "to": AS_OF, "known_at": listed},
+        }
         with _frozen(deployment.primary):
             started = time.monotonic()
-            members, response = await _members(client, known_at=listed)
-            assert members == ["huawei", "ymtc"]
-            assert response.headers["Cache-Control"] == IMMUTABLE
-            state = await client.get(
-                "/v1/entities/ymtc/state", params={"as_of": AS_OF, "known_at": listed}
-            )
-            assert state.status_code == 200, state.text
-            assert [x["list"] for x in state.json()["listings"]] == ["us-entity-list"]
-            changes = await client.get(  # read models read through a cursor, in a transaction
-                "/v1/changes", params={"from": "2019-01-01", "to": AS_OF, "known_at": listed}
-            )
-            assert changes.status_code == 200, changes.text
-            assert {c["entity"] for c in changes.json()["changes"]} == {"huawei", "ymtc"}
+            from_standby = {path: await client.get(path, params=q) for path, q in questions.items()}
             assert time.monotonic() - started < FAST
             # An answer at "now" is the primary's alone: with the primary frozen there is none.
             now = await client.get(
                 "/v1/lists/us-entity-list/members", params={"as_of": "2024-01-01"}
             )
             assert now.status_code == 503, now.text
+    for response in from_standby.values():
+        assert response.status_code == 200, response.text
+        assert response.headers["Cache-Control"] == IMMUTABLE
+    members = from_standby["/v1/lists/us-entity-list/members"].json()["members"]
+    assert sorted(m["entity"] for m in members) == ["huawei", "ymtc"]
+    listings = from_standby["/v1/entities/ymtc/state"].json()["listings"]
+    assert [x["list"] for x in listings] == ["us-entity-list"]
+    changes = from_standby["/v1/changes"].json()["changes"]
+    assert {c["entity"] for c in changes} == {"huawei", "ymtc"}
+
+    # The standby's immutable answers are the primary's, byte for byte, with the same ETag.
+    primary_only = create_app(
+        Settings(database_url=deployment.primary_url, data_dir=tmp_path / "primary-only")
+    )
+    async with AsyncTestClient(primary_only) as client:
+        for path, q in questions.items():
+            response = await client.get(path, params=q)
+            assert response.status_code == 200, response.text
+            assert response.content == from_standby[path].content, path
+            assert response.headers["ETag"] == from_standby[path].headers["ETag"], path
 
 
 async def test_while_replay_is_held_current_answers_include_new_events_never_the_standbys(
