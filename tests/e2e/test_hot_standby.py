@@ -52,7 +52,6 @@ from tests.support.standby_pg import (
 
 AS_OF = "2023-01-01"
 LATER_AS_OF = "2023-06-01"  # a world date first asked with the primary frozen
-FAST = 3.0  # seconds: an answer the standby gives must not wait on the frozen primary
 _PROJECTOR_BEHIND = (
     "SELECT (SELECT coalesce(max(position), 0) FROM events) > (SELECT position FROM rm_state)"
 )
@@ -210,9 +209,8 @@ async def test_with_the_primary_frozen_a_past_known_at_is_answered_by_the_standb
             "/v1/changes": {"from": "2019-01-01", "to": AS_OF, "known_at": listed},
         }
         with _frozen(deployment.primary):
-            started = time.monotonic()
+            # A read that needed the frozen primary would be a 503 (every wait is bounded: 1 s).
             from_standby = {path: await client.get(path, params=q) for path, q in questions.items()}
-            assert time.monotonic() - started < FAST
             # An answer at "now" is the primary's alone: with the primary frozen there is none.
             now = await client.get(
                 "/v1/lists/us-entity-list/members", params={"as_of": "2024-01-01"}
