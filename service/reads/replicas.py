@@ -36,8 +36,9 @@ from service.readmodels import queries as readmodel
 
 RETRY_SECONDS = 5.0
 KNOWN_POSITIONS = 10_000
-KNOWN_CONNECTIONS = 256
-"""How many replica connections' progress is remembered (the pool's are a few at a time)."""
+KNOWN_CONNECTIONS = 64
+"""How many replica connections' progress is remembered: the pool holds at most
+`pool_max_size` (10) at a time; the rest are ones it has since replaced."""
 
 
 @dataclass(frozen=True, slots=True)
