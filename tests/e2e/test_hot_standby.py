@@ -1,8 +1,8 @@
 """Read-replica routing against a real hot standby.
 
-A primary and a streaming-replication standby run from PostgreSQL's own binaries (the
+A primary and two streaming-replication standbys run from PostgreSQL's own binaries (the
 `pgserver` package's; tests/support/standby_pg.py). The service runs in-process with
-`TIMELINE_DATABASE_URL` on the primary and `TIMELINE_READ_DATABASE_URL` on the standby.
+`TIMELINE_DATABASE_URL` on the primary and `TIMELINE_READ_DATABASE_URL` on a standby.
 
 The guarantee under test (service/reads/replicas.py): an answer at a past `known_at` K may come
 from the standby once it has replayed past K; an answer at "now" (no K, or a K after the last
@@ -15,6 +15,9 @@ event) never does, so a standby that lags is never served as current. How it is 
   are in every current answer (no K, and K = now), with the log size, validators and cache
   of the new log; a K pinned before the append still gets its immutable answer.
 - After `pg_wal_replay_resume()` the standby catches up and serves the new moment.
+- One read URL that moves from a standby past K to one held before K (as a `-ro` service in
+  front of several standbys may): answers at K still hold every event known at K, since each
+  connection is checked, not the URL.
 """
 
 from __future__ import annotations
