@@ -23,7 +23,9 @@ def _free_port() -> int:
 
 
 class ScratchCluster:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, initdb: bool = True) -> None:
+        """A cluster in `root`/pgdata, made by initdb; with `initdb=False` the folder is left
+        for the caller to fill (a standby's, from pg_basebackup)."""
         import pgserver
 
         self.bin = Path(pgserver.__file__).parent / "pginstall" / "bin"
@@ -53,7 +55,10 @@ class ScratchCluster:
         else:
             self.sockets.mkdir(exist_ok=True)
         del pgserver
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "utf8")
+        if initdb:
+            self._run(
+                "initdb", "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "utf8"
+            )
 
     @property
     def url(self) -> str:
