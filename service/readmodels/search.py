@@ -54,7 +54,7 @@ CANDIDATES = 2000
 CHUNK = 16
 """Candidates are ranked this many at a time, in the order of their lower bound, beyond those
 the page needs."""
-DISTINCT_KEYS = 100
+DISTINCT_KEYS = 40
 """At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
 NAME_COLUMNS = ("generation", "entity", "ordinal", "name", "valid_from", "valid_to")
@@ -82,32 +82,37 @@ SELECT DISTINCT entity FROM rm_name_keys
 WHERE generation = $1 AND key = ANY($2::text[]) AND roles & $3 <> 0
 LIMIT $4
 """
-# How many keys (of one of the roles $4) are in each range [lo, hi) ($2, $3), counting up to $5.
-KEYS_IN_EACH_RANGE = """
-SELECT (SELECT count(*) FROM (
-            SELECT 1 FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi AND k.roles & $4 <> 0
-            LIMIT $5) AS c) AS keys
-FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, i)
-ORDER BY w.i
-"""
-# Entities with a key in the range [$4, $5) (the rarest word's), at most $7 of them, that also
-# have, for each of the words' ranges [lo, hi) ($2, $3), a key in it; all among keys with one
-# of the roles $6. With the characters their keys have beyond the ranges' starts (the least
-# for each word, summed): a lower bound of a prefix match's quality. Fewest first.
+# Entities that have, for each word's range [lo, hi) ($2, $3), a key in it, among keys with one
+# of the roles $4. The rarest word's entities (the one with the fewest keys, counted up to $5)
+# are found first (from at most $5 of its keys), and each is probed for the other words. With the
+# characters their keys have beyond the ranges' starts (the least for each word, summed): a
+# lower bound of a prefix match's quality. Fewest first.
 KEYS_IN_RANGES = """
-WITH driver AS (
-    SELECT DISTINCT k.entity FROM rm_name_keys AS k
-    WHERE k.generation = $1 AND k.key >= $4 AND k.key < $5 AND k.roles & $6 <> 0
-    LIMIT $7
+WITH w AS (
+    SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
+), rarest AS (
+    SELECT w.lo, w.hi FROM w
+    ORDER BY (SELECT count(*) FROM (
+                  SELECT 1 FROM rm_name_keys AS k
+                  WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi
+                    AND k.roles & $4 <> 0
+                  LIMIT $5) AS c), w.word
+    LIMIT 1
+), driver AS (
+    SELECT DISTINCT x.entity FROM rarest CROSS JOIN LATERAL (
+        SELECT k.entity FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.key >= rarest.lo AND k.key < rarest.hi
+          AND k.roles & $4 <> 0
+        LIMIT $5
+    ) AS x
 )
 SELECT d.entity, sum(r.rest)::integer AS rest
 FROM driver AS d
-CROSS JOIN unnest($2::text[], $3::text[]) AS w (lo, hi)
+CROSS JOIN w
 CROSS JOIN LATERAL (
     SELECT min(length(k.key)) - length(w.lo) AS rest FROM rm_name_keys AS k
     WHERE k.generation = $1 AND k.entity = d.entity AND k.key >= w.lo AND k.key < w.hi
-      AND k.roles & $6 <> 0
+      AND k.roles & $4 <> 0
 ) AS r
 GROUP BY d.entity HAVING count(r.rest) = cardinality($2::text[])
 ORDER BY rest, d.entity
@@ -177,20 +182,40 @@ UNION SELECT key FROM head_down WHERE key IS NOT NULL
 UNION SELECT reverse(rkey) FROM tail_up WHERE rkey IS NOT NULL
 UNION SELECT reverse(rkey) FROM tail_down WHERE rkey IS NOT NULL
 """
-# Entities with, for each of $5 words, one of the keys $2 (each for the word $3, $4 edits away),
-# among keys with one of the roles $6; with the edits their keys are away (the least for each
-# word, summed): a lower bound of a fuzzy match's edits. Fewest first, at most $7.
+# Entities that have, for each of $5 words, one of its keys ($2: each for the word $3, $4 edits
+# away), among keys with one of the roles $6. As in KEYS_IN_RANGES, the rarest word's entities
+# first (at most $7), each probed for the others; with the edits their keys are away (the least
+# for each word, summed): a lower bound of a fuzzy match's edits. Fewest first.
 KEYS_EQUAL_WITH_EDITS = """
-SELECT entity, sum(edits)::integer AS edits FROM (
-    SELECT k.entity, w.word, min(w.edits) AS edits
-    FROM unnest($2::text[], $3::integer[], $4::integer[]) AS w (key, word, edits)
-    JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = w.key
-    WHERE k.roles & $6 <> 0
-    GROUP BY k.entity, w.word
-) AS hit
-GROUP BY entity HAVING count(*) = $5
-ORDER BY edits, entity
-LIMIT $7
+WITH near AS (
+    SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS n (key, word, edits)
+), rarest AS (
+    SELECT w.word FROM generate_series(0, $5 - 1) AS w (word)
+    ORDER BY (SELECT count(*) FROM (
+                  SELECT 1 FROM near
+                  JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = near.key
+                  WHERE near.word = w.word AND k.roles & $6 <> 0
+                  LIMIT $7) AS c), w.word
+    LIMIT 1
+), driver AS (
+    SELECT DISTINCT x.entity FROM near CROSS JOIN LATERAL (
+        SELECT k.entity FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.key = near.key AND k.roles & $6 <> 0
+        LIMIT $7
+    ) AS x
+    WHERE near.word = (SELECT word FROM rarest)
+    LIMIT $7
+)
+SELECT d.entity, sum(r.edits)::integer AS edits
+FROM driver AS d
+CROSS JOIN generate_series(0, $5 - 1) AS w (word)
+CROSS JOIN LATERAL (
+    SELECT min(near.edits) AS edits FROM near
+    JOIN rm_name_keys AS k ON k.generation = $1 AND k.entity = d.entity AND k.key = near.key
+    WHERE near.word = w.word AND k.roles & $6 <> 0
+) AS r
+GROUP BY d.entity HAVING count(r.edits) = $5
+ORDER BY edits, d.entity
 """
 NAMES_OF = """
 SELECT entity, ordinal, name, valid_from, valid_to FROM rm_entity_names
@@ -485,16 +510,16 @@ async def _in_ranges(
     conn: asyncpg.Connection, generation: int, words: list[str], roles: int, *, exactly: bool
 ) -> list[Bound]:
     """Entities with a key (of one of `roles`) equal to, or beginning with, each of `words`;
-    bounded by the characters their keys have beyond the words. The rarest word's entities
-    are found first (at most `CANDIDATES`), then checked for the others."""
+    bounded by the characters their keys have beyond the words."""
     pairs = [_ranges(w, exactly) for w in words]
-    los = [lo for lo, _ in pairs]
-    his = [hi for _, hi in pairs]
-    rarest = 0
-    if len(pairs) > 1:
-        counts = await conn.fetch(KEYS_IN_EACH_RANGE, generation, los, his, roles, CANDIDATES)
-        rarest = min(range(len(pairs)), key=lambda i: (counts[i]["keys"], i))
-    rows = await conn.fetch(KEYS_IN_RANGES, generation, los, his, *pairs[rarest], roles, CANDIDATES)
+    rows = await conn.fetch(
+        KEYS_IN_RANGES,
+        generation,
+        [lo for lo, _ in pairs],
+        [hi for _, hi in pairs],
+        roles,
+        CANDIDATES,
+    )
     return [(r["entity"], r["rest"]) for r in rows]
 
 

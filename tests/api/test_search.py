@@ -4,8 +4,10 @@ and a cursor for the next page."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -13,6 +15,7 @@ from events import EntityRegistered, PartialDate, Source
 from service.eventlog.store import EventStore
 from service.ingest.un import registration_raw
 from service.ingest.un_list import read_un_list
+from service.readmodels.queries import checkpoint
 from tests.support.apitools import SOURCE, assert_problem
 
 
@@ -193,10 +196,10 @@ ODD = "Acme\x00Corp \u202e\ufeff 🐉 Ｚｅｔａ"
 
 
 async def test_a_name_with_nul_and_odd_text_is_indexed_and_found(
-    client: AsyncTestClient, store: EventStore
+    client: AsyncTestClient, store: EventStore, pool: asyncpg.Pool
 ) -> None:
     """The API refuses NUL in a name; the log may still hold one (an import, an old export)."""
-    await store.append(
+    appended = await store.append(
         [
             EntityRegistered(
                 entity="odd-co",
@@ -207,6 +210,12 @@ async def test_a_name_with_nul_and_odd_text_is_indexed_and_found(
             )
         ]
     )
+    # Appended past the API, which does not know the log grew: wait for the projector.
+    position = appended.events[-1].position
+    for _ in range(500):
+        if await checkpoint(pool) >= position:
+            break
+        await asyncio.sleep(0.02)
     hits = await found(client, "acme corp zeta")
     assert [h["id"] for h in hits] == ["odd-co"]
     assert hits[0]["matched"]["name"] == ODD
