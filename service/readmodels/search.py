@@ -17,12 +17,14 @@ import base64
 import contextlib
 import datetime as _dt
 import hashlib
+import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 import asyncpg
 import msgspec
 from rapidfuzz.distance import OSA
 
+from events.types import ENTITY_ID_PATTERN
 from projections import fact_of
 from projections.name_index import (
     ROLE_FORMS,
@@ -239,6 +241,7 @@ ORDER BY entity
 LIMIT $5
 """
 
+_ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
 _EXACTLY = "\x01"  # keys hold letters, digits and marks only: [w, w + U+0001) is {w}
 _ANY_REST = "\U0010ffff"
 
@@ -449,7 +452,7 @@ async def _search(
 
     # 1. id and whole-name keys
     stage: set[str] = set()
-    if q.id_key and await conn.fetchval(BY_ID, generation, q.id_key):
+    if _ENTITY_ID.fullmatch(q.id_key) and await conn.fetchval(BY_ID, generation, q.id_key):
         stage.add(q.id_key)
     if forms:
         rows = await conn.fetch(KEYS_EQUAL, generation, forms, ROLE_FORMS, CANDIDATES)
