@@ -46,10 +46,11 @@ PK = "SELECT entity, kind FROM rm_entities WHERE generation = 1 AND entity = $1"
 class SecondAnswers:
     """Whether a made-up name would be a second right answer to a query, by the query set's own
     comparison (`make_search_queries.Checker`: case, accents, apostrophes and punctuation
-    ignored): the same text, or for a partial query (a name's leading words, a name in another
-    word order) a name with all its words, one that begins with it, or one that contains a
-    query of four characters or fewer. Filler names that would be are not used: the query set
-    labels each query with its one right answer."""
+    ignored): the same text (a legal-form query also without its last word, where the rule put
+    or dropped the legal form), or for a partial query (a name's leading words, a name in
+    another word order) a name with all its words, one that begins with it, or one that
+    contains a query of four characters or fewer. Filler names that would be are not used: the
+    query set labels each query with its one right answer."""
 
     def __init__(self, queries: list[dict]) -> None:
         self.whole: set[str] = set()
@@ -59,6 +60,10 @@ class SecondAnswers:
         for q in queries:
             for text in (q["query"], q["from_name"]):
                 self.whole.add("".join(plain_words(text)))
+            if q["rule"] == "legal_form" and len(plain_words(q["query"])) > 1:
+                # The rule swaps the legal form at the end: a filler with the same name before
+                # its own legal form is as right an answer.
+                self.whole.add("".join(plain_words(q["query"])[:-1]))
             if q["rule"] in PARTIAL_RULES:
                 words = plain_words(q["query"])
                 joined = "".join(words)
