@@ -56,6 +56,10 @@ CANDIDATES = 2000
 CHUNK = 16
 """Candidates are ranked this many at a time, in the order of their lower bound, beyond those
 the page needs."""
+FUZZY_CANDIDATES = 300
+"""At most this many entities from the rarest word of a fuzzy lookup: a word a typo away from a
+common one (`chon`: `chin`, `chong`, `hon`) has thousands, each to be probed for the other
+words."""
 DISTINCT_KEYS = 40
 """At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
@@ -219,17 +223,26 @@ CROSS JOIN LATERAL (
 GROUP BY d.entity HAVING count(r.edits) = $5
 ORDER BY edits, d.entity
 """
-NAMES_OF = """
-SELECT entity, ordinal, name, valid_from, valid_to FROM rm_entity_names
-WHERE generation = $1 AND entity = ANY($2::text[])
-"""
-KEYS_OF = """
-SELECT entity, ordinal, roles, key FROM rm_name_keys
-WHERE generation = $1 AND entity = ANY($2::text[])
-"""
-ENTITIES_OF = """
-SELECT entity, kind, country, names, aliases FROM rm_entities
-WHERE generation = $1 AND entity = ANY($2::text[])
+# The entities $2 that pass the filters ($3 kind, $4 country), each with its names (the name,
+# as JSON, and a span it was borne, one element per span) and keys, as parallel arrays: all a
+# candidate's ranking needs, in one round trip.
+CANDIDATES_OF = """
+SELECT e.entity, e.kind, e.country, e.names, e.aliases,
+       n.ordinals AS name_ordinals, n.names AS name_texts, n.froms, n.tos,
+       k.ordinals AS key_ordinals, k.roles, k.keys
+FROM rm_entities AS e
+CROSS JOIN LATERAL (
+    SELECT array_agg(n.ordinal) AS ordinals, array_agg(n.name) AS names,
+           array_agg(n.valid_from) AS froms, array_agg(n.valid_to) AS tos
+    FROM rm_entity_names AS n WHERE n.generation = e.generation AND n.entity = e.entity
+) AS n
+CROSS JOIN LATERAL (
+    SELECT array_agg(k.ordinal) AS ordinals, array_agg(k.roles) AS roles,
+           array_agg(k.key) AS keys
+    FROM rm_name_keys AS k WHERE k.generation = e.generation AND k.entity = e.entity
+) AS k
+WHERE e.generation = $1 AND e.entity = ANY($2::text[])
+  AND ($3::text IS NULL OR e.kind = $3) AND ($4::text IS NULL OR e.country = $4)
 """
 LIST = """
 SELECT entity, kind, country, names, aliases FROM rm_entities
@@ -549,7 +562,7 @@ async def _fuzzy(
                 [edits for _, _, edits in near],
                 1,
                 ROLE_FORMS,
-                CANDIDATES,
+                FUZZY_CANDIDATES,
             )
             bounds += [(r["entity"], r["edits"] * FUZZY_EDIT) for r in rows]
     words = [(word, allowed_edits(len(word))) for word in required]
@@ -563,7 +576,7 @@ async def _fuzzy(
             [edits for _, _, edits in near],
             len(words),
             ROLE_TOKEN,
-            CANDIDATES,
+            FUZZY_CANDIDATES,
         )
         bounds += [(r["entity"], FUZZY_WORDWISE + r["edits"] * FUZZY_EDIT) for r in rows]
     return bounds
@@ -619,14 +632,10 @@ async def _rank(
     found: _Found,
 ) -> None:
     """Score `entities` for the query on `day` and keep those that match and pass the filters."""
-    records = {r["entity"]: r for r in await conn.fetch(ENTITIES_OF, generation, entities)}
-    entities = [
-        e
-        for e in entities
-        if e in records
-        and (kind is None or records[e]["kind"] == kind)
-        and (country is None or records[e]["country"] == country)
-    ]
+    records = {
+        r["entity"]: r for r in await conn.fetch(CANDIDATES_OF, generation, entities, kind, country)
+    }
+    entities = [e for e in entities if e in records]
     if not entities:
         return
     spans: dict[str, list[NameSpan]] = {e: [] for e in entities}
@@ -640,22 +649,31 @@ async def _rank(
             spans[entity] = entity_name_spans(entity, facts[entity], known_at)
             keys[entity] = {s.ordinal: name_keys(s.name) for s in spans[entity]}
     else:
-        names: dict[tuple[str, int], list] = {}
-        for r in await conn.fetch(NAMES_OF, generation, entities):
-            names.setdefault((r["entity"], r["ordinal"]), []).append(r)
-        for (entity, ordinal), rows in names.items():
-            spans[entity].append(
+        for entity in entities:
+            r = records[entity]
+            borne: dict[int, list] = {}
+            for ordinal, name, start, end in zip(
+                r["name_ordinals"] or (),
+                r["name_texts"] or (),
+                r["froms"] or (),
+                r["tos"] or (),
+                strict=True,
+            ):
+                borne.setdefault(ordinal, [name, []])[1].append((start, end))
+            spans[entity] = [
                 NameSpan(
                     ordinal=ordinal,
-                    name=msgspec.json.decode(bytes(rows[0]["name"]), type=str),
-                    spans=tuple(sorted((r["valid_from"], r["valid_to"]) for r in rows)),
+                    name=msgspec.json.decode(bytes(name), type=str),
+                    spans=tuple(sorted(held)),
                 )
-            )
-        rows_of: dict[tuple[str, int], list[tuple[int, str]]] = {}
-        for r in await conn.fetch(KEYS_OF, generation, entities):
-            rows_of.setdefault((r["entity"], r["ordinal"]), []).append((r["roles"], r["key"]))
-        for (entity, ordinal), found_rows in rows_of.items():
-            keys[entity][ordinal] = keys_from_rows(found_rows)
+                for ordinal, (name, held) in borne.items()
+            ]
+            rows_of: dict[int, list[tuple[int, str]]] = {}
+            for ordinal, roles, key in zip(
+                r["key_ordinals"] or (), r["roles"] or (), r["keys"] or (), strict=True
+            ):
+                rows_of.setdefault(ordinal, []).append((roles, key))
+            keys[entity] = {o: keys_from_rows(found_rows) for o, found_rows in rows_of.items()}
     for entity in entities:
         if not spans[entity]:
             continue
