@@ -60,7 +60,7 @@ FUZZY_CANDIDATES = 300
 """At most this many entities from the rarest word of a fuzzy lookup: a word a typo away from a
 common one (`chon`: `chin`, `chong`, `hon`) has thousands, each to be probed for the other
 words."""
-DISTINCT_KEYS = 40
+DISTINCT_KEYS = 20
 """At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
 NAME_COLUMNS = ("generation", "entity", "ordinal", "name", "valid_from", "valid_to")
@@ -82,11 +82,35 @@ SET LOCAL jit = off;
 SET LOCAL enable_bitmapscan = off;
 """
 LIVE = "SELECT live FROM rm_state"
-BY_ID = "SELECT entity FROM rm_entities WHERE generation = $1 AND entity = $2"
-KEYS_EQUAL = """
-SELECT DISTINCT entity FROM rm_name_keys
-WHERE generation = $1 AND key = ANY($2::text[]) AND roles & $3 <> 0
-LIMIT $4
+# The live generation, with the entity whose id is $1 and those with a whole-name key in $2 (of
+# one of the roles $3, at most $4): the first stage in the round trip that reads the generation.
+FIRST_STAGE = """
+SELECT s.live, x.entity
+FROM rm_state AS s
+LEFT JOIN LATERAL (
+    SELECT e.entity FROM rm_entities AS e
+    WHERE e.generation = s.live AND e.entity = $1
+    UNION
+    (SELECT k.entity FROM rm_name_keys AS k
+     WHERE k.generation = s.live AND k.key = ANY($2::text[]) AND k.roles & $3 <> 0
+     LIMIT $4)
+) AS x ON true
+"""
+# Entities with a key (of one of the roles $4) in one of the ranges [lo, hi) ($2, $3), at most
+# $5 keys from each range; with the fewest characters a key of theirs has beyond its range's
+# start: a prefix match's quality. Fewest first.
+KEYS_IN_ANY_RANGE = """
+SELECT hit.entity, min(hit.rest)::integer AS rest FROM (
+    SELECT x.entity, length(x.key) - length(w.lo) AS rest
+    FROM unnest($2::text[], $3::text[]) AS w (lo, hi)
+    CROSS JOIN LATERAL (
+        SELECT k.entity, k.key FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi AND k.roles & $4 <> 0
+        LIMIT $5
+    ) AS x
+) AS hit
+GROUP BY hit.entity
+ORDER BY rest, hit.entity
 """
 # Entities that have, for each word's range [lo, hi) ($2, $3), a key in it, among keys with one
 # of the roles $4. The rarest word's entities (the one with the fewest keys, counted up to $5)
@@ -375,15 +399,23 @@ def _fuzzy_piece(length: int, edits: int) -> int:
 
 @contextlib.asynccontextmanager
 async def _serial(conn: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """A connection in a transaction without parallel workers (see `SERIAL`)."""
+    """A connection in a read-only REPEATABLE READ transaction (one snapshot for every stage)
+    without parallel workers (see `SERIAL`)."""
     if isinstance(conn, asyncpg.Pool):
-        async with conn.acquire() as held, held.transaction():
-            await held.execute(SERIAL)
+        async with conn.acquire() as held, _snapshot(held):
             yield held
     else:
-        async with conn.transaction():
-            await conn.execute(SERIAL)
+        async with _snapshot(conn):
             yield conn
+
+
+@contextlib.asynccontextmanager
+async def _snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    # Within a caller's transaction (a savepoint), its snapshot is the one there is.
+    own = {} if conn.is_in_transaction() else {"isolation": "repeatable_read", "readonly": True}
+    async with conn.transaction(**own):
+        await conn.execute(SERIAL)
+        yield
 
 
 async def search(
@@ -420,7 +452,6 @@ async def _search(
     known_at: _dt.datetime | None,
     store: EventStore | None,
 ) -> tuple[list[Hit], list | None]:
-    generation = await conn.fetchval(LIVE)
     q = make_query(text)
     keys = q.keys
     cut = tuple(after) if after is not None else None
@@ -464,12 +495,15 @@ async def _search(
     required = sorted(keys.core_tokens or keys.tokens)
 
     # 1. id and whole-name keys
-    stage: set[str] = set()
-    if _ENTITY_ID.fullmatch(q.id_key) and await conn.fetchval(BY_ID, generation, q.id_key):
-        stage.add(q.id_key)
-    if forms:
-        rows = await conn.fetch(KEYS_EQUAL, generation, forms, ROLE_FORMS, CANDIDATES)
-        stage.update(r["entity"] for r in rows)
+    rows = await conn.fetch(
+        FIRST_STAGE,
+        q.id_key if _ENTITY_ID.fullmatch(q.id_key) else None,
+        forms,
+        ROLE_FORMS,
+        CANDIDATES,
+    )
+    generation = rows[0]["live"]
+    stage = {r["entity"] for r in rows if r["entity"] is not None}
     await rank_new(stage)
     if settled(MATCH_KINDS.index("transliteration"), None):
         return _page(found, cut, limit)
@@ -482,9 +516,17 @@ async def _search(
         return _page(found, cut, limit)
     # 3. prefixes of the whole name or of every word
     bounds: list[Bound] = []
-    starts = [s for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
-    for start in starts:
-        bounds += await _in_ranges(conn, generation, [start], ROLE_FORMS, exactly=False)
+    starts = [_ranges(s, False) for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
+    if starts:
+        rows = await conn.fetch(
+            KEYS_IN_ANY_RANGE,
+            generation,
+            [lo for lo, _ in starts],
+            [hi for _, hi in starts],
+            ROLE_FORMS,
+            CANDIDATES,
+        )
+        bounds += [(r["entity"], r["rest"]) for r in rows]
     if required:
         bounds += await _in_ranges(conn, generation, required, ROLE_TOKEN, exactly=False)
     if await rank_in_order(bounds, MATCH_KINDS.index("prefix")):
