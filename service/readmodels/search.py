@@ -389,9 +389,10 @@ def _min_prefix(key: str) -> int:
 
 def _fuzzy_piece(length: int, edits: int) -> int:
     """Characters at the start (or the end) of a key that a match within `edits` edits keeps
-    intact on at least one side. With one edit, always: the edit (a swap of two neighbours
-    included) touches at most one of the first and the last `(length - 1) // 2` characters.
-    With more, most of the time: half of what the edits leave. Two at least."""
+    intact on at least one side. With one edit and 5 characters or more, always: the edit (a
+    swap of two neighbours included) touches at most one of the first and the last
+    `(length - 1) // 2` characters. Otherwise most of the time: half of what the edits leave,
+    two at least (a 4-character key's pieces of 2 miss a swap of its middle two)."""
     if edits == 1:
         return max(2, (length - 1) // 2)
     return max(2, (length - 2 * edits) // 2)
