@@ -40,6 +40,8 @@ from projections.names.keys import NameKeys, name_keys
 from projections.names.scripts import is_han
 
 __all__ = [
+    "FUZZY_EDIT",
+    "FUZZY_WORDWISE",
     "KIND_ORDER",
     "MATCH_KINDS",
     "Candidate",
@@ -166,10 +168,10 @@ def _prefix_quality(q: NameKeys, n: NameKeys) -> int | None:
     return best
 
 
-# Fuzzy quality: edits * _EDIT, plus for a word-by-word match _WORDWISE and the number of
-# other words the name has (a whole-key match with as many edits is better).
-_EDIT = 64
-_WORDWISE = 32
+# Fuzzy quality: edits * FUZZY_EDIT, plus for a word-by-word match FUZZY_WORDWISE and the
+# number of other words the name has (a whole-key match with as many edits is better).
+FUZZY_EDIT = 64
+FUZZY_WORDWISE = 32
 
 
 def _fuzzy_quality(q: NameKeys, n: NameKeys) -> int | None:
@@ -181,11 +183,11 @@ def _fuzzy_quality(q: NameKeys, n: NameKeys) -> int | None:
             continue
         for form in forms:
             edits = OSA.distance(key, form, score_cutoff=allowed)
-            if edits <= allowed and (best is None or edits * _EDIT < best):
-                best = edits * _EDIT
+            if edits <= allowed and (best is None or edits * FUZZY_EDIT < best):
+                best = edits * FUZZY_EDIT
     required = _required(q)
     if required and any(allowed_edits(len(word)) for word in required):
-        total = _WORDWISE + min(len(n.core_tokens - required), _WORDWISE - 1)
+        total = FUZZY_WORDWISE + min(len(n.core_tokens - required), FUZZY_WORDWISE - 1)
         for word in required:
             allowed = allowed_edits(len(word))
             edits = min(
@@ -194,7 +196,7 @@ def _fuzzy_quality(q: NameKeys, n: NameKeys) -> int | None:
             )
             if edits > allowed:
                 break
-            total += edits * _EDIT
+            total += edits * FUZZY_EDIT
         else:
             best = total if best is None else min(best, total)
     return best

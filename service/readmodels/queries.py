@@ -1,4 +1,5 @@
-"""Answers from the read models: list members, changes, search, and the projector's checkpoint."""
+"""Answers from the read models: list members, changes and the projector's checkpoint (name
+search is `service.readmodels.search`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import msgspec
 from projections import Change, Exit, Listing, Member, Product, RuleInForce
 from projections.fold.listings import member_of
 from projections.queries import diff_items
-from projections.rows import normalize
 from service.eventlog.store import CONNECTION_ERRORS
 from service.readmodels import sql
 
@@ -326,36 +326,6 @@ async def count_changes(
     async for _ in stream_changes(pool, from_date, to_date, known_at):
         counted += 1
     return counted
-
-
-class EntitySummary(msgspec.Struct, frozen=True):
-    id: str
-    kind: str | None
-    country: str | None
-    names: dict[str, str]
-    aliases: list[str]
-
-
-async def search_entities(
-    pool: asyncpg.Pool,
-    query: str | None,
-    *,
-    kind: str | None = None,
-    country: str | None = None,
-    limit: int = 50,
-) -> list[EntitySummary]:
-    needle = normalize(query) if query else None
-    rows = await pool.fetch(sql.SEARCH, needle or None, kind, country, limit)
-    return [
-        EntitySummary(
-            id=r["entity"],
-            kind=r["kind"],
-            country=r["country"],
-            names=msgspec.json.decode(bytes(r["names"])),
-            aliases=msgspec.json.decode(bytes(r["aliases"])),
-        )
-        for r in rows
-    ]
 
 
 def _key(*parts: str) -> str:

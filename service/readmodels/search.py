@@ -1,26 +1,31 @@
-"""Name search over the read models (migration 0014): the tables' SQL, their upkeep for the
-projector and the rebuild, and the ranked search.
+"""Name search over the read models (migrations 0014, 0016): the tables' SQL, their upkeep for
+the projector and the rebuild, and the ranked search (docs/name-search.md).
 
 A search looks up candidates in `rm_name_keys` by the query's keys (`projections.names`), in
 stages that follow the order of the match kinds: (1) the id and whole-name keys (exact, core,
 transliteration), (2) every query word as a whole word, (3) prefixes of the whole name or of
-every word, (4) fuzzy candidates, from prefix ranges of the key and of the reversed key. After
-each stage the new candidates are ranked with `projections.names.rank.score` on their names as of
-the day asked for; as soon as enough results of the kinds found so far are in hand, the later
-stages cannot change the page and are skipped. Each lookup returns at most `CANDIDATES`
-entities.
+every word, (4) fuzzy candidates: the distinct keys nearest the query's in the index, kept when
+within the allowed edits. Each stage gives its candidates with a lower bound of their quality;
+they are ranked with `projections.names.rank.score` on their names as of the day asked for, a
+chunk at a time, best bound first, until the page is known (`limit + 1` results that no
+candidate not yet ranked can beat), and the later stages are then skipped. Every lookup is
+bounded (`CANDIDATES`, `FUZZY_CANDIDATES`, `DISTINCT_KEYS`), and a search reads one snapshot.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import hashlib
-from collections.abc import Sequence
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import asyncpg
 import msgspec
+from rapidfuzz.distance import OSA
 
+from events.types import ENTITY_ID_PATTERN
 from projections import fact_of
 from projections.name_index import (
     ROLE_FORMS,
@@ -32,14 +37,32 @@ from projections.name_index import (
     keys_from_rows,
 )
 from projections.names.keys import name_keys
-from projections.names.rank import MATCH_KINDS, MatchKind, Query, Ranked, allowed_edits, score
+from projections.names.rank import (
+    FUZZY_EDIT,
+    FUZZY_WORDWISE,
+    MATCH_KINDS,
+    MatchKind,
+    Query,
+    Ranked,
+    allowed_edits,
+    score,
+)
 from projections.names.rank import query as make_query
 from projections.names.scripts import is_han
 from projections.rows import Folding
 from service.eventlog.store import EventStore
 
 CANDIDATES = 2000
-"""At most this many entities from one lookup."""
+"""At most this many entities (or distinct keys, for fuzzy candidates) from one lookup."""
+CHUNK = 16
+"""Candidates are ranked this many at a time, in the order of their lower bound, beyond those
+the page needs."""
+FUZZY_CANDIDATES = 300
+"""At most this many entities from the rarest word of a fuzzy lookup: a word a typo away from a
+common one (`chon`: `chin`, `chong`, `hon`) has thousands, each to be probed for the other
+words."""
+DISTINCT_KEYS = 20
+"""At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
 NAME_COLUMNS = ("generation", "entity", "ordinal", "name", "valid_from", "valid_to")
 KEY_COLUMNS = ("generation", "entity", "ordinal", "roles", "key", "rkey")
@@ -50,41 +73,201 @@ CLEAR_KEYS = "DELETE FROM rm_name_keys WHERE generation = $1"
 DROP_OTHER_NAMES = "DELETE FROM rm_entity_names WHERE generation <> $1"
 DROP_OTHER_KEYS = "DELETE FROM rm_name_keys WHERE generation <> $1"
 
+# The lookups are index ranges whose bounds arrive as arrays: the planner cannot see them and
+# estimates a third of the table, so it plans parallel workers, bitmap scans of the table and
+# JIT compilation, each costing more than the few index entries a range holds. Every search
+# runs in one transaction (one snapshot for all its stages) with index scans only.
+SERIAL = """
+SET LOCAL max_parallel_workers_per_gather = 0;
+SET LOCAL jit = off;
+SET LOCAL enable_bitmapscan = off;
+"""
 LIVE = "SELECT live FROM rm_state"
-BY_ID = "SELECT entity FROM rm_entities WHERE generation = $1 AND entity = $2"
-KEYS_EQUAL = """
-SELECT DISTINCT entity FROM rm_name_keys
-WHERE generation = $1 AND key = ANY($2::text[]) AND roles & $3 <> 0
-LIMIT $4
+# The live generation, with the entity whose id is $1 and those with a whole-name key in $2 (of
+# one of the roles $3, at most $4): the first stage in the round trip that reads the generation.
+FIRST_STAGE = """
+SELECT s.live, x.entity
+FROM rm_state AS s
+LEFT JOIN LATERAL (
+    SELECT e.entity FROM rm_entities AS e
+    WHERE e.generation = s.live AND e.entity = $1
+    UNION
+    (SELECT k.entity FROM rm_name_keys AS k
+     WHERE k.generation = s.live AND k.key = ANY($2::text[]) AND k.roles & $3 <> 0
+     LIMIT $4)
+) AS x ON true
 """
-# Entities with, for each of $9 words, a key in one of the word's ranges: [lo, hi) of the key
-# ($2..$4) or of the reversed key ($5..$7), among keys with one of the roles $8.
-KEYS_IN_RANGES = """
-SELECT entity FROM (
-    SELECT k.entity, w.word
-    FROM unnest($2::text[], $3::text[], $4::integer[]) AS w (lo, hi, word)
-    JOIN rm_name_keys AS k ON k.generation = $1 AND k.key >= w.lo AND k.key < w.hi
-    WHERE k.roles & $8 <> 0
-    UNION ALL
-    SELECT k.entity, w.word
-    FROM unnest($5::text[], $6::text[], $7::integer[]) AS w (lo, hi, word)
-    JOIN rm_name_keys AS k ON k.generation = $1 AND k.rkey >= w.lo AND k.rkey < w.hi
-    WHERE k.roles & $8 <> 0
+# Entities with a key (of one of the roles $4) in one of the ranges [lo, hi) ($2, $3), at most
+# $5 keys from each range; with the fewest characters a key of theirs has beyond its range's
+# start: a prefix match's quality. Fewest first.
+KEYS_IN_ANY_RANGE = """
+SELECT hit.entity, min(hit.rest)::integer AS rest FROM (
+    SELECT x.entity, length(x.key) - length(w.lo) AS rest
+    FROM unnest($2::text[], $3::text[]) AS w (lo, hi)
+    CROSS JOIN LATERAL (
+        SELECT k.entity, k.key FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi AND k.roles & $4 <> 0
+        LIMIT $5
+    ) AS x
 ) AS hit
-GROUP BY entity HAVING count(DISTINCT word) = $9
-LIMIT $10
+GROUP BY hit.entity
+ORDER BY rest, hit.entity
 """
-NAMES_OF = """
-SELECT entity, ordinal, name, valid_from, valid_to FROM rm_entity_names
-WHERE generation = $1 AND entity = ANY($2::text[])
+# Entities that have, for each word's range [lo, hi) ($2, $3), a key in it, among keys with one
+# of the roles $4. The rarest word's entities (the one with the fewest keys, counted up to $5)
+# are found first (from at most $5 of its keys), and each is probed for the other words. With the
+# characters their keys have beyond the ranges' starts (the least for each word, summed): a
+# lower bound of a prefix match's quality. Fewest first.
+KEYS_IN_RANGES = """
+WITH w AS (
+    SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
+), rarest AS (
+    SELECT w.lo, w.hi FROM w
+    ORDER BY (SELECT count(*) FROM (
+                  SELECT 1 FROM rm_name_keys AS k
+                  WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi
+                    AND k.roles & $4 <> 0
+                  LIMIT $5) AS c), w.word
+    LIMIT 1
+), driver AS (
+    SELECT DISTINCT x.entity FROM rarest CROSS JOIN LATERAL (
+        SELECT k.entity FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.key >= rarest.lo AND k.key < rarest.hi
+          AND k.roles & $4 <> 0
+        LIMIT $5
+    ) AS x
+)
+SELECT d.entity, sum(r.rest)::integer AS rest
+FROM driver AS d
+CROSS JOIN w
+CROSS JOIN LATERAL (
+    SELECT min(length(k.key)) - length(w.lo) AS rest FROM rm_name_keys AS k
+    WHERE k.generation = $1 AND k.entity = d.entity AND k.key >= w.lo AND k.key < w.hi
+      AND k.roles & $4 <> 0
+) AS r
+GROUP BY d.entity HAVING count(r.rest) = cardinality($2::text[])
+ORDER BY rest, d.entity
 """
-KEYS_OF = """
-SELECT entity, ordinal, roles, key FROM rm_name_keys
-WHERE generation = $1 AND entity = ANY($2::text[])
+# The distinct keys near the query's keys: in the ranges of keys that begin like one ($2: the
+# key itself, $3, $8: the range) or end like one (reversed keys: $4, $5, $9), among keys with
+# one of the roles $6; the candidates of fuzzy matches, filtered by their distance in code. A
+# range holds few distinct keys but many rows (a word is a key of every name that has it), so
+# the index is walked from one distinct key to the next (one probe each), not row by row, from
+# the query's key outwards in both directions (the keys nearest it in code-point order share
+# the longest beginning with it), at most $7 keys each way.
+DISTINCT_KEYS_NEAR = """
+WITH RECURSIVE head_up (key, edge, n) AS (
+    SELECT (SELECT min(k.key) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.key >= w.at AND k.key < w.hi
+              AND k.roles & $6 <> 0),
+           w.hi, 1
+    FROM unnest($2::text[], $3::text[], $8::text[]) AS w (at, lo, hi)
+    UNION ALL
+    SELECT (SELECT min(k.key) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.key > head_up.key AND k.key < head_up.edge
+              AND k.roles & $6 <> 0),
+           head_up.edge, head_up.n + 1
+    FROM head_up WHERE head_up.key IS NOT NULL AND head_up.n < $7
+),
+head_down (key, edge, n) AS (
+    SELECT (SELECT max(k.key) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.key < w.at AND k.key >= w.lo
+              AND k.roles & $6 <> 0),
+           w.lo, 1
+    FROM unnest($2::text[], $3::text[], $8::text[]) AS w (at, lo, hi)
+    UNION ALL
+    SELECT (SELECT max(k.key) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.key < head_down.key AND k.key >= head_down.edge
+              AND k.roles & $6 <> 0),
+           head_down.edge, head_down.n + 1
+    FROM head_down WHERE head_down.key IS NOT NULL AND head_down.n < $7
+),
+tail_up (rkey, edge, n) AS (
+    SELECT (SELECT min(k.rkey) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.rkey >= w.at AND k.rkey < w.hi
+              AND k.roles & $6 <> 0),
+           w.hi, 1
+    FROM unnest($4::text[], $5::text[], $9::text[]) AS w (at, lo, hi)
+    UNION ALL
+    SELECT (SELECT min(k.rkey) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.rkey > tail_up.rkey AND k.rkey < tail_up.edge
+              AND k.roles & $6 <> 0),
+           tail_up.edge, tail_up.n + 1
+    FROM tail_up WHERE tail_up.rkey IS NOT NULL AND tail_up.n < $7
+),
+tail_down (rkey, edge, n) AS (
+    SELECT (SELECT max(k.rkey) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.rkey < w.at AND k.rkey >= w.lo
+              AND k.roles & $6 <> 0),
+           w.lo, 1
+    FROM unnest($4::text[], $5::text[], $9::text[]) AS w (at, lo, hi)
+    UNION ALL
+    SELECT (SELECT max(k.rkey) FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.rkey < tail_down.rkey AND k.rkey >= tail_down.edge
+              AND k.roles & $6 <> 0),
+           tail_down.edge, tail_down.n + 1
+    FROM tail_down WHERE tail_down.rkey IS NOT NULL AND tail_down.n < $7
+)
+SELECT key FROM head_up WHERE key IS NOT NULL
+UNION SELECT key FROM head_down WHERE key IS NOT NULL
+UNION SELECT reverse(rkey) FROM tail_up WHERE rkey IS NOT NULL
+UNION SELECT reverse(rkey) FROM tail_down WHERE rkey IS NOT NULL
 """
-ENTITIES_OF = """
-SELECT entity, kind, country, names, aliases FROM rm_entities
-WHERE generation = $1 AND entity = ANY($2::text[])
+# Entities that have, for each of $5 words, one of its keys ($2: each for the word $3, $4 edits
+# away), among keys with one of the roles $6. As in KEYS_IN_RANGES, the rarest word's entities
+# first (at most $7), each probed for the others; with the edits their keys are away (the least
+# for each word, summed): a lower bound of a fuzzy match's edits. Fewest first.
+KEYS_EQUAL_WITH_EDITS = """
+WITH near AS (
+    SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS n (key, word, edits)
+), rarest AS (
+    SELECT w.word FROM generate_series(0, $5 - 1) AS w (word)
+    ORDER BY (SELECT count(*) FROM (
+                  SELECT 1 FROM near
+                  JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = near.key
+                  WHERE near.word = w.word AND k.roles & $6 <> 0
+                  LIMIT $7) AS c), w.word
+    LIMIT 1
+), driver AS (
+    SELECT DISTINCT x.entity FROM near CROSS JOIN LATERAL (
+        SELECT k.entity FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.key = near.key AND k.roles & $6 <> 0
+        LIMIT $7
+    ) AS x
+    WHERE near.word = (SELECT word FROM rarest)
+    LIMIT $7
+)
+SELECT d.entity, sum(r.edits)::integer AS edits
+FROM driver AS d
+CROSS JOIN generate_series(0, $5 - 1) AS w (word)
+CROSS JOIN LATERAL (
+    SELECT min(near.edits) AS edits FROM near
+    JOIN rm_name_keys AS k ON k.generation = $1 AND k.entity = d.entity AND k.key = near.key
+    WHERE near.word = w.word AND k.roles & $6 <> 0
+) AS r
+GROUP BY d.entity HAVING count(r.edits) = $5
+ORDER BY edits, d.entity
+"""
+# The entities $2 that pass the filters ($3 kind, $4 country), each with its names (the name,
+# as JSON, and a span it was borne, one element per span) and keys, as parallel arrays: all a
+# candidate's ranking needs, in one round trip.
+CANDIDATES_OF = """
+SELECT e.entity, e.kind, e.country, e.names, e.aliases,
+       n.ordinals AS name_ordinals, n.names AS name_texts, n.froms, n.tos,
+       k.ordinals AS key_ordinals, k.roles, k.keys
+FROM rm_entities AS e
+CROSS JOIN LATERAL (
+    SELECT array_agg(n.ordinal) AS ordinals, array_agg(n.name) AS names,
+           array_agg(n.valid_from) AS froms, array_agg(n.valid_to) AS tos
+    FROM rm_entity_names AS n WHERE n.generation = e.generation AND n.entity = e.entity
+) AS n
+CROSS JOIN LATERAL (
+    SELECT array_agg(k.ordinal) AS ordinals, array_agg(k.roles) AS roles,
+           array_agg(k.key) AS keys
+    FROM rm_name_keys AS k WHERE k.generation = e.generation AND k.entity = e.entity
+) AS k
+WHERE e.generation = $1 AND e.entity = ANY($2::text[])
+  AND ($3::text IS NULL OR e.kind = $3) AND ($4::text IS NULL OR e.country = $4)
 """
 LIST = """
 SELECT entity, kind, country, names, aliases FROM rm_entities
@@ -96,6 +279,7 @@ ORDER BY entity
 LIMIT $5
 """
 
+_ENTITY_ID = re.compile(ENTITY_ID_PATTERN)
 _EXACTLY = "\x01"  # keys hold letters, digits and marks only: [w, w + U+0001) is {w}
 _ANY_REST = "\U0010ffff"
 
@@ -190,6 +374,12 @@ class _Found:
         self.ranked: dict[str, tuple[Ranked, frozenset[str], asyncpg.Record]] = {}
 
 
+# A candidate of a stage: the entity and a lower bound of the quality of its match, as the
+# stage's rows tell it (`rank.match_name` computes the quality itself from all the keys of a
+# name; a lower bound needs only the keys that were looked up).
+Bound = tuple[str, int]
+
+
 def _ranges(word: str, exactly: bool) -> tuple[str, str]:
     return word, word + (_EXACTLY if exactly else _ANY_REST)
 
@@ -200,8 +390,34 @@ def _min_prefix(key: str) -> int:
 
 def _fuzzy_piece(length: int, edits: int) -> int:
     """Characters at the start (or the end) of a key that a match within `edits` edits keeps
-    intact on at least one side, most of the time: half of what the edits leave, 2 at least."""
+    intact on at least one side. With one edit and 5 characters or more, always: the edit (a
+    swap of two neighbours included) touches at most one of the first and the last
+    `(length - 1) // 2` characters. Otherwise most of the time: half of what the edits leave,
+    two at least (a 4-character key's pieces of 2 miss a swap of its middle two)."""
+    if edits == 1:
+        return max(2, (length - 1) // 2)
     return max(2, (length - 2 * edits) // 2)
+
+
+@contextlib.asynccontextmanager
+async def _serial(conn: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a read-only REPEATABLE READ transaction (one snapshot for every stage)
+    without parallel workers (see `SERIAL`)."""
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as held, _snapshot(held):
+            yield held
+    else:
+        async with _snapshot(conn):
+            yield conn
+
+
+@contextlib.asynccontextmanager
+async def _snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    # Within a caller's transaction (a savepoint), its snapshot is the one there is.
+    own = {} if conn.is_in_transaction() else {"isolation": "repeatable_read", "readonly": True}
+    async with conn.transaction(**own):
+        await conn.execute(SERIAL)
+        yield
 
 
 async def search(
@@ -220,55 +436,112 @@ async def search(
     at most `limit`; and the score to continue after, when there are more. Names are those the
     entity bore on or before `day`; with `known_at`, as the log (read through `store`) knew them
     then."""
-    generation = await conn.fetchval(LIVE)
+    async with _serial(conn) as held:
+        return await _search(
+            held, text, day, kind, country, limit, after, known_at=known_at, store=store
+        )
+
+
+async def _search(
+    conn: asyncpg.Connection,
+    text: str,
+    day: _dt.date,
+    kind: str | None,
+    country: str | None,
+    limit: int,
+    after: Sequence[object] | None,
+    *,
+    known_at: _dt.datetime | None,
+    store: EventStore | None,
+) -> tuple[list[Hit], list | None]:
     q = make_query(text)
     keys = q.keys
     cut = tuple(after) if after is not None else None
     found = _Found()
     needed = limit + 1
 
-    def enough(upto_rank: int) -> bool:
-        count = 0
-        for ranked, _, _ in found.ranked.values():
-            if ranked.score[0] <= upto_rank and (cut is None or ranked.score > cut):
-                count += 1
-        return count >= needed
+    def settled(upto_rank: int, bound: int | None) -> bool:
+        """Whether the page is known: `needed` results after the cut that rank at `upto_rank`
+        or better, the last of them better than any candidate of that rank not ranked yet
+        (whose quality is `bound` or more; None: there is none)."""
+        scores = sorted(
+            ranked.score
+            for ranked, _, _ in found.ranked.values()
+            if ranked.score[0] <= upto_rank and (cut is None or ranked.score > cut)
+        )
+        if len(scores) < needed:
+            return False
+        last = scores[needed - 1]
+        return bound is None or last[0] < upto_rank or last[1] < bound
 
-    async def rank_new(entities: set[str] | list[str]) -> None:
+    async def rank_new(entities: Iterable[str]) -> None:
         new = sorted(set(entities) - found.seen)
         if not new:
             return
         found.seen.update(new)
         await _rank(conn, generation, q, new, day, kind, country, known_at, store, found)
 
+    async def rank_in_order(bounds: list[Bound], upto_rank: int) -> bool:
+        """Rank candidates best bound first, a chunk at a time, until the page is known."""
+        pending = sorted((b for b in bounds if b[0] not in found.seen), key=lambda b: (b[1], b[0]))
+        done = 0
+        while done < len(pending):
+            size = needed + CHUNK if done == 0 else done
+            await rank_new(entity for entity, _ in pending[done : done + size])
+            done += size
+            if settled(upto_rank, pending[done][1] if done < len(pending) else None):
+                return True
+        return settled(upto_rank, None)
+
     forms = sorted(keys.exact | keys.core | keys.latin)
     required = sorted(keys.core_tokens or keys.tokens)
 
     # 1. id and whole-name keys
-    stage: set[str] = set()
-    if q.id_key and await conn.fetchval(BY_ID, generation, q.id_key):
-        stage.add(q.id_key)
-    if forms:
-        rows = await conn.fetch(KEYS_EQUAL, generation, forms, ROLE_FORMS, CANDIDATES)
-        stage.update(r["entity"] for r in rows)
+    rows = await conn.fetch(
+        FIRST_STAGE,
+        q.id_key if _ENTITY_ID.fullmatch(q.id_key) else None,
+        forms,
+        ROLE_FORMS,
+        CANDIDATES,
+    )
+    generation = rows[0]["live"]
+    stage = {r["entity"] for r in rows if r["entity"] is not None}
     await rank_new(stage)
-    if not enough(MATCH_KINDS.index("transliteration")):
-        # 2. every word, whole
-        if required:
-            await rank_new(await _in_ranges(conn, generation, required, exactly=True))
-        if not enough(MATCH_KINDS.index("tokens")):
-            # 3. prefixes of the whole name or of every word
-            starts = [s for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
-            stage = set()
-            if starts:
-                stage |= await _any_range(conn, generation, starts)
-            if required:
-                stage |= await _in_ranges(conn, generation, required, exactly=False)
-            await rank_new(stage)
-            if not enough(MATCH_KINDS.index("prefix")):
-                # 4. fuzzy
-                await rank_new(await _fuzzy(conn, generation, forms, required))
+    if settled(MATCH_KINDS.index("transliteration"), None):
+        return _page(found, cut, limit)
+    # 2. every word, whole
+    if required:
+        words = await _in_ranges(conn, generation, required, ROLE_TOKEN, exactly=True)
+        if await rank_in_order(words, MATCH_KINDS.index("tokens")):
+            return _page(found, cut, limit)
+    elif settled(MATCH_KINDS.index("tokens"), None):
+        return _page(found, cut, limit)
+    # 3. prefixes of the whole name or of every word
+    bounds: list[Bound] = []
+    starts = [_ranges(s, False) for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
+    if starts:
+        rows = await conn.fetch(
+            KEYS_IN_ANY_RANGE,
+            generation,
+            [lo for lo, _ in starts],
+            [hi for _, hi in starts],
+            ROLE_FORMS,
+            CANDIDATES,
+        )
+        bounds += [(r["entity"], r["rest"]) for r in rows]
+    if required:
+        bounds += await _in_ranges(conn, generation, required, ROLE_TOKEN, exactly=False)
+    if await rank_in_order(bounds, MATCH_KINDS.index("prefix")):
+        return _page(found, cut, limit)
+    # 4. fuzzy
+    await rank_in_order(
+        await _fuzzy(conn, generation, sorted(keys.core | keys.latin), required),
+        MATCH_KINDS.index("fuzzy"),
+    )
+    return _page(found, cut, limit)
 
+
+def _page(found: _Found, cut: tuple | None, limit: int) -> tuple[list[Hit], list | None]:
     ordered = sorted(
         (item for item in found.ranked.values() if cut is None or item[0].score > cut),
         key=lambda item: item[0].score,
@@ -294,102 +567,100 @@ async def search(
 
 
 async def _in_ranges(
-    conn: asyncpg.Pool | asyncpg.Connection, generation: int, words: list[str], *, exactly: bool
-) -> set[str]:
-    """Entities with every word as a word of one name or another (or a word it begins)."""
+    conn: asyncpg.Connection, generation: int, words: list[str], roles: int, *, exactly: bool
+) -> list[Bound]:
+    """Entities with a key (of one of `roles`) equal to, or beginning with, each of `words`;
+    bounded by the characters their keys have beyond the words."""
     pairs = [_ranges(w, exactly) for w in words]
     rows = await conn.fetch(
         KEYS_IN_RANGES,
         generation,
         [lo for lo, _ in pairs],
         [hi for _, hi in pairs],
-        list(range(len(words))),
-        [],
-        [],
-        [],
-        ROLE_TOKEN,
-        len(words),
+        roles,
         CANDIDATES,
     )
-    return {r["entity"] for r in rows}
-
-
-async def _any_range(
-    conn: asyncpg.Pool | asyncpg.Connection, generation: int, starts: list[str]
-) -> set[str]:
-    """Entities with a whole-name key that begins with one of `starts`."""
-    pairs = [_ranges(s, False) for s in starts]
-    rows = await conn.fetch(
-        KEYS_IN_RANGES,
-        generation,
-        [lo for lo, _ in pairs],
-        [hi for _, hi in pairs],
-        [0] * len(pairs),
-        [],
-        [],
-        [],
-        ROLE_FORMS,
-        1,
-        CANDIDATES,
-    )
-    return {r["entity"] for r in rows}
+    return [(r["entity"], r["rest"]) for r in rows]
 
 
 async def _fuzzy(
-    conn: asyncpg.Pool | asyncpg.Connection,
-    generation: int,
-    forms: list[str],
-    required: list[str],
-) -> set[str]:
-    """Candidates for fuzzy matches: whole-name keys, or every word, that begin or end like the
-    query's (the part of it that a few edits most likely leave intact)."""
-    found: set[str] = set()
-    heads: list[tuple[str, str, int]] = []
-    tails: list[tuple[str, str, int]] = []
-    for key in forms:
-        edits = allowed_edits(len(key))
-        if edits:
-            piece = _fuzzy_piece(len(key), edits)
-            heads.append((*_ranges(key[:piece], False), 0))
-            tails.append((*_ranges(key[::-1][:piece], False), 0))
-    if heads:
-        found |= await _ranges_query(conn, generation, heads, tails, ROLE_FORMS, 1)
-    if required and any(allowed_edits(len(w)) for w in required):
-        heads, tails = [], []
-        for i, word in enumerate(required):
-            edits = allowed_edits(len(word))
-            if not edits:
-                heads.append((*_ranges(word, True), i))
-                continue
-            piece = _fuzzy_piece(len(word), edits)
-            heads.append((*_ranges(word[:piece], False), i))
-            tails.append((*_ranges(word[::-1][:piece], False), i))
-        found |= await _ranges_query(conn, generation, heads, tails, ROLE_TOKEN, len(required))
-    return found
+    conn: asyncpg.Connection, generation: int, cores: list[str], required: list[str]
+) -> list[Bound]:
+    """Candidates for fuzzy matches: entities with a whole-name key within the allowed edits of
+    one of the query's, or with every query word within its allowed edits of a word. Keys that
+    begin or end like the query's (the part a few edits most likely leave intact) are read
+    from the index, those near enough kept (`OSA` distance, as `rank` counts it), and the
+    entities that have them looked up. Bounded by `rank`'s quality for their edits."""
+    bounds: list[Bound] = []
+    # Whole-name keys without their legal forms: names share those (every other Chinese name
+    # ends in 有限公司), so the ends of the keys with them point at half the index.
+    fuzzy_forms = [(key, allowed_edits(len(key))) for key in cores if allowed_edits(len(key))]
+    if fuzzy_forms:
+        near = await _near_keys(conn, generation, fuzzy_forms, ROLE_FORMS)
+        if near:
+            rows = await conn.fetch(
+                KEYS_EQUAL_WITH_EDITS,
+                generation,
+                [key for key, _, _ in near],
+                [0] * len(near),
+                [edits for _, _, edits in near],
+                1,
+                ROLE_FORMS,
+                FUZZY_CANDIDATES,
+            )
+            bounds += [(r["entity"], r["edits"] * FUZZY_EDIT) for r in rows]
+    words = [(word, allowed_edits(len(word))) for word in required]
+    if any(allowed for _, allowed in words):
+        near = await _near_keys(conn, generation, words, ROLE_TOKEN)
+        rows = await conn.fetch(
+            KEYS_EQUAL_WITH_EDITS,
+            generation,
+            [key for key, _, _ in near],
+            [word for _, word, _ in near],
+            [edits for _, _, edits in near],
+            len(words),
+            ROLE_TOKEN,
+            FUZZY_CANDIDATES,
+        )
+        bounds += [(r["entity"], FUZZY_WORDWISE + r["edits"] * FUZZY_EDIT) for r in rows]
+    return bounds
 
 
-async def _ranges_query(
-    conn: asyncpg.Pool | asyncpg.Connection,
-    generation: int,
-    heads: list[tuple[str, str, int]],
-    tails: list[tuple[str, str, int]],
-    roles: int,
-    words: int,
-) -> set[str]:
+async def _near_keys(
+    conn: asyncpg.Connection, generation: int, targets: list[tuple[str, int]], roles: int
+) -> list[tuple[str, int, int]]:
+    """`(key, target index, edits)` for every indexed key (of one of `roles`) within the
+    allowed edits of a target `(text, allowed edits)`; a target allowing none only meets
+    itself."""
+    heads: list[tuple[str, str, str]] = []
+    tails: list[tuple[str, str, str]] = []
+    for text, allowed in targets:
+        if not allowed:
+            heads.append((text, *_ranges(text, True)))
+            continue
+        piece = _fuzzy_piece(len(text), allowed)
+        heads.append((text, *_ranges(text[:piece], False)))
+        tails.append((text[::-1], *_ranges(text[::-1][:piece], False)))
     rows = await conn.fetch(
-        KEYS_IN_RANGES,
+        DISTINCT_KEYS_NEAR,
         generation,
-        [h[0] for h in heads],
-        [h[1] for h in heads],
-        [h[2] for h in heads],
-        [t[0] for t in tails],
-        [t[1] for t in tails],
-        [t[2] for t in tails],
+        [at for at, _, _ in heads],
+        [lo for _, lo, _ in heads],
+        [at for at, _, _ in tails],
+        [lo for _, lo, _ in tails],
         roles,
-        words,
-        CANDIDATES,
+        DISTINCT_KEYS,
+        [hi for _, _, hi in heads],
+        [hi for _, _, hi in tails],
     )
-    return {r["entity"] for r in rows}
+    near: list[tuple[str, int, int]] = []
+    for row in rows:
+        key = row["key"]
+        for i, (text, allowed) in enumerate(targets):
+            edits = OSA.distance(text, key, score_cutoff=allowed) if allowed else int(text != key)
+            if edits <= allowed:
+                near.append((key, i, edits))
+    return near
 
 
 async def _rank(
@@ -405,14 +676,10 @@ async def _rank(
     found: _Found,
 ) -> None:
     """Score `entities` for the query on `day` and keep those that match and pass the filters."""
-    records = {r["entity"]: r for r in await conn.fetch(ENTITIES_OF, generation, entities)}
-    entities = [
-        e
-        for e in entities
-        if e in records
-        and (kind is None or records[e]["kind"] == kind)
-        and (country is None or records[e]["country"] == country)
-    ]
+    records = {
+        r["entity"]: r for r in await conn.fetch(CANDIDATES_OF, generation, entities, kind, country)
+    }
+    entities = [e for e in entities if e in records]
     if not entities:
         return
     spans: dict[str, list[NameSpan]] = {e: [] for e in entities}
@@ -426,22 +693,31 @@ async def _rank(
             spans[entity] = entity_name_spans(entity, facts[entity], known_at)
             keys[entity] = {s.ordinal: name_keys(s.name) for s in spans[entity]}
     else:
-        names: dict[tuple[str, int], list] = {}
-        for r in await conn.fetch(NAMES_OF, generation, entities):
-            names.setdefault((r["entity"], r["ordinal"]), []).append(r)
-        for (entity, ordinal), rows in names.items():
-            spans[entity].append(
+        for entity in entities:
+            r = records[entity]
+            borne: dict[int, list] = {}
+            for ordinal, name, start, end in zip(
+                r["name_ordinals"] or (),
+                r["name_texts"] or (),
+                r["froms"] or (),
+                r["tos"] or (),
+                strict=True,
+            ):
+                borne.setdefault(ordinal, [name, []])[1].append((start, end))
+            spans[entity] = [
                 NameSpan(
                     ordinal=ordinal,
-                    name=msgspec.json.decode(bytes(rows[0]["name"]), type=str),
-                    spans=tuple(sorted((r["valid_from"], r["valid_to"]) for r in rows)),
+                    name=msgspec.json.decode(bytes(name), type=str),
+                    spans=tuple(sorted(held)),
                 )
-            )
-        rows_of: dict[tuple[str, int], list[tuple[int, str]]] = {}
-        for r in await conn.fetch(KEYS_OF, generation, entities):
-            rows_of.setdefault((r["entity"], r["ordinal"]), []).append((r["roles"], r["key"]))
-        for (entity, ordinal), found_rows in rows_of.items():
-            keys[entity][ordinal] = keys_from_rows(found_rows)
+                for ordinal, (name, held) in borne.items()
+            ]
+            rows_of: dict[int, list[tuple[int, str]]] = {}
+            for ordinal, roles, key in zip(
+                r["key_ordinals"] or (), r["roles"] or (), r["keys"] or (), strict=True
+            ):
+                rows_of.setdefault(ordinal, []).append((roles, key))
+            keys[entity] = {o: keys_from_rows(found_rows) for o, found_rows in rows_of.items()}
     for entity in entities:
         if not spans[entity]:
             continue

@@ -106,17 +106,6 @@ CHECKPOINT = "SELECT position FROM rm_state"
 ANALYZE = (
     "SELECT rm_analyze()"  # the owner's function (migration 0013): the runtime role owns no table
 )
-SEARCH = """
-SELECT entity, kind, country, names, aliases FROM rm_entities
-WHERE generation = (SELECT live FROM rm_state)
-  AND ($1::text IS NULL OR strpos(search, $1) > 0)
-  AND ($2::text IS NULL OR kind = $2)
-  AND ($3::text IS NULL OR country = $3)
-ORDER BY entity
-LIMIT $4
-"""
-
-
 VERSION = "SELECT version FROM rm_state"
 LIVE = "SELECT live FROM rm_state"
 

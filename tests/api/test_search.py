@@ -4,11 +4,18 @@ and a cursor for the next page."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from events import EntityRegistered, PartialDate, Source
 from service.eventlog.store import EventStore
+from service.ingest.un import registration_raw
+from service.ingest.un_list import read_un_list
+from service.readmodels.queries import checkpoint
 from tests.support.apitools import SOURCE, assert_problem
 
 
@@ -189,10 +196,10 @@ ODD = "Acme\x00Corp \u202e\ufeff 🐉 Ｚｅｔａ"
 
 
 async def test_a_name_with_nul_and_odd_text_is_indexed_and_found(
-    client: AsyncTestClient, store: EventStore
+    client: AsyncTestClient, store: EventStore, pool: asyncpg.Pool
 ) -> None:
     """The API refuses NUL in a name; the log may still hold one (an import, an old export)."""
-    await store.append(
+    appended = await store.append(
         [
             EntityRegistered(
                 entity="odd-co",
@@ -203,6 +210,12 @@ async def test_a_name_with_nul_and_odd_text_is_indexed_and_found(
             )
         ]
     )
+    # Appended past the API, which does not know the log grew: wait for the projector.
+    position = appended.events[-1].position
+    for _ in range(500):
+        if await checkpoint(pool) >= position:
+            break
+        await asyncio.sleep(0.02)
     hits = await found(client, "acme corp zeta")
     assert [h["id"] for h in hits] == ["odd-co"]
     assert hits[0]["matched"]["name"] == ODD
@@ -245,3 +258,69 @@ async def test_known_at_finds_the_names_the_log_knew_then(writer: AsyncTestClien
     then = await found(writer, "Acme Widgets", known_at=known_then)
     assert then[0]["id"] == "acme" and then[0]["matched"]["former"] is False
     assert await found(writer, "Zenith Gadgets", known_at=known_then) == []
+
+
+UN_FIXTURE = Path(__file__).parent.parent / "data" / "un-sc-consolidated" / "consolidated.xml"
+
+
+@pytest.fixture(scope="module")
+def un_registrations() -> list[dict]:
+    """The UN list's individuals with a name in the original script, registered as the UN
+    importer registers them (`service.ingest.un.registration_raw`)."""
+    with read_un_list(UN_FIXTURE) as snapshot:
+        chosen = [d for d in snapshot if d.name_original_script][:40]
+    return [registration_raw(d, "2020-01-01", SOURCE[0]) for d in chosen]
+
+
+async def test_the_un_lists_original_script_names_find_their_entities(
+    writer: AsyncTestClient, un_registrations: list[dict]
+) -> None:
+    assert (await writer.post("/v1/events", json=un_registrations)).status_code == 201
+    hamza = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه"})
+    checked = 0
+    for raw in un_registrations:
+        original = raw["aliases"][0]  # the importer puts the original script first
+        for query in {original, original.translate(hamza)}:
+            hits = await found(writer, query, limit=5)
+            assert hits and hits[0]["id"] == raw["entity"], (query, hits[:2])
+            assert hits[0]["matched"] == {"name": original, "kind": "exact", "former": False}
+            checked += 1
+    assert checked > 40  # some names are typed without their hamza forms
+
+
+async def test_a_typo_is_found_among_many_words_that_begin_alike(
+    writer: AsyncTestClient,
+) -> None:
+    # 80 other words beginning with `hu`, as `huawi` does: fuzzy candidates are the keys
+    # nearest the query's, which the distance then filters.
+    crowd = [
+        entity(f"hu-{i:02}", {"en": f"Hu{chr(97 + i % 26)}{chr(97 + i // 26)}wzzi Trading"})
+        for i in range(80)
+    ]
+    crowd.append(entity("huawei", {"en": "Huawei"}))
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    hits = await found(writer, "Huawi", limit=5)
+    assert hits[0]["id"] == "huawei"
+    assert hits[0]["matched"] == {"name": "Huawei", "kind": "fuzzy", "former": False}
+    hits = await found(writer, "Hauwei", limit=5)  # two neighbours swapped: one edit
+    assert hits[0]["id"] == "huawei" and hits[0]["matched"]["kind"] == "fuzzy"
+
+
+async def test_every_word_must_match_however_common_the_others_are(
+    writer: AsyncTestClient,
+) -> None:
+    # The word `group` in 120 names; `kuma` in one. The best names (fewest other words) come
+    # first whichever word is looked up first.
+    crowd = [entity(f"g-{i:03}", {"en": f"Group {i:03} Holdings"}) for i in range(120)]
+    kuma = [
+        entity("kuma-group", {"en": "Kuma Group"}),
+        entity("kuma-trading-group", {"en": "Kuma Trading Group International"}),
+        entity("kuma-academy", {"en": "Kuma Academy"}),
+    ]
+    assert (await writer.post("/v1/events", json=[*crowd, *kuma])).status_code == 201
+    hits = await found(writer, "group kuma", limit=5)
+    assert [h["id"] for h in hits] == ["kuma-group", "kuma-trading-group"]
+    assert [h["matched"]["kind"] for h in hits] == ["tokens", "tokens"]
+    hits = await found(writer, "Gro Kum", limit=5)
+    assert [h["id"] for h in hits][:2] == ["kuma-group", "kuma-trading-group"]
+    assert hits[0]["matched"]["kind"] == "prefix"

@@ -30,6 +30,7 @@ from projections import Fact, fact_of
 from service.db.roles import drop_runtime_role
 from service.eventlog.store import EventStore
 from service.readmodels import queries as readmodel
+from service.readmodels import search as name_search
 from service.readmodels import sql as readmodel_sql
 from service.readmodels.projector import Projector
 from service.readmodels.rebuild import rebuild
@@ -438,7 +439,7 @@ async def test_projector_follows_appends_made_after_it_caught_up(
     assert [m.entity for m in members] == ["ymtc"]
     assert await readmodel.list_members(pool, "us-entity-list", _dt.date(2022, 12, 15)) == ()
     for query in ("長江存儲", "长江存储", "YMTC", "yangtze memory", "Yangtze"):
-        found = await readmodel.search_entities(pool, query)
+        found, _ = await name_search.search(pool, query, day=_dt.date.today())
         assert [e.id for e in found] == ["ymtc"], query
 
 
