@@ -9,6 +9,7 @@ code from the form, and puts text from the API in the page with `textContent` on
 
 from __future__ import annotations
 
+from events.types import Lang
 from projections.present.headlines import localized
 from projections.present.markup import Markup, el, join
 from projections.present.words import LANGUAGE_NAMES, LANGUAGES, type_groups, words
@@ -94,7 +95,7 @@ def _dates(w: dict) -> Markup:
     )
 
 
-def _types(lang: str, w: dict) -> Markup:
+def _types(lang: Lang, w: dict) -> Markup:
     groups = [
         el(
             "div",
@@ -121,7 +122,7 @@ def _types(lang: str, w: dict) -> Markup:
     )
 
 
-def _display(lang: str, w: dict) -> Markup:
+def _display(lang: Lang, w: dict) -> Markup:
     return el(
         "fieldset",
         {},
@@ -217,7 +218,7 @@ def _preview(w: dict) -> Markup:
 
 
 def render_builder(
-    lang: str,
+    lang: Lang,
     chosen: list[tuple[str, str]],
     *,
     widget_url: str,
@@ -262,6 +263,6 @@ def render_builder(
     return str(document)
 
 
-def chosen_names(ids: tuple[str, ...], names: dict, lang: str) -> list[tuple[str, str]]:
+def chosen_names(ids: tuple[str, ...], names: dict, lang: Lang) -> list[tuple[str, str]]:
     """[(entity id, its name in `lang`)] for the builder's chosen list."""
     return [(entity, localized(names.get(entity, {}), lang) or entity) for entity in ids]

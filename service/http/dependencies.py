@@ -1,6 +1,10 @@
 """What handlers are given, by name: the objects `create_app`'s lifespan builds, as Litestar
 dependencies (`Provide`), so no handler reads `app.state` itself. Plus the moment of a read
-(service/http/moment.py)."""
+(service/http/moment.py).
+
+A handler names what it wants with its type, `store: NamedDependency[EventStore]`;
+`STATE_OBJECTS` is the one list of those names and types, and each is provided the same way,
+by `from_state`."""
 
 from __future__ import annotations
 
@@ -9,77 +13,48 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from service.access.tokens import TokenChecker
 from service.audit.tree import TreeBuilder
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.http.answers import AnswerCache, ReadModelGate
 from service.http.moment import DAY, MOMENT
 from service.http.observability import Metrics
+from service.http.streams import StreamSlots
 from service.reads.replicas import ReadRouter
 from service.settings import Settings
 
-
-def _settings(state: State) -> Settings:
-    return state.settings
-
-
-def _pool(state: State) -> asyncpg.Pool:
-    return state.pool
-
-
-def _store(state: State) -> EventStore:
-    return state.store
-
-
-def _watcher(state: State) -> LogWatcher:
-    return state.watcher
-
-
-def _router(state: State) -> ReadRouter:
-    return state.router
+STATE_OBJECTS: dict[str, type] = {
+    "settings": Settings,
+    "pool": asyncpg.Pool,
+    "store": EventStore,
+    "watcher": LogWatcher,
+    "router": ReadRouter,
+    "gate": ReadModelGate,
+    "answers": AnswerCache,
+    "tree": TreeBuilder,
+    "signing_key": Ed25519PrivateKey,
+    "metrics": Metrics,
+    "tokens": TokenChecker,
+    "stream_slots": StreamSlots,
+    "followers": object,  # service.http.app.Followers (this module cannot import app.py)
+}
+"""The name of each object on `app.state` that handlers may be given, and what it is
+(tests/api/test_app_dependencies.py checks the running app against it)."""
 
 
-def _gate(state: State) -> ReadModelGate:
-    return state.gate
+def from_state(name: str) -> Provide:
+    """The dependency that gives `app.state`'s object `name`."""
 
+    def provide(state: State) -> object:
+        return state[name]
 
-def _answers(state: State) -> AnswerCache:
-    return state.answers
-
-
-def _tree(state: State) -> TreeBuilder:
-    return state.tree
-
-
-def _metrics(state: State) -> Metrics:
-    return state.metrics
-
-
-def _followers(state: State) -> object:
-    return state.followers
-
-
-def _stream_slots(state: State) -> object:
-    return state.stream_slots
-
-
-def _signing_key(state: State) -> Ed25519PrivateKey:
-    return state.signing_key
+    provide.__name__ = provide.__qualname__ = f"provide_{name}"
+    return Provide(provide, sync_to_thread=False)
 
 
 DEPENDENCIES: dict[str, Provide] = {
-    "settings": Provide(_settings, sync_to_thread=False),
-    "pool": Provide(_pool, sync_to_thread=False),
-    "store": Provide(_store, sync_to_thread=False),
-    "watcher": Provide(_watcher, sync_to_thread=False),
-    "router": Provide(_router, sync_to_thread=False),
-    "gate": Provide(_gate, sync_to_thread=False),
-    "answers": Provide(_answers, sync_to_thread=False),
-    "tree": Provide(_tree, sync_to_thread=False),
-    "signing_key": Provide(_signing_key, sync_to_thread=False),
-    "metrics": Provide(_metrics, sync_to_thread=False),
-    "followers": Provide(_followers, sync_to_thread=False),
-    "stream_slots": Provide(_stream_slots, sync_to_thread=False),
+    **{name: from_state(name) for name in STATE_OBJECTS},
     "moment": MOMENT,
     "day": DAY,
 }

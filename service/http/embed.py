@@ -9,7 +9,7 @@ reads no event data at all (it only posts the page height and moves focus betwee
 Only http(s) URLs become links. A strict Content-Security-Policy forbids inline script and
 style; `frame-ancestors *` lets any site embed it.
 
-Caching is that of the API (service/api_reads.py `cached_answer`): with a past `known_at` the
+Caching is that of the API (service/http/answers.py `serve_cached`): with a past `known_at` the
 page is immutable, without one its ETag follows the log position. See docs/embed.md.
 """
 
@@ -22,20 +22,23 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get
-from litestar.datastructures import CacheControlHeader, State
+from litestar import Controller, MediaType, Request, Response, Router, get
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 from litestar.static_files import create_static_files_router
 
-from events.types import Lang
+from events.types import Lang, Source
 from projections.present.dates import display_date
 from projections.present.headlines import localized
 from projections.present.markup import Markup, el, join, safe_href
-from projections.present.words import LANGUAGES, REGISTRATION, words
+from projections.present.words import REGISTRATION, words
 from service.errors import BadRequest, NotFound, NotImplementedHere
 from service.eventlog.store import EventStore
+from service.http.answers import AnswerCache, serve_cached
 from service.http.builder_page import STORY, chosen_names, render_builder
-from service.http.reads import cached_answer, parse_known_at, require_registered, resolve_moment
+from service.http.moment import Moment, known_at_utc
+from service.http.reads import require_registered
 from service.http.timeline import (
     TimelineItem,
     TimelineQuery,
@@ -44,6 +47,8 @@ from service.http.timeline import (
     parse_timeline_query,
     timeline_items,
 )
+from service.reads.replicas import ReadRouter
+from service.settings import Settings
 
 __all__ = ["Markup", "el", "join", "safe_href"]  # the one escaping builder, re-exported
 
@@ -96,9 +101,9 @@ def _moment_text(known_at: _dt.datetime) -> str:
 
 class EmbedParams(msgspec.Struct, frozen=True):
     query: TimelineQuery
-    lang: str
-    theme: str
-    group: str
+    lang: Lang
+    theme: Theme
+    group: Group
     known_at: _dt.datetime | None
 
     def query_string(self, display: bool = True) -> str:
@@ -146,13 +151,13 @@ def _event_date(item: TimelineItem, lang: str, w: Words) -> Markup:
     )
 
 
-def _source(source: object) -> Markup:
-    label = source.citation or source.publisher or source.title or source.url  # type: ignore[attr-defined]
-    href = safe_href(source.url)  # type: ignore[attr-defined]
+def _source(source: Source) -> Markup:
+    label = source.citation or source.publisher or source.title or source.url
+    href = safe_href(source.url)
     if href is None:
         return el("li", {}, el("span", {"class": "tl-source"}, label))
     link = {"href": href, "rel": "noopener noreferrer", "target": "_blank"}
-    return el("li", {}, el("a", link | {"title": source.title}, label))  # type: ignore[attr-defined]
+    return el("li", {}, el("a", link | {"title": source.title}, label))
 
 
 def _sources(item: TimelineItem, w: Words) -> Markup | None:
@@ -334,31 +339,21 @@ def render_page(
     return document.encode()
 
 
-def _embed_params(
-    entities: str | None,
-    from_: str | None,
-    to: str | None,
-    types: str | None,
-    lang: str,
-    known_at: str | None,
-    theme: str,
-    group: str,
+def embed_params(
+    query: TimelineQuery,
+    lang: Lang,
+    theme: Theme,
+    group: Group,
+    known_at: _dt.datetime | None,
 ) -> EmbedParams:
-    query = parse_timeline_query(entities, from_, to, types)
-    moment = parse_known_at(known_at)
+    """The params of a widget; BadRequest naming `entities` when it names none."""
     if not query.ids:
         raise BadRequest(
             "name at least one entity (comma-separated ids): a widget shows chosen entities, "
             "never the whole log",
             field="entities",
         )
-    return EmbedParams(
-        query=query,
-        lang=lang,
-        theme=theme,
-        group=group,
-        known_at=moment,
-    )
+    return EmbedParams(query=query, lang=lang, theme=theme, group=group, known_at=known_at)
 
 
 def for_readers(items: tuple[TimelineItem, ...], query: TimelineQuery) -> tuple[TimelineItem, ...]:
@@ -366,10 +361,6 @@ def for_readers(items: tuple[TimelineItem, ...], query: TimelineQuery) -> tuple[
     if REGISTRATION in query.types:
         return items
     return tuple(i for i in items if i.type != REGISTRATION)
-
-
-def _public_url(state: State) -> str | None:
-    return state.settings.public_url
 
 
 def _request_origin(request: Request) -> str:
@@ -380,46 +371,58 @@ def _page_headers(csp: str) -> dict[str, str]:
     return {"Content-Security-Policy": csp, **SAFE_HEADERS}
 
 
-@get(
-    EMBED_PATH,
-    operation_id="embedTimeline",
-    summary="The embeddable timeline widget: a self-contained HTML page (iframe it)",
-    description="Same query as /v1/timeline, plus `theme` and `group`; `entities` is required "
-    f"(at most 50). First records of entities ({REGISTRATION}) are shown only when `types` "
-    "names them. With `known_at` in the past the page is immutable. It posts its height to "
-    f"the parent page (`{{type: '{MESSAGE_TYPE}', height}}`); {ASSETS}/resize.js resizes "
-    "the iframe.",
-    tags=["embed"],
-    media_type=MediaType.HTML,
-)
-async def embed_timeline(
-    request: Request,
-    state: State,
-    entities: Annotated[str | None, Parameter(description="Comma-separated ids (required)")] = None,
-    from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
-    to: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
-    types: Annotated[str | None, Parameter(description="Comma-separated event types")] = None,
-    lang: Annotated[Lang, QueryParameter()] = "en",
-    known_at: Annotated[str | None, Parameter(description="ISO 8601 date-time with zone")] = None,
-    theme: Annotated[Theme, QueryParameter()] = "auto",
-    group: Annotated[Group, QueryParameter(description="entity: one section per entity")] = "none",
-) -> Response[bytes]:
-    params = _embed_params(entities, from_, to, types, lang, known_at, theme, group)
-    moment = await resolve_moment(state, params.known_at)
-    store = moment.store
-    public_url = _public_url(state)
+class EmbedController(Controller):
+    """`/embed/timeline`: the widget page."""
 
-    async def render() -> bytes:
-        await require_registered(store, list(params.query.ids), moment.known_at, "entities")
-        items, names = await timeline_items(store, params.query, moment, lang)
-        return render_page(params, for_readers(items, params.query), names, public_url)
+    path = EMBED_PATH
+    tags = ("embed",)
 
-    # The request's host is in no page and in no key: a Host header cannot fill the cache.
-    key = ("embed", RENDER_VERSION, public_url, *params.query.key(), lang, theme, group)
-    response = await cached_answer(request, state, key, moment, render)
-    response.media_type = MediaType.HTML
-    response.headers.update(_page_headers(CSP_EMBED))
-    return response
+    @get(
+        "/",
+        operation_id="embedTimeline",
+        summary="The embeddable timeline widget: a self-contained HTML page (iframe it)",
+        description="Same query as /v1/timeline, plus `theme` and `group`; `entities` is "
+        f"required (at most 50). First records of entities ({REGISTRATION}) are shown only "
+        "when `types` names them. With `known_at` in the past the page is immutable. It posts "
+        f"its height to the parent page (`{{type: '{MESSAGE_TYPE}', height}}`); "
+        f"{ASSETS}/resize.js resizes the iframe.",
+        media_type=MediaType.HTML,
+    )
+    async def timeline(
+        self,
+        request: Request,
+        answers: NamedDependency[AnswerCache],
+        router: NamedDependency[ReadRouter],
+        settings: NamedDependency[Settings],
+        moment: NamedDependency[Moment],
+        entities: Annotated[
+            str | None, Parameter(description="Comma-separated ids (required)")
+        ] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD")] = None,
+        to: Annotated[str | None, Parameter(description="YYYY-MM-DD")] = None,
+        types: Annotated[str | None, Parameter(description="Comma-separated event types")] = None,
+        lang: Annotated[Lang, QueryParameter()] = "en",
+        theme: Annotated[Theme, QueryParameter()] = "auto",
+        group: Annotated[
+            Group, QueryParameter(description="entity: one section per entity")
+        ] = "none",
+    ) -> Response[bytes]:
+        query = parse_timeline_query(entities, from_, to, types)
+        params = embed_params(query, lang, theme, group, moment.known_at)
+        store = moment.store
+        public_url = settings.public_url
+
+        async def render() -> bytes:
+            await require_registered(store, query.ids, moment.known_at, "entities")
+            items, names = await timeline_items(store, query, moment, lang)
+            return render_page(params, for_readers(items, query), names, public_url)
+
+        # The request's host is in no page and in no key: a Host header cannot fill the cache.
+        key = ("embed", RENDER_VERSION, public_url, *query.key(), lang, theme, group)
+        response = await serve_cached(request, answers, router, key, moment, render)
+        response.media_type = MediaType.HTML
+        response.headers.update(_page_headers(CSP_EMBED))
+        return response
 
 
 # ------------------------------------------------------------------------------ oEmbed
@@ -439,7 +442,37 @@ class OEmbed(msgspec.Struct, frozen=True):
     cache_age: int
 
 
-def _embed_url_params(url: str, base: str) -> tuple[EmbedParams, str]:
+class WidgetQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The query of a widget URL, typed as `EmbedController.timeline` takes it: a parameter
+    the page does not take is not one of a widget URL either."""
+
+    entities: str | None = None
+    from_: str | None = msgspec.field(default=None, name="from")
+    to: str | None = None
+    types: str | None = None
+    lang: Lang = "en"
+    known_at: _dt.datetime | None = None
+    theme: Theme = "auto"
+    group: Group = "none"
+
+
+def widget_query(query_string: str) -> WidgetQuery:
+    """The typed query of a widget URL; BadRequest (no field: the URL is the input) when the
+    page would refuse it: a value of the wrong type, a parameter it does not take, or one
+    given twice."""
+    values = urllib.parse.parse_qs(query_string, keep_blank_values=True)
+    repeated = sorted(name for name, given in values.items() if len(given) > 1)
+    if repeated:
+        raise BadRequest(f"{repeated[0]!r} is given more than once")
+    try:
+        return msgspec.convert(
+            {name: given[0] for name, given in values.items()}, WidgetQuery, strict=False
+        )
+    except msgspec.ValidationError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def widget_url_params(url: str, base: str) -> tuple[EmbedParams, str]:
     """The embed params of `url`, if it is a widget URL of `base` (the public URL, else the
     request's origin); NotFound otherwise. Returns the params and the origin the answer's
     links use: the public URL's, else the URL's own scheme and host (behind a TLS proxy it is
@@ -455,34 +488,18 @@ def _embed_url_params(url: str, base: str) -> tuple[EmbedParams, str]:
         or parts.path.rstrip("/") != EMBED_PATH
     ):
         raise NotFound(f"not a widget URL of this service ({base}{EMBED_PATH}?...)", field="url")
-    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
-
-    def one(name: str, default: str | None = None) -> str | None:
-        values = query.get(name)
-        return values[-1] if values else default
-
-    lang, theme, group = one("lang", "en"), one("theme", "auto"), one("group", "none")
     try:
-        if lang not in LANGUAGES:
-            raise BadRequest("must be en, zh-Hans or zh-Hant", field="lang")
-        if theme not in {"auto", "light", "dark"}:
-            raise BadRequest("must be auto, light or dark", field="theme")
-        if group not in {"none", "entity"}:
-            raise BadRequest("must be none or entity", field="group")
-        params = _embed_params(
-            one("entities"),
-            one("from"),
-            one("to"),
-            one("types"),
-            lang,  # type: ignore[arg-type]
-            one("known_at"),
-            theme,  # type: ignore[arg-type]
-            group,  # type: ignore[arg-type]
+        asked = widget_query(parts.query)
+        params = embed_params(
+            parse_timeline_query(asked.entities, asked.from_, asked.to, asked.types),
+            asked.lang,
+            asked.theme,
+            asked.group,
+            known_at_utc(asked.known_at),
         )
     except BadRequest as exc:
-        raise NotFound(
-            f"the widget URL is not valid: {exc.field} {exc.detail}", field="url"
-        ) from None
+        problem = f"{exc.field} {exc.detail}" if exc.field else exc.detail
+        raise NotFound(f"the widget URL is not valid: {problem}", field="url") from None
     return params, f"{parts.scheme}://{parts.netloc}"
 
 
@@ -513,70 +530,84 @@ def iframe_html(src: str, title: str, width: int, height: int, origin: str, resi
     return str(join(frame, el("script", {"src": f"{origin}{ASSETS}/resize.js", "async": True})))
 
 
-@get(
-    "/oembed",
-    operation_id="oembed",
-    summary="oEmbed 1.0 for widget URLs of this service (type rich: an iframe)",
-    description="404 for a URL that is not a widget of this service; 501 for a format other "
-    "than json. width and height never exceed maxwidth and maxheight; with maxheight the "
-    "iframe keeps that height (and scrolls) instead of growing to its content.",
-    tags=["embed"],
-)
-async def oembed(
-    request: Request,
-    state: State,
-    url: Annotated[str, Parameter(max_length=4096, description="A /embed/timeline URL")],
-    maxwidth: Annotated[int | None, Parameter(ge=1, le=100_000)] = None,
-    maxheight: Annotated[int | None, Parameter(ge=1, le=100_000)] = None,
-    format: Annotated[str, QueryParameter(max_length=20)] = "json",
-) -> Response[OEmbed]:
-    if format != "json":
-        raise NotImplementedHere(f"format {format!r}: only json is served", field="format")
-    public_url = _public_url(state)
-    params, origin = _embed_url_params(url, public_url or _request_origin(request))
-    store: EventStore = state.store
-    names = await entity_names(store, params.query.ids, params.known_at)
-    title = _title(params, names, dict(words(params.lang)))
-    width, height = oembed_size(maxwidth, maxheight)
-    body = OEmbed(
-        version="1.0",
-        type="rich",
-        provider_name=PROVIDER,
-        provider_url=f"{origin}/",
-        title=title,
-        html=iframe_html(
-            widget_url(params, origin), title, width, height, origin, resize=maxheight is None
-        ),
-        width=width,
-        height=height,
-        cache_age=OEMBED_CACHE_AGE,
+class OEmbedController(Controller):
+    """`/oembed`: oEmbed 1.0 for widget URLs."""
+
+    path = "/oembed"
+    tags = ("embed",)
+
+    @get(
+        "/",
+        operation_id="oembed",
+        summary="oEmbed 1.0 for widget URLs of this service (type rich: an iframe)",
+        description="404 for a URL that is not a widget of this service; 501 for a format "
+        "other than json. width and height never exceed maxwidth and maxheight; with maxheight "
+        "the iframe keeps that height (and scrolls) instead of growing to its content.",
     )
-    # Built from the request's own host, an answer is for that request only: a shared cache
-    # keyed by path would hand one Host header's links to every reader.
-    cache = f"public, max-age={OEMBED_CACHE_AGE}" if public_url else "no-store"
-    return Response(body, headers={"Cache-Control": cache})
+    async def oembed(
+        self,
+        request: Request,
+        store: NamedDependency[EventStore],
+        settings: NamedDependency[Settings],
+        url: Annotated[str, Parameter(max_length=4096, description="A /embed/timeline URL")],
+        maxwidth: Annotated[int | None, Parameter(ge=1, le=100_000)] = None,
+        maxheight: Annotated[int | None, Parameter(ge=1, le=100_000)] = None,
+        format: Annotated[str, QueryParameter(max_length=20)] = "json",
+    ) -> Response[OEmbed]:
+        if format != "json":
+            raise NotImplementedHere(f"format {format!r}: only json is served", field="format")
+        public_url = settings.public_url
+        params, origin = widget_url_params(url, public_url or _request_origin(request))
+        names = await entity_names(store, params.query.ids, params.known_at)
+        title = _title(params, names, dict(words(params.lang)))
+        width, height = oembed_size(maxwidth, maxheight)
+        body = OEmbed(
+            version="1.0",
+            type="rich",
+            provider_name=PROVIDER,
+            provider_url=f"{origin}/",
+            title=title,
+            html=iframe_html(
+                widget_url(params, origin), title, width, height, origin, resize=maxheight is None
+            ),
+            width=width,
+            height=height,
+            cache_age=OEMBED_CACHE_AGE,
+        )
+        # Built from the request's own host, an answer is for that request only: a shared
+        # cache keyed by path would hand one Host header's links to every reader.
+        cache = f"public, max-age={OEMBED_CACHE_AGE}" if public_url else "no-store"
+        return Response(body, headers={"Cache-Control": cache})
 
 
 # ------------------------------------------------------------------------------ builder
 
 
-@get("/", include_in_schema=False, media_type=MediaType.HTML)
-async def builder(
-    state: State,
-    lang: Annotated[Lang, QueryParameter()] = "en",
-    entities: Annotated[str | None, Parameter(description="Comma-separated ids")] = None,
-) -> Response[str]:
-    """The embed builder in `lang`: entities (the story's by default), dates, event types in
-    plain words, language, theme; a preview at phone or desktop width; the code to paste."""
-    ids = parse_timeline_query(entities, None, None, None).ids if entities else STORY
-    names = await entity_names(state.store, ids, None)
-    chosen = chosen_names(ids, names, lang)
-    page = render_builder(lang, chosen, widget_url=EMBED_PATH, assets=ASSETS)
-    return Response(
-        page,
-        media_type=MediaType.HTML,
-        headers={**_page_headers(CSP_BUILDER), "Cache-Control": "public, no-cache"},
-    )
+class BuilderController(Controller):
+    """`/`: the embed builder, for journalists (not part of the API document)."""
+
+    path = "/"
+    include_in_schema = False
+
+    @get("/", media_type=MediaType.HTML)
+    async def builder(
+        self,
+        store: NamedDependency[EventStore],
+        lang: Annotated[Lang, QueryParameter()] = "en",
+        entities: Annotated[str | None, Parameter(description="Comma-separated ids")] = None,
+    ) -> Response[str]:
+        """The embed builder in `lang`: entities (the story's by default), dates, event types
+        in plain words, language, theme; a preview at phone or desktop width; the code to
+        paste."""
+        ids = parse_timeline_query(entities, None, None, None).ids if entities else STORY
+        names = await entity_names(store, ids, None)
+        chosen = chosen_names(ids, names, lang)
+        page = render_builder(lang, chosen, widget_url=EMBED_PATH, assets=ASSETS)
+        return Response(
+            page,
+            media_type=MediaType.HTML,
+            headers={**_page_headers(CSP_BUILDER), "Cache-Control": "public, no-cache"},
+        )
 
 
 def assets_router() -> Router:
@@ -591,4 +622,4 @@ def assets_router() -> Router:
     )
 
 
-ROUTES = [embed_timeline, oembed, builder]
+ROUTES = [EmbedController, OEmbedController, BuilderController]

@@ -21,10 +21,10 @@ import re
 import uuid
 
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -188,9 +188,10 @@ class ObservedRequests(ASGIMiddleware):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers") or ())
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}  # type: ignore[assignment]
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                started: HTTPResponseStartEvent = {**message, "headers": headers}
+                await send(started)
+                return
             await send(message)
 
         try:
@@ -234,8 +235,7 @@ METRICS_MEDIA_TYPE = "; ".join(
     cache_control=None,
     include_in_schema=False,
 )
-async def metrics_endpoint(state: State) -> Response[bytes]:
-    metrics: Metrics = state.metrics
+async def metrics_endpoint(metrics: NamedDependency[Metrics]) -> Response[bytes]:
     return Response(
         metrics.render(),
         media_type=METRICS_MEDIA_TYPE,

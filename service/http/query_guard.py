@@ -55,8 +55,11 @@ class RepeatedParameter(BadRequest):
     title = "A query parameter is given more than once"
 
 
-def _taken(connection: ASGIConnection, handler: BaseRouteHandler) -> tuple[frozenset, frozenset]:
-    """(names the route takes, names that may repeat), from the handler's kwargs model."""
+def _taken(connection: ASGIConnection) -> tuple[frozenset, frozenset]:
+    """(names the route takes, names that may repeat), from the handler's kwargs model, worked
+    out once per route. Keyed by the connection's route handler, the app's own: the one a guard
+    is given is a copy made for each request, so a cache keyed by it would never hit."""
+    handler: BaseRouteHandler = connection.route_handler
     found = _TAKEN.get(handler)
     if found is None:
         path_parameters = cast("dict[str, Any]", dict.fromkeys(connection.path_params))
@@ -73,7 +76,7 @@ async def strict_query(connection: ASGIConnection, handler: BaseRouteHandler) ->
     query = connection.scope.get("query_string", b"")
     if not query or connection.scope.get("method") == "OPTIONS":
         return  # a CORS preflight answers for the route, whatever its query says
-    taken, repeatable = _taken(connection, handler)
+    taken, repeatable = _taken(connection)
     seen: set[str] = set()
     for name, _ in parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True):
         if name not in taken:

@@ -8,12 +8,11 @@ caching follows service/http/answers.py.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
@@ -25,12 +24,10 @@ from service import clock
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
 from service.http.answers import AnswerCache, ReadModelGate, models_for, serve_cached
-from service.http.moment import Moment, moment_at, parse_day, parse_known_at
+from service.http.moment import Moment, parse_day
 from service.readmodels import queries as readmodel
 from service.readmodels import search
 from service.reads.replicas import ReadRouter
-
-__all__ = ["cached_answer", "parse_known_at", "resolve_moment"]
 
 SEARCH_MAX_CHARS = 200
 
@@ -58,23 +55,6 @@ async def require_registered(
     if missing:
         names = ", ".join(repr(entity) for entity in missing)
         raise NotFound(f"no entity {names} is registered (as known then)", field=field)
-
-
-# ------------------------------------------------ for handlers given the app's State (embed)
-
-
-async def resolve_moment(state: State, known_at: _dt.datetime | None) -> Moment:
-    return await moment_at(state.router, state.watcher, known_at)
-
-
-async def cached_answer(
-    request: Request,
-    state: State,
-    key: tuple,
-    moment: Moment,
-    render: Callable[[], Awaitable[bytes]],
-) -> Response[bytes]:
-    return await serve_cached(request, state.answers, state.router, key, moment, render)
 
 
 # ------------------------------------------------------------------------------------ routes

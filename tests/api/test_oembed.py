@@ -168,6 +168,8 @@ async def test_width_and_height_never_exceed_maxwidth_and_maxheight(
         "http://testserver.local/embed/timeline?lang=fr",
         "http://testserver.local/embed/timeline?from=2020-99-01",
         "http://testserver.local/embed/timeline?lang=en",
+        "http://testserver.local/embed/timeline?entities=ymtc&asof=2020-01-01",
+        "http://testserver.local/embed/timeline?entities=ymtc&entities=huawei",
     ],
 )
 async def test_urls_that_are_not_widgets_of_this_service_are_404(
