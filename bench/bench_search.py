@@ -3,14 +3,13 @@
     TIMELINE_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/python bench/bench_search.py [--sizes 10000,100000] [--misses]
 
-In a throw-away database (migrated): the entities of `bench/search_corpus.json`, plus filler
-entities up to each size with realistic names (words, legal forms and Chinese names recombined
-from the corpus), written to the read-model tables with the rows the projector writes
-(`projections.name_index`). Then, at each size: every query of `bench/search_queries.json`
-through `service.readmodels.search.search`, the share whose expected entity is first and in the
-top 5, and the latency of each search beside a primary-key SELECT of rm_entities in the same run
-(p50, p99). Prints the figures and the command.
-"""
+In a throw-away database (migrated): the entities of `tests/data/search/search_corpus.json`, plus
+filler entities up to each size with realistic names (words, legal forms and Chinese names
+recombined from the corpus), written to the read-model tables with the rows the projector writes
+(`projections.name_index`). Then, at each size: every query of
+`tests/data/search/search_queries.json` through `service.readmodels.search.search`, the share whose
+expected entity is first and in the top 5, and the latency of each search beside a primary-key
+SELECT of rm_entities in the same run (p50, p99). Prints the figures and the command."""
 
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import create_database, drop_database, server, with_database  # noqa: E402
-from bench.make_search_queries import plain_words  # noqa: E402
+from bench.make_search_queries import CORPUS, QUERIES, plain_words  # noqa: E402
 from projections.name_index import key_rows, name_spans  # noqa: E402
 from service.db.migrate import migrate  # noqa: E402
 from service.readmodels import search  # noqa: E402
@@ -189,8 +188,8 @@ async def main() -> int:
     parser.add_argument("--misses", action="store_true")
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    corpus = json.loads((ROOT / "bench" / "search_corpus.json").read_text("utf-8"))
-    queries = json.loads((ROOT / "bench" / "search_queries.json").read_text("utf-8"))
+    corpus = json.loads(CORPUS.read_text("utf-8"))
+    queries = json.loads(QUERIES.read_text("utf-8"))
     rng = random.Random(20240601)
     second = SecondAnswers(queries)
     print("command: .venv/bin/python bench/bench_search.py --sizes", args.sizes)

@@ -1,18 +1,16 @@
-"""Build the name-search relevance set from real names: `bench/search_corpus.json` (every
-entity and its names) and `bench/search_queries.json` (queries with the entity each must find
-and the rule each exercises).
+"""Build the name-search relevance set from real names: `tests/data/search/search_corpus.json`
+(every entity and its names) and `tests/data/search/search_queries.json` (queries with the entity
+each must find and the rule each exercises).
 
     .venv/bin/python bench/make_search_queries.py [--un-xml PATH/consolidated.xml]
 
-Sources:
-- the seed's organisations (`service/ingest/seed/organisations.toml`), ids as the seed gives them;
-- the CSL samples (`tests/data/csl/*.csv`) through the importer's own `parse_csl`, so ids are
-  the importer's (a row naming a seed company belongs to that company and adds no entity);
-- the UN Security Council consolidated list XML. There is no UN importer yet; the id rule
-  assumed here is `un-` + the REFERENCE_NUMBER lowercased with `.` as `-` (`QDe.001` is
-  `un-qde-001`), which fits the entity id pattern. Individuals are `person`, entities
-  `other`; names are the name parts joined, the aliases and NAME_ORIGINAL_SCRIPT; `f.k.a.`
-  aliases are former names.
+Sources: - the seed's organisations (`service/ingest/seed/organisations.toml`), ids as the seed
+gives them; - the CSL samples (`tests/data/csl/*.csv`) through the importer's own `parse_csl`, so
+ids are the importer's (a row naming a seed company belongs to that company and adds no entity); -
+the UN Security Council consolidated list XML. There is no UN importer yet; the id rule assumed here
+is `un-` + the REFERENCE_NUMBER lowercased with `.` as `-` (`QDe.001` is `un-qde-001`), which fits
+the entity id pattern. Individuals are `person`, entities `other`; names are the name parts joined,
+the aliases and NAME_ORIGINAL_SCRIPT; `f.k.a.` aliases are former names.
 
 The queries are variations a user types, made here by plain string edits that do not use
 `projections.names` (so the set does not test the keys against themselves): case, punctuation,
@@ -43,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from service.ingest.importers import parse_csl  # noqa: E402
 
-CORPUS = ROOT / "bench" / "search_corpus.json"
-QUERIES = ROOT / "bench" / "search_queries.json"
+CORPUS = ROOT / "tests" / "data" / "search" / "search_corpus.json"
+QUERIES = ROOT / "tests" / "data" / "search" / "search_queries.json"
 
 # Pinyin of seed names, written out by hand (not by the transliterator under test).
 PINYIN = {

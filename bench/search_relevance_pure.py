@@ -1,6 +1,6 @@
-"""Name-search relevance, in Python only: index every name of `bench/search_corpus.json` with
-`projections.names`, run each query of `bench/search_queries.json`, and print the share of
-queries whose expected entity comes first (top-1) and among the first five (top-5), overall
+"""Name-search relevance, in Python only: index every name of `tests/data/search/search_corpus.json`
+with `projections.names`, run each query of `tests/data/search/search_queries.json`, and print the
+share of queries whose expected entity comes first (top-1) and among the first five (top-5), overall
 and by rule, with the indexing and query rates.
 
     .venv/bin/python bench/search_relevance_pure.py [--misses] [--check-rank]
@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.make_search_queries import CORPUS, QUERIES  # noqa: E402
 from projections.names.keys import name_keys  # noqa: E402
 from projections.names.rank import NameIndex, candidate, rank  # noqa: E402
 
@@ -30,8 +31,8 @@ def main() -> int:
     parser.add_argument("--misses", action="store_true", help="list queries not ranked first")
     parser.add_argument("--check-rank", action="store_true", help="compare with rank()")
     args = parser.parse_args()
-    corpus = json.loads((ROOT / "bench" / "search_corpus.json").read_text("utf-8"))
-    queries = json.loads((ROOT / "bench" / "search_queries.json").read_text("utf-8"))
+    corpus = json.loads(CORPUS.read_text("utf-8"))
+    queries = json.loads(QUERIES.read_text("utf-8"))
     names = sum(len(row["names"]) for row in corpus)
 
     started = time.perf_counter()
