@@ -115,10 +115,12 @@ def from_builtins(raw: Any, *, schema_version: int | None = None) -> AnyEvent:
         except UpcastError as exc:
             raise EventInvalid("schema_version", str(exc)) from None
     try:
-        event = msgspec.convert(raw, AnyEvent, dec_hook=_dec_hook, strict=True)
+        # To the type the tag names, not to the union AnyEvent: the same checks and errors,
+        # and a quarter of the time (msgspec converting a dict to a tagged union is slow).
+        event = msgspec.convert(raw, EVENT_TYPES[tag], dec_hook=_dec_hook, strict=True)
     except msgspec.ValidationError as exc:
         raise field_of(exc) from None
-    return check(event)
+    return check(event)  # type: ignore[arg-type]
 
 
 # What no text of an event may hold: NUL (PostgreSQL text cannot store it, so it would stop
