@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         note(f"writing {args.copies} copies of the UN list to {path} ...")
         records = replicate(XML, path, args.copies)
         size = path.stat().st_size
-        rate, own, rows, refs = measure_import(srv.admin_url, path, None, "import-un")
+        rate, own, rows, refs, cpu = measure_import(srv.admin_url, path, None, "import-un")
         raw = measure_copy(srv.admin_url, rows)
         real = measure_copy_schema(srv.admin_url, rows, refs)
     print(
@@ -104,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"   timeline import-un (its own summary)   {own:>9,.0f} events/s"
         f"   import/raw = {own / raw:.2f}"
+    )
+    print(
+        f"   timeline import-un, CPU of the process {cpu:>9.1f} s"
+        f"   = {1e6 * cpu / len(rows):.0f} us per event (user + system; start-up included)"
     )
     argv_ = [".venv/bin/python", "bench/bench_import_un.py", "--copies", str(args.copies)]
     if args.database_url:
