@@ -64,7 +64,9 @@ UN_AUTHORITY = "UN Security Council"
 UN_LIST_NAME = "UN Security Council Consolidated List"
 
 _NOT_IN_ID = re.compile(r"[^a-z0-9]+")
-_INTERPOL = re.compile(r"\s*INTERPOL-UN Security Council Special Notice web link:\s*\S*", re.I)
+# The notice link with no white space before it: a pattern that starts with `\s*` is tried at
+# every character of every comment; the white space before the link is taken off by hand.
+_INTERPOL = re.compile(r"INTERPOL-UN Security Council Special Notice web link:\s*\S*", re.I)
 _PAGE = 10_000
 _STEP = 128  # events built between two turns of the event loop, during an import
 _LIST_TYPES = ("EntityRegistered", "EntityRenamed", "EntityListed", "EntityDelisted")
@@ -90,8 +92,24 @@ def reason_of(comments: str | None) -> str | None:
     comments end with (it says nothing about the designation); None when nothing is left."""
     if not comments:
         return None
-    text = _INTERPOL.sub(" ", comments).strip()
+    text = _without_interpol_links(comments).strip()
     return text[:20_000] or None
+
+
+def _without_interpol_links(text: str) -> str:
+    """Each INTERPOL notice link, and the white space before it, replaced by one space."""
+    pieces: list[str] = []
+    end = 0
+    for link in _INTERPOL.finditer(text):
+        start = link.start()
+        while start > end and text[start - 1].isspace():
+            start -= 1
+        pieces += (text[end:start], " ")
+        end = link.end()
+    if not pieces:
+        return text
+    pieces.append(text[end:])
+    return "".join(pieces)
 
 
 @functools.lru_cache(maxsize=1024)
