@@ -11,15 +11,19 @@ so are digits, punctuation and spaces.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 _RENAMED = {"CJK": "Han"}
 _WIDTH_PREFIXES = frozenset({"FULLWIDTH", "HALFWIDTH"})
+_ASCII_LETTER = re.compile("[A-Za-z]")
 _NO_SCRIPT = frozenset({"MODIFIER", "MASCULINE", "FEMININE", "MATHEMATICAL", "SUPERSCRIPT"})
 
 
 def writing_systems(text: str) -> tuple[str, ...]:
     """The scripts of `text`'s letters, sorted: `("Arabic", "Latin")`; `()` if it has none."""
+    if text.isascii():  # most names of most lists: the only ASCII letters are Latin ones
+        return ("Latin",) if _ASCII_LETTER.search(text) else ()
     found = {_script_of(char) for char in set(text)}
     found.discard(None)
     return tuple(sorted(found))  # type: ignore[type-var]
