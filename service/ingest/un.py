@@ -414,8 +414,8 @@ async def import_un(
     The whole file is read first (a file that cannot be read adds nothing); then events are
     built batch by batch, each batch built while the one before it commits, and sent once that
     one has succeeded. `progress(events_appended, None)` is called after each batch (the total
-    is known at the end). `report.read` is the
-    number of records; `report.new` how many events the log did not have.
+    is known at the end). `report.read` is the number of records; `report.new` how many events
+    the log did not have.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
