@@ -16,6 +16,7 @@ import pytest
 from events import EntityDelisted
 from service.cli.main import main
 from service.eventlog.store import EventStore
+from service.ingest.importers import ImportFailed
 from service.ingest.un import UN_LIST_ID, import_un
 from service.readmodels.projector import Projector
 from service.readmodels.queries import (
@@ -118,3 +119,32 @@ async def test_a_smaller_later_snapshot_delists_exactly_the_records_removed(
     assert before["Taliban"] - after["Taliban"] == 1  # TAi.173
     on_list = {m.entity for m in await list_members(pool, UN_LIST_ID, _dt.date(2026, 3, 20))}
     assert "un-qde-001" not in on_list and "un-qde-002" in on_list
+
+
+def _with_a_control_character(tmp_path: pathlib.Path, ordinal: int) -> tuple[pathlib.Path, str]:
+    """The fixture with U+0080 (a control character no event may hold) in the name of its
+    record number `ordinal` (from 0, in file order), and that record's reference number."""
+    tree = ET.parse(XML)  # noqa: S314
+    records = [r for section in tree.getroot() for r in section]
+    record = records[ordinal]
+    first = record.find("FIRST_NAME")
+    assert first is not None and first.text
+    first.text = f"{first.text}\x80"
+    path = tmp_path / "control.xml"
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path, (record.findtext("REFERENCE_NUMBER") or "").strip()
+
+
+async def test_a_record_refused_while_batches_commit_stops_the_import_after_the_batches_before_it(
+    store: EventStore, tmp_path: pathlib.Path
+) -> None:
+    bad, reference = _with_a_control_character(tmp_path, 9)
+    with pytest.raises(ImportFailed) as refused:
+        await import_un(store, bad, batch_size=4)
+    assert refused.value.field == f"{reference}: names.en"
+    # The list's registration, then a registration and a listing per record: record 9's
+    # registration is event 19, in the fifth batch of 4; the four batches before it are in.
+    assert (await store.head()).position == 16
+    report = await import_un(store, XML, batch_size=4)
+    assert report.events == report.new == 2007 - 16  # what the log held is not planned again
+    assert (await store.head()).position == 2007
