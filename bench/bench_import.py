@@ -31,6 +31,7 @@ import asyncio
 import os
 import random
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -84,15 +85,18 @@ async def _migrated(url: str) -> None:
 
 def measure_import(
     admin: str, path: Path, total: int | None, command: str = "import"
-) -> tuple[float, float, list[tuple], list[tuple]]:
+) -> tuple[float, float, list[tuple], list[tuple], float]:
     """`timeline COMMAND FILE` into a fresh database: (wall events/s, the CLI's own events/s,
-    the rows it wrote, its event_refs rows). With `total`, the rows must number exactly that."""
+    the rows it wrote, its event_refs rows, the CPU seconds of the process: user + system).
+    With `total`, the rows must number exactly that. The CPU seconds hardly depend on how busy
+    the machine is, where the wall time does."""
     name = asyncio.run(create_database(admin))
     url = with_database(admin, name)
     try:
         asyncio.run(_migrated(url))
         asyncio.run(checkpoint(admin))
         note(f"  {command}: timeline {command} ...")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "service.cli", command, str(path)],
@@ -102,6 +106,8 @@ def measure_import(
             check=False,
         )
         seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         said = done.stderr.decode(errors="replace")
         if done.returncode != 0:
             raise RuntimeError(f"timeline {command} failed:\n{said}")
@@ -110,7 +116,7 @@ def measure_import(
         rows, refs = asyncio.run(_read_rows(url))
         if total is not None and len(rows) != total:
             raise RuntimeError(f"{command} wrote {len(rows)} events, the file has {total}")
-        return len(rows) / seconds, own, rows, refs
+        return len(rows) / seconds, own, rows, refs, cpu
     finally:
         asyncio.run(drop_database(admin, name))
 
@@ -210,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         imports, owns, copies, schema = [], [], [], []
         for round_ in range(1, repeat + 1):
             note(f"round {round_}/{repeat}")
-            rate, own, rows, refs = measure_import(srv.admin_url, path, total)
+            rate, own, rows, refs, _cpu = measure_import(srv.admin_url, path, total)
             imports.append(rate)
             owns.append(own)
             copies.append(measure_copy(srv.admin_url, rows))

@@ -24,6 +24,7 @@ Anything else raises `UnreadableDate`, a `ValueError` naming the text. Years are
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Callable
 
@@ -83,6 +84,12 @@ def parse_partial_date(text: str) -> PartialDate:
     """The `PartialDate` that `text` writes, in any of the forms above; else `UnreadableDate`."""
     if not isinstance(text, str):
         raise UnreadableDate(repr(text), "not a string")
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _parsed(text: str) -> PartialDate:
+    """Cached (a refusal is not): a list repeats few distinct dates."""
     written = text.strip()
     if _ISO.fullmatch(written) is not None:
         return _checked(text, PartialDate, written)

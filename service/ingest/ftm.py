@@ -66,7 +66,7 @@ from service.ingest.importers import (
     ImportFailed,
     ImportReport,
     Progress,
-    _append,
+    append_batch,
     content_id,
 )
 
@@ -399,7 +399,7 @@ async def import_ftm(
     report.skipped = plan.skipped
     for start in range(0, len(plan.events), batch_size):
         chunk = plan.events[start : start + batch_size]
-        await _append(store, [e for e, _ in chunk], [n for _, n in chunk], report)
+        await append_batch(store, [e for e, _ in chunk], [n for _, n in chunk], report)
         if progress is not None:
             progress(report.events, len(plan.events))
     report.seconds = time.perf_counter() - started

@@ -103,9 +103,12 @@ class ImportFailed(Exception):
         self.appended = appended
 
 
-async def _append(
+async def append_batch(
     store: EventStore, events: Sequence[AnyEvent], lines: Sequence[int | None], report: ImportReport
 ) -> None:
+    """Append one batch of an import (atomic) and count it in `report`. A refusal becomes
+    `ImportFailed` naming the line of the refused event (`lines[i]` is the line of
+    `events[i]`) and the field; `appended` says how many events earlier batches added."""
     try:
         appended = await store.append(events)
     except DomainError as exc:
@@ -120,8 +123,11 @@ async def _append(
 
 
 def content_id(event: AnyEvent, namespace: uuid.UUID = IMPORT_NAMESPACE) -> uuid.UUID:
-    """A deterministic id for an event without one: uuid5 of its canonical bytes."""
-    return uuid.uuid5(namespace, canonical(event).decode("utf-8"))
+    """A deterministic id for an event without one: uuid5 of its canonical bytes (what
+    `uuid.uuid5(namespace, canonical(event).decode())` gives, without decoding the bytes to
+    encode them again)."""
+    digest = hashlib.sha1(namespace.bytes + canonical(event)).digest()  # noqa: S324 - uuid5
+    return uuid.UUID(bytes=digest[:16], version=5)
 
 
 def _from_envelope(line: bytes | str) -> AnyEvent | None:
@@ -231,14 +237,14 @@ async def import_ndjson(
             numbers.append(number)
             if len(batch) >= batch_size:
                 await settle()
-                pending = asyncio.create_task(_append(store, batch, numbers, report))
+                pending = asyncio.create_task(append_batch(store, batch, numbers, report))
                 read_at_send = report.read
                 batch, numbers = [], []
             if number % 128 == 0:
                 await asyncio.sleep(0)  # let the batch in flight make progress
         await settle()
         if batch:
-            pending = asyncio.create_task(_append(store, batch, numbers, report))
+            pending = asyncio.create_task(append_batch(store, batch, numbers, report))
             read_at_send = report.read
             await settle()
     except BaseException:
@@ -737,7 +743,7 @@ async def import_csl(
     report.entities = len(parsed.parties)
     for start in range(0, len(events), batch_size):
         chunk = events[start : start + batch_size]
-        await _append(store, [e for e, _ in chunk], [n for _, n in chunk], report)
+        await append_batch(store, [e for e, _ in chunk], [n for _, n in chunk], report)
         if progress is not None:
             progress(report.events, len(events))
     report.seconds = time.perf_counter() - started

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import functools
+import itertools
 import re
 import time
 import uuid
@@ -63,8 +64,11 @@ UN_AUTHORITY = "UN Security Council"
 UN_LIST_NAME = "UN Security Council Consolidated List"
 
 _NOT_IN_ID = re.compile(r"[^a-z0-9]+")
-_INTERPOL = re.compile(r"\s*INTERPOL-UN Security Council Special Notice web link:\s*\S*", re.I)
+# The notice link with no white space before it: a pattern that starts with `\s*` is tried at
+# every character of every comment; the white space before the link is taken off by hand.
+_INTERPOL = re.compile(r"INTERPOL-UN Security Council Special Notice web link:\s*\S*", re.I)
 _PAGE = 10_000
+_STEP = 128  # events built between two turns of the event loop, during an import
 _LIST_TYPES = ("EntityRegistered", "EntityRenamed", "EntityListed", "EntityDelisted")
 
 
@@ -88,8 +92,24 @@ def reason_of(comments: str | None) -> str | None:
     comments end with (it says nothing about the designation); None when nothing is left."""
     if not comments:
         return None
-    text = _INTERPOL.sub(" ", comments).strip()
+    text = _without_interpol_links(comments).strip()
     return text[:20_000] or None
+
+
+def _without_interpol_links(text: str) -> str:
+    """Each INTERPOL notice link, and the white space before it, replaced by one space."""
+    pieces: list[str] = []
+    end = 0
+    for link in _INTERPOL.finditer(text):
+        start = link.start()
+        while start > end and text[start - 1].isspace():
+            start -= 1
+        pieces += (text[end:start], " ")
+        end = link.end()
+    if not pieces:
+        return text
+    pieces.append(text[end:])
+    return "".join(pieces)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -253,11 +273,21 @@ def snapshot_events(
     """The events that bring the log from `state` (empty: a log without the UN list) to this
     snapshot, each with the record it comes from. Pure: the same snapshot and state give the
     same events with the same ids."""
+    return list(iter_snapshot_events(list(designations), generated_at, state))
+
+
+def iter_snapshot_events(
+    designations: Sequence[UnDesignation],
+    generated_at: _dt.datetime,
+    state: UnLogState | None = None,
+) -> Iterator[tuple[AnyEvent, str]]:
+    """`snapshot_events`, made as they are taken (an import appends the first batches while
+    it builds the next ones). A reference number given twice is refused before the first
+    event: a snapshot that is not a list of distinct designations adds nothing."""
     state = state or UnLogState()
     generated = generated_at.date()
     today = PartialDate(generated.isoformat())
     source = dataset_source(generated)
-    out: list[tuple[AnyEvent, str]] = []
     seen: set[str] = set()
     earliest: PartialDate | None = None
     for d in designations:
@@ -266,6 +296,10 @@ def snapshot_events(
             raise ImportFailed(None, f"{ref}: REFERENCE_NUMBER", "appears twice in the snapshot")
         seen.add(ref)
         earliest = d.listed_on if earliest is None or d.listed_on < earliest else earliest
+    if not state.list_registered and earliest is not None:
+        yield _event(list_registration_raw(str(earliest), source), "the list"), "list"
+    for d in designations:
+        ref = d.reference_number
         entity = un_entity_id(ref)
         held = state.open.get(ref)
         if held is None:
@@ -278,15 +312,15 @@ def snapshot_events(
             if known is None or _registration_fields(known) != _registration_fields(
                 registration  # type: ignore[arg-type]
             ):
-                out.append((registration, ref))
-            out.append((_event(listing_raw(d, occurred, source), ref), ref))
+                yield registration, ref
+            yield _event(listing_raw(d, occurred, source), ref), ref
             continue
         amended = _amended_on(d, held.listing.occurred, generated)
         wanted = _event(registration_raw(d, amended, source), ref)
         assert isinstance(wanted, EntityRegistered)
         known = state.registrations.get(entity)
         if known is None or _registration_fields(known) != _registration_fields(wanted):
-            out.append((wanted, ref))
+            yield wanted, ref
         elif state.names.get(entity) != (dict(wanted.names), wanted.aliases):
             raw = {
                 "type": "EntityRenamed",
@@ -296,11 +330,11 @@ def snapshot_events(
                 "names": dict(wanted.names),
                 "aliases": list(wanted.aliases),
             }
-            out.append((_event(raw, ref), ref))
+            yield _event(raw, ref), ref
         relisting = _event(listing_raw(d, amended, source), ref)
         assert isinstance(relisting, EntityListed)
         if _listing_fields(relisting) != _listing_fields(held.listing):
-            out.append((relisting, ref))
+            yield relisting, ref
     for ref, held in state.open.items():
         if ref in seen or held.listing.occurred > today:
             continue
@@ -315,10 +349,7 @@ def snapshot_events(
         }
         if held.listing.id is not None:
             raw["listing"] = str(held.listing.id)
-        out.append((_event(raw, ref), ref))
-    if not state.list_registered and earliest is not None:
-        out.insert(0, (_event(list_registration_raw(str(earliest), source), "the list"), "list"))
-    return out
+        yield _event(raw, ref), ref
 
 
 def _refused(exc: UnListRefused) -> ImportFailed:
@@ -380,18 +411,50 @@ async def import_un(
 ) -> ImportReport:
     """Import a UN Security Council Consolidated List snapshot (see the module's docstring).
 
-    `progress(events_appended, events_total)` is called after each batch. `report.read` is the
-    number of records; `report.new` how many events the log did not have.
+    The whole file is read first (a file that cannot be read adds nothing); then events are
+    built batch by batch, each batch built while the one before it commits, and sent once that
+    one has succeeded. `progress(events_appended, None)` is called after each batch (the total
+    is known at the end). `report.read` is the number of records; `report.new` how many events
+    the log did not have.
     """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     started = time.perf_counter()
     generated_at, designations = await asyncio.to_thread(read_snapshot, path)
     state = await log_state(store)
-    planned = snapshot_events(designations, generated_at, state)
+    planned = iter_snapshot_events(designations, generated_at, state)
     report = ImportReport(read=len(designations), entities=len(designations), lists=1)
-    for start in range(0, len(planned), batch_size):
-        await _append(store, planned[start : start + batch_size], report)
-        if progress is not None:
-            progress(report.events, len(planned))
+    pending: asyncio.Task[None] | None = None
+
+    async def settle() -> None:
+        nonlocal pending
+        if pending is not None:
+            task, pending = pending, None
+            await task
+            if progress is not None:
+                progress(report.events, None)
+
+    try:
+        while True:
+            batch: list[tuple[AnyEvent, str]] = []
+            while len(batch) < batch_size:
+                step = list(itertools.islice(planned, min(_STEP, batch_size - len(batch))))
+                batch.extend(step)
+                if len(step) < _STEP:
+                    break
+                await asyncio.sleep(0)  # let the batch in flight make progress
+            if not batch:
+                break
+            await settle()
+            pending = asyncio.create_task(_append(store, batch, report))
+        await settle()
+    except BaseException:
+        if pending is not None:  # an earlier batch's failure is the one to report
+            task, pending = pending, None
+            await task
+        raise
+    if progress is not None:
+        progress(report.events, report.events)
     report.seconds = time.perf_counter() - started
     return report
 

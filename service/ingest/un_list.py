@@ -242,12 +242,33 @@ def _text(element: ET.Element, path: str) -> str | None:
 
 
 def _one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+    """Runs of white space as one space, none at the ends (`\\s+` to a space, then strip)."""
+    return " ".join(text.split())
 
 
 def _designation(element: ET.Element, ordinal: int) -> UnDesignation:
-    reference = _text(element, "REFERENCE_NUMBER")
-    dataid_text = _text(element, "DATAID")
+    # The record's children by tag, looked at once: a dozen `find`s over every child, for
+    # every record, were the largest part of reading one.
+    children: dict[str, list[ET.Element]] = {}
+    for child in element:
+        children.setdefault(child.tag, []).append(child)
+
+    def text_of(tag: str) -> str | None:
+        """The trimmed text of the first child `tag` (what `element.find(tag)` finds)."""
+        found = children.get(tag)
+        if not found or found[0].text is None:
+            return None
+        return found[0].text.strip() or None
+
+    def values(tag: str) -> Iterator[str]:
+        """The trimmed, non-blank texts of `tag/VALUE`, in document order."""
+        for parent in children.get(tag, ()):
+            for value in parent:
+                if value.tag == "VALUE" and value.text is not None and value.text.strip():
+                    yield value.text.strip()
+
+    reference = text_of("REFERENCE_NUMBER")
+    dataid_text = text_of("DATAID")
     if reference is None:
         record = f"{element.tag} number {ordinal}" + (
             f" (DATAID {dataid_text})" if dataid_text else ""
@@ -259,7 +280,7 @@ def _designation(element: ET.Element, ordinal: int) -> UnDesignation:
         return UnListRefused(record, field, detail, reference_number=reference)
 
     def required(field: str) -> str:
-        value = _text(element, field)
+        value = text_of(field)
         if value is None:
             raise refuse(field, "missing or empty")
         return value
@@ -280,10 +301,10 @@ def _designation(element: ET.Element, ordinal: int) -> UnDesignation:
         raise refuse("REFERENCE_NUMBER", "missing or empty")
     if _WHITESPACE.search(reference):
         raise refuse("REFERENCE_NUMBER", f"{reference!r} has whitespace inside")
-    parts = [_one_line(part) for field in _NAME_PARTS if (part := _text(element, field))]
+    parts = [_one_line(part) for field in _NAME_PARTS if (part := text_of(field))]
     if not parts:
         raise refuse("FIRST_NAME", "no name: FIRST_NAME to FOURTH_NAME are all missing")
-    original = _text(element, "NAME_ORIGINAL_SCRIPT")
+    original = text_of("NAME_ORIGINAL_SCRIPT")
     return UnDesignation(
         reference_number=reference,
         list_type=_one_line(required("UN_LIST_TYPE")),
@@ -293,31 +314,23 @@ def _designation(element: ET.Element, ordinal: int) -> UnDesignation:
         name=" ".join(parts),
         listed_on=date("LISTED_ON", required("LISTED_ON")),
         name_original_script=_one_line(original) if original else None,
-        aliases=tuple(_aliases(element, refuse)),
+        aliases=tuple(_aliases(element.tag, children.get(f"{element.tag}_ALIAS", ()), refuse)),
         last_day_updated=tuple(
-            date("LAST_DAY_UPDATED/VALUE", text)
-            for text in _values(element, "LAST_DAY_UPDATED/VALUE")
+            date("LAST_DAY_UPDATED/VALUE", text) for text in values("LAST_DAY_UPDATED")
         ),
         nationalities=tuple(
-            _one_line(text)
-            for text in _values(element, "NATIONALITY/VALUE")
-            if text.lower() not in _NOT_A_COUNTRY
+            _one_line(text) for text in values("NATIONALITY") if text.lower() not in _NOT_A_COUNTRY
         ),
-        designations=tuple(_one_line(text) for text in _values(element, "DESIGNATION/VALUE")),
-        comments=_text(element, "COMMENTS1"),
+        designations=tuple(_one_line(text) for text in values("DESIGNATION")),
+        comments=text_of("COMMENTS1"),
     )
 
 
-def _values(element: ET.Element, path: str) -> Iterator[str]:
-    """The trimmed, non-blank texts at `path`."""
-    for found in element.iterfind(path):
-        if found.text is not None and found.text.strip():
-            yield found.text.strip()
-
-
-def _aliases(element: ET.Element, refuse: Callable[[str, str], UnListRefused]) -> Iterator[UnAlias]:
-    tag = f"{element.tag}_ALIAS"
-    for alias in element.iterfind(tag):
+def _aliases(
+    kind: str, aliases: Iterable[ET.Element], refuse: Callable[[str, str], UnListRefused]
+) -> Iterator[UnAlias]:
+    tag = f"{kind}_ALIAS"
+    for alias in aliases:
         name = _text(alias, "ALIAS_NAME")
         quality = _text(alias, "QUALITY")
         if name is None and quality is None:

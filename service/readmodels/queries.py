@@ -231,6 +231,24 @@ async def count_list_members(
     return await pool.fetchval(sql.MEMBERS_COUNT_AT, _key(list_id), as_of.isoformat(), known_at)
 
 
+async def count_list_members_by_program(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+) -> dict[str, int]:
+    """How many members `list_id` had under each programme on `as_of`, as known at `known_at`,
+    in one query: `{program: len(list_members(..., program=program))}` for every programme
+    with a member (a member designated under two programmes counts in both)."""
+    if known_at is None:
+        rows = await pool.fetch(sql.MEMBERS_BY_PROGRAM_NOW, _key(list_id), as_of.isoformat())
+    else:
+        rows = await pool.fetch(
+            sql.MEMBERS_BY_PROGRAM_AT, _key(list_id), as_of.isoformat(), known_at
+        )
+    return {row["program"]: row["members"] for row in rows}
+
+
 async def stream_changes(
     pool: asyncpg.Pool,
     from_date: _dt.date,

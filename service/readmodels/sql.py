@@ -166,6 +166,24 @@ MEMBERS_COUNT_NOW = _MEMBERS_COUNT.format(known=_KNOWN_NOW, holds=HOLDS_ON.forma
 MEMBERS_COUNT_AT = _MEMBERS_COUNT.format(
     known="recorded_to > $3 AND recorded_from <= $3", holds=HOLDS_ON.format(day="$2")
 )
+# Members per programme: an entity counts under each programme it has an open designation of
+# (the designations of the listing's body; a listing without them has only the unnamed one, of
+# no programme), once however many designations it has there. What `member_of` says, in SQL.
+_MEMBERS_BY_PROGRAM = """
+SELECT d.program, count(DISTINCT i.entity) AS members
+FROM rm_items AS i
+CROSS JOIN LATERAL jsonb_to_recordset(convert_from(i.body, 'UTF8')::jsonb -> 'designations')
+    AS d(program text)
+WHERE i.generation = (SELECT live FROM rm_state) AND i.aspect = 'listing' AND i.key = $1
+  AND {holds} AND i.present AND {known} AND d.program IS NOT NULL
+GROUP BY d.program
+"""
+MEMBERS_BY_PROGRAM_NOW = _MEMBERS_BY_PROGRAM.format(
+    known=_KNOWN_NOW, holds=HOLDS_ON.format(day="$2")
+)
+MEMBERS_BY_PROGRAM_AT = _MEMBERS_BY_PROGRAM.format(
+    known="recorded_to > $3 AND recorded_from <= $3", holds=HOLDS_ON.format(day="$2")
+)
 # Every item on either day, entity by entity from $3 on (inclusive: a page may end inside an
 # entity's changes), with the day(s) it holds on.
 _ITEMS_ON_EITHER = """

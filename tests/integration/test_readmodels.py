@@ -115,6 +115,13 @@ async def test_sql_members_and_changes_equal_the_pure_fold(
                         day,
                         program,
                     )
+                by_program = {
+                    program: len(projections.list_members(facts, list_id, day, known_at, program))
+                    for program in PROGRAMS
+                }
+                assert await readmodel.count_list_members_by_program(
+                    pool, list_id, day, known_at
+                ) == {program: n for program, n in by_program.items() if n}, (list_id, day)
             other = rnd.choice(days)
             start, end = min(day, other), max(day, other)
             assert await readmodel.changes(pool, start, end, known_at) == projections.changes(

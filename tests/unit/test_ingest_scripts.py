@@ -35,3 +35,9 @@ def test_scripts_are_sorted_named_and_unaffected_by_non_letters(text: str) -> No
     assert all(name and name[0].isupper() and " " not in name for name in scripts)
     assert writing_systems(text + " 0123-/.()") == scripts
     assert writing_systems(text + "abc") == tuple(sorted({*scripts, "Latin"}))
+
+
+@given(text=st.text(st.characters(max_codepoint=127)) | st.text())
+def test_a_letter_of_another_script_adds_that_script_and_nothing_else(text: str) -> None:
+    # ASCII names take a short way; with a Cyrillic letter the same name takes the long one.
+    assert writing_systems(text + "Ж") == tuple(sorted({*writing_systems(text), "Cyrillic"}))
