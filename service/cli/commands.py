@@ -9,8 +9,10 @@ import contextlib
 import gc
 import os
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,7 +82,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"database: {where(settings)}", file=sys.stderr)
         url = stack.enter_context(database_url(settings, create=True))
         settings = asyncio.run(prepare(url)).for_workers(settings)
+        own_projector = settings.projector and settings.workers > 1
+        if own_projector:
+            # Several workers: the projector runs in a process of its own (started below), so
+            # no worker folds in the CPU its requests need, and N workers do not each wake
+            # after every append to queue for the projector's lock only to find nothing to do.
+            settings = msgspec.structs.replace(settings, projector=False)
         os.environ.update(settings.to_env())
+        if own_projector:
+            stack.enter_context(_projector_process())
         if settings.workers > 1 and not os.environ.get(MULTIPROC_ENV):
             # Metrics of all workers in one scrape: prometheus_client's multiprocess mode, in a
             # fresh folder (it must start empty), removed when the server stops.
@@ -104,6 +114,47 @@ def _serve(args: argparse.Namespace) -> int:
             workers_kill_timeout=max(1, round(settings.shutdown_timeout)),
         ).serve()
     return 0
+
+
+PROJECTOR_RESTART_SECONDS = 1.0
+
+
+@contextlib.contextmanager
+def _projector_process() -> Iterator[subprocess.Popen]:
+    """`timeline projections run` as a child of `timeline serve` (with the environment the
+    workers get), restarted if it ends on its own, stopped (SIGTERM) when the server stops. It
+    runs in a session of its own, so a Ctrl-C meant for the server does not stop it first."""
+    argv = [sys.executable, "-m", "service.cli", "projections", "run"]
+
+    def start() -> subprocess.Popen:
+        # argv is this interpreter and fixed words: nothing comes from input.
+        return subprocess.Popen(argv, start_new_session=True)  # noqa: S603
+
+    stopping = threading.Event()
+    current = [start()]
+
+    def supervise() -> None:
+        while not stopping.is_set():
+            code = current[0].wait()
+            if stopping.wait(PROJECTOR_RESTART_SECONDS):
+                return
+            print(f"the projector process ended ({code}); starting it again", file=sys.stderr)
+            current[0] = start()
+
+    supervisor = threading.Thread(target=supervise, name="projector-supervisor", daemon=True)
+    supervisor.start()
+    try:
+        yield current[0]
+    finally:
+        stopping.set()
+        process = current[0]
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        supervisor.join(timeout=5)
 
 
 def _runtime_pool(logins: Logins, *, max_size: int) -> asyncpg.Pool:
