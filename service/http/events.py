@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -55,7 +55,6 @@ from service.http.observability import Metrics
 from service.http.reads import json_answer
 from service.http.responses import IMMUTABLE, REVALIDATE, etag_matches, etag_of
 from service.http.streams import StreamSlots
-from service.settings import Settings
 
 MAX_BATCH = 1000
 NOT_MODIFIED = b""
@@ -206,11 +205,37 @@ def _check_types(types: list[str] | None) -> list[str] | None:
     return names
 
 
+@dataclass(frozen=True, slots=True)
+class EventLog:
+    """What the events resource works with, as one dependency: Litestar resolves the several
+    dependencies of one handler concurrently, a task each, which on the append path cost more
+    than the handler itself (py-spy: 15 % of the worker under 32 writers)."""
+
+    store: EventStore
+    watcher: LogWatcher
+    metrics: Metrics
+    keys: IdempotencyKeys
+    stream_slots: StreamSlots
+    heartbeat_seconds: float
+
+
+def _event_log(state: State) -> EventLog:
+    return EventLog(
+        store=state.store,
+        watcher=state.watcher,
+        metrics=state.metrics,
+        keys=IdempotencyKeys(state.pool),
+        stream_slots=state.stream_slots,
+        heartbeat_seconds=state.settings.sse_heartbeat_seconds,
+    )
+
+
 class EventController(Controller):
     """The log as a resource: append to it, page through it, follow it live."""
 
     path = "/v1/events"
     tags = ("events",)
+    dependencies = {"log": Provide(_event_log, sync_to_thread=False)}  # noqa: RUF012
 
     @post(
         "/",
@@ -237,10 +262,7 @@ class EventController(Controller):
     async def append_events(
         self,
         request: Request,
-        store: NamedDependency[EventStore],
-        watcher: NamedDependency[LogWatcher],
-        metrics: NamedDependency[Metrics],
-        pool: NamedDependency[asyncpg.Pool],
+        log: NamedDependency[EventLog],
         idempotency_key: Annotated[
             str | None,
             HeaderParameter(
@@ -260,7 +282,7 @@ class EventController(Controller):
         if len(events) > MAX_BATCH:
             raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(events)}")
         keyed = _idempotency(request, idempotency_key, events, expected)
-        keys = IdempotencyKeys(pool)
+        keys, metrics = log.keys, log.metrics
         if keyed is not None:
             token_id, key, fingerprint = keyed
             replay = await keys.claim(token_id, key, fingerprint)
@@ -269,7 +291,7 @@ class EventController(Controller):
             events = with_derived_ids(events, token_id=token_id, key=key, fingerprint=fingerprint)
         started = clock.monotonic()
         try:
-            result = await store.append(events, expected=expected)
+            result = await log.store.append(events, expected=expected)
         except DomainError as exc:
             metrics.append_done(
                 "unavailable" if isinstance(exc, DatabaseUnavailable) else "refused",
@@ -282,7 +304,7 @@ class EventController(Controller):
             raise
         metrics.append_done("ok", result.new, clock.monotonic() - started)
         if result.events:
-            watcher.advance(max(r.position for r in result.events))
+            log.watcher.advance(max(r.position for r in result.events))
         body = encode(
             AppendResult(
                 appended=result.new,
@@ -314,8 +336,7 @@ class EventController(Controller):
     async def list_events(
         self,
         request: Request,
-        store: NamedDependency[EventStore],
-        watcher: NamedDependency[LogWatcher],
+        log: NamedDependency[EventLog],
         after: Annotated[
             int, Parameter(ge=0, le=MAX_POSITION, description="Return events with position > after")
         ] = 0,
@@ -327,11 +348,11 @@ class EventController(Controller):
         ] = None,
     ) -> Response[bytes]:
         names = _check_types(types)
-        head = watcher.position
+        head = log.watcher.position
         etag = etag_of("events", after, limit, entity, names, head)
         if etag_matches(request, etag):
             return Response(NOT_MODIFIED, status_code=304, headers={"ETag": etag})
-        page = await store.read_after(after, limit, entity=entity, types=names)
+        page = await log.store.read_after(after, limit, entity=entity, types=names)
         full = len(page) == limit
         body = EventPage(
             events=[logged(r) for r in page], next_after=page[-1].position if full else None
@@ -359,10 +380,7 @@ class EventController(Controller):
     async def stream_events(
         self,
         request: Request,
-        store: NamedDependency[EventStore],
-        watcher: NamedDependency[LogWatcher],
-        settings: NamedDependency[Settings],
-        stream_slots: NamedDependency[StreamSlots],
+        log: NamedDependency[EventLog],
         after: Annotated[int | None, Parameter(ge=0, le=MAX_POSITION)] = None,
         last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     ) -> ServerSentEvent:
@@ -374,8 +392,8 @@ class EventController(Controller):
                 raise EventRejected("must be a log position", field="Last-Event-ID") from None
             if not 0 <= cursor <= MAX_POSITION:
                 raise EventRejected("must be a log position", field="Last-Event-ID")
-        heartbeat = settings.sse_heartbeat_seconds
-        slots = stream_slots
+        store, watcher, slots = log.store, log.watcher, log.stream_slots
+        heartbeat = log.heartbeat_seconds
         client = request.client.host if request.client is not None else ""
         slot = slots.take(client)
         if slot is None:
