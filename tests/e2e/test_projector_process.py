@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.support.apitools import listing, registration, serving
 
@@ -108,11 +109,12 @@ def _wait_for(condition, seconds: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_with_several_workers_serve_runs_the_projector_in_one_process_of_its_own_and_restarts_it(
-    database_url: str,
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_runs_the_projector_in_one_process_of_its_own_and_starts_it_again_if_it_dies(
+    database_url: str, workers: int
 ) -> None:
     token = _token(database_url)
-    with serving({"TIMELINE_DATABASE_URL": database_url}, ["--workers", "2"]) as base:
+    with serving({"TIMELINE_DATABASE_URL": database_url}, ["--workers", str(workers)]) as base:
         port = int(base.rpartition(":")[2])
         first = _projector_pids(port)
         assert len(first) == 1, first
