@@ -99,30 +99,45 @@ class _AtFault(Exception):
 
 
 class _Depth(int):
-    """What the fast pass keeps of a JSON object: its depth (and, for the top-level object of
-    the body, its keys)."""
+    """What the fast pass keeps of a JSON object: its depth, and its keys (only those of the
+    body's top-level object are read)."""
 
-    keys: frozenset[str]
+    keys: dict[str, object]
 
 
 def _depth(value: object) -> int:
+    """Nesting depth of what the fast pass made of a JSON value (0: not an object or array)."""
     kind = type(value)
     if kind is _Depth:
         return value  # type: ignore[return-value]
-    if kind is list:
-        return 1 + max(map(_depth, value), default=0)  # type: ignore[call-overload]
-    return 0
+    if kind is not list:
+        return 0
+    depth = 0
+    for item in value:  # type: ignore[attr-defined]
+        kind = type(item)
+        if kind is _Depth or kind is list:
+            inner = _depth(item)
+            if inner > depth:
+                depth = inner
+    return depth + 1
 
 
 def _pairs(pairs: list[tuple[str, object]]) -> _Depth:
-    keys = frozenset(key for key, _ in pairs)
+    keys = dict(pairs)
     if len(keys) != len(pairs):
         raise _AtFault
-    depth = _Depth(1 + max(map(_depth, [value for _, value in pairs]), default=0))
-    if depth > MAX_DEPTH:
+    depth = 0
+    for _, value in pairs:
+        kind = type(value)
+        if kind is _Depth or kind is list:
+            inner = _depth(value)
+            if inner > depth:
+                depth = inner
+    if depth >= MAX_DEPTH:
         raise _AtFault
-    depth.keys = keys
-    return depth
+    found = _Depth(depth + 1)
+    found.keys = keys
+    return found
 
 
 _fast = json.JSONDecoder(object_pairs_hook=_pairs)
@@ -144,7 +159,7 @@ def scan(
         sound = False  # malformed, at fault, or deeper than the C parser goes
     if not sound:
         return scan_tokens(body, max_depth=max_depth)
-    return top.keys if type(top) is _Depth else None
+    return frozenset(top.keys) if type(top) is _Depth else None
 
 
 def scan_tokens(body: bytes, *, max_depth: int = MAX_DEPTH) -> frozenset[str] | None:
