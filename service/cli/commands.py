@@ -123,13 +123,14 @@ PROJECTOR_RESTART_SECONDS = 1.0
 @contextlib.contextmanager
 def _projector_process() -> Iterator[subprocess.Popen]:
     """`timeline projections run` as a child of `timeline serve` (with the environment the
-    workers get), restarted if it ends on its own, stopped (SIGTERM) when the server stops. It
-    runs in a session of its own, so a Ctrl-C meant for the server does not stop it first."""
+    workers get), started again if it fails or is killed, stopped (SIGTERM) when the server
+    stops. It is in the server's process group: a Ctrl-C or a signal to the group reaches it
+    too, and it then stops as asked (exit 0), which is not a failure to restart from."""
     argv = [sys.executable, "-m", "service.cli", "projections", "run"]
 
     def start() -> subprocess.Popen:
         # argv is this interpreter and fixed words: nothing comes from input.
-        return subprocess.Popen(argv, start_new_session=True)  # noqa: S603
+        return subprocess.Popen(argv)  # noqa: S603
 
     stopping = threading.Event()
     current = [start()]
@@ -137,7 +138,7 @@ def _projector_process() -> Iterator[subprocess.Popen]:
     def supervise() -> None:
         while not stopping.is_set():
             code = current[0].wait()
-            if stopping.wait(PROJECTOR_RESTART_SECONDS):
+            if code == 0 or stopping.wait(PROJECTOR_RESTART_SECONDS):
                 return
             print(f"the projector process ended ({code}); starting it again", file=sys.stderr)
             current[0] = start()
@@ -148,14 +149,17 @@ def _projector_process() -> Iterator[subprocess.Popen]:
         yield current[0]
     finally:
         stopping.set()
-        process = current[0]
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        supervisor.join(timeout=5)
+        while True:  # again if a restart slipped in between the last check and `stopping`
+            process = current[0]
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            supervisor.join(timeout=5)
+            if current[0] is process:
+                break
 
 
 def _runtime_pool(logins: Logins, *, max_size: int) -> asyncpg.Pool:
