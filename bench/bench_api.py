@@ -5,9 +5,13 @@
    endpoint GET /health/live (no database), each with the same client, connections, threads
    and duration. Aim: state >= 0.5x trivial.
 2. Concurrent single-event appends: N clients (each one POST /v1/events of one event, awaited
-   before the next, unique ids) beside N asyncpg connections each doing one INSERT per
-   transaction into a plain table of the same columns and keys (bench_append.py's raw
-   baseline). Aim: appends >= 1.0x raw (group commit).
+   before the next, unique ids) beside the same server's trivial route with N connections,
+   measured right after (once the projector has caught up), and beside N asyncpg connections
+   each doing one INSERT per transaction into a plain table of the same columns and keys
+   (bench_append.py's raw baseline). Aims: appends >= 0.3x trivial; >= 1.0x raw (group commit).
+3. Batched appends: one client POSTing arrays of 1,000 events, each awaited before the next,
+   beside asyncpg `copy_records_to_table` of the same rows, 1,000 at a time, into the plain
+   table on one connection. Aim: >= 0.5x raw COPY.
 
 The server is `timeline serve` (granian) in a subprocess, against a scratch database created on
 the given PostgreSQL server and dropped afterwards: the seed data set for the reads, a fresh
@@ -72,6 +76,12 @@ BODIES = 400  # distinct event bodies the append clients cycle through (each wit
 TIMEOUT = 10.0  # seconds; a slower answer counts as an error
 READ_AIM = 0.5
 APPEND_AIM = 1.0
+APPEND_TRIVIAL_AIM = 0.3
+BATCH = 1000
+BATCHES = 20  # measured batches per round (--quick: 5), after 2 batches of warm-up
+QUICK_BATCHES = 5
+BATCH_AIM = 0.5
+CATCH_UP_SECONDS = 120.0
 
 
 # --------------------------------------------------------------------------- load generation
@@ -293,11 +303,15 @@ class Profiler:
 
     directory: Path | None
     format: str = "flamegraph"
+    gil: bool = False
+    """Sample only the thread that holds the GIL (`py-spy --gil`): where the CPU goes, without
+    the time a thread spends waiting for the GIL counted as its own."""
 
     def start(self, served: Served, name: str, seconds: float) -> subprocess.Popen | None:
         if self.directory is None:
             return None
-        pids = served.worker_pids()
+        # The API worker, not the projector process `timeline serve` starts beside it.
+        pids = [p for p in served.worker_pids() if " projections run" not in _cpu_of(p)[0]]
         if not pids:
             note("    py-spy: no worker process found")
             return None
@@ -308,6 +322,8 @@ class Profiler:
         spy = shutil.which("py-spy") or (str(beside) if beside.exists() else "py-spy")
         argv = [spy, "record", "-p", str(pids[0]), "-d", str(int(seconds) + 1), "-r", "200"]
         argv += ["-f", self.format, "-o", str(out), "--nonblocking"]
+        if self.gil:
+            argv.append("--gil")
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @staticmethod
@@ -394,11 +410,85 @@ async def _log_size(url: str) -> tuple[int, int]:
     return size, projected
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (Linux /proc; [] elsewhere)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+    return found
+
+
+def _cpu_of(pid: int) -> tuple[str, float]:
+    """(command line, user + system CPU seconds) of a process; ("", 0) if it is gone."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return "", 0.0
+    return cmdline, (int(fields[11]) + int(fields[12])) / _TICK
+
+
+@dataclasses.dataclass(frozen=True)
+class Cpu:
+    """CPU seconds of the service's processes: the API (server and workers) and the projector
+    (a process of its own, when it runs in one)."""
+
+    api: float
+    projector: float
+
+    @classmethod
+    def sample(cls, served: Served, projector: subprocess.Popen | None) -> Cpu:
+        api = own = 0.0
+        pids = _descendants(served.process.pid)
+        if projector is not None:
+            pids += _descendants(projector.pid)
+        for pid in pids:
+            cmdline, seconds = _cpu_of(pid)
+            if " projections run" in cmdline:
+                own += seconds
+            else:
+                api += seconds
+        return cls(api, own)
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(self.api - other.api, self.projector - other.projector)
+
+
 @dataclasses.dataclass(frozen=True)
 class AppendResult:
     measure: Measure
     projector_behind: int
     """Events the read-model projector had not applied when the measurement ended."""
+    trivial: Measure | None = None
+    """The same server's GET /health/live, same connections and duration, measured after the
+    projector caught up (so its work does not slow the baseline)."""
+    caught_up_seconds: float = 0.0
+    """How long the projector took to catch up after the measurement."""
+    cpu: Cpu | None = None
+    """CPU the service used during the measurement and until its projector caught up."""
+    trivial_cpu: Cpu | None = None
+    """CPU the service used during the trivial measurement."""
+
+
+async def _caught_up(url: str, within: float = CATCH_UP_SECONDS) -> float:
+    """Seconds until the read models reach the log's head (RuntimeError after `within`)."""
+    start = time.perf_counter()
+    while True:
+        size, projected = await _log_size(url)
+        if projected >= size:
+            return time.perf_counter() - start
+        if time.perf_counter() - start > within:
+            raise RuntimeError(f"the projector is still {size - projected} events behind")
+        await asyncio.sleep(0.1)
 
 
 def measure_http_appends(
@@ -411,7 +501,7 @@ def measure_http_appends(
     seed: int,
     workers: int,
     profiler: Profiler,
-    projector: str = "in-process",
+    projector: str = "default",
 ) -> AppendResult:
     regs, templates = append_bodies(seed)
 
@@ -421,7 +511,7 @@ def measure_http_appends(
             env = {"TIMELINE_PROJECTOR": "0"} if separate else None
             with (
                 serving(url, seed=False, workers=workers, env=env) as served,
-                projecting(url) if separate else contextlib.nullcontext(),
+                projecting(url) if separate else contextlib.nullcontext() as own,
             ):
                 token = await _write_token(url)
                 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -437,11 +527,23 @@ def measure_http_appends(
                 )
                 await checkpoint(admin_url)
                 spy = profiler.start(served, f"append_x{writers}", seconds)
+                before = Cpu.sample(served, own)
                 measured = await asyncio.to_thread(
                     client.run, served.base, load, connections=writers, seconds=seconds
                 )
                 profiler.wait(spy)
                 size, projected = await _log_size(url)
+                caught_up = await _caught_up(url)
+                cpu = Cpu.sample(served, own) - before
+                trivial_load = Load("GET /health/live", "GET", "/health/live", 200)
+                await asyncio.to_thread(
+                    client.run, served.base, trivial_load, connections=writers, seconds=warmup
+                )
+                before = Cpu.sample(served, own)
+                trivial = await asyncio.to_thread(
+                    client.run, served.base, trivial_load, connections=writers, seconds=seconds
+                )
+                trivial_cpu = Cpu.sample(served, own) - before
         # Requests still in flight when wrk stops are appended, but their answers are not
         # counted: up to one per client per run.
         expected = len(regs) + warm.ok + measured.ok
@@ -450,7 +552,7 @@ def measure_http_appends(
                 f"{size} events in the log, expected {expected} (setup + 201s) "
                 f"to {expected + 2 * writers} (+ answers in flight when the clients stopped)"
             )
-        return AppendResult(measured, size - projected)
+        return AppendResult(measured, size - projected, trivial, caught_up, cpu, trivial_cpu)
 
     return asyncio.run(scenario())
 
@@ -509,6 +611,116 @@ def measure_raw_appends(
                 f"raw: {count} rows, expected {len(data.setup) + warm.ok + measured.ok}"
             )
         return measured
+
+    return asyncio.run(scenario())
+
+
+# --------------------------------------------------------------------------- 3. batches
+
+
+def _batch_data(batches: int, seed: int):
+    return dataset(warmup=2 * BATCH, measured=batches * BATCH, companies=COMPANIES, seed=seed)
+
+
+def _array_bodies(events: list) -> list[bytes]:
+    """JSON arrays of BATCH events each (the events' own canonical bytes, ids included)."""
+    return [
+        b"[" + b",".join(canonical(e) for e in events[i : i + BATCH]) + b"]"
+        for i in range(0, len(events), BATCH)
+    ]
+
+
+def measure_http_batches(
+    admin_url: str,
+    *,
+    batches: int,
+    seed: int,
+    workers: int,
+    profiler: Profiler,
+    projector: str = "default",
+) -> AppendResult:
+    """One client POSTing arrays of BATCH events, each answer awaited before the next."""
+    data = _batch_data(batches, seed)
+    setup = _array_bodies(data.setup.events)
+    warm = _array_bodies(data.warmup.events)
+    measured = _array_bodies(data.measured.events)
+
+    async def scenario() -> AppendResult:
+        async with scratch_database(admin_url, "bench_api_batches") as url:
+            separate = projector == "separate"
+            env = {"TIMELINE_PROJECTOR": "0"} if separate else None
+            with (
+                serving(url, seed=False, workers=workers, env=env) as served,
+                projecting(url) if separate else contextlib.nullcontext() as own,
+            ):
+                token = await _write_token(url)
+                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                async with httpx.AsyncClient(base_url=served.base, timeout=120) as http:
+
+                    async def post(bodies: list[bytes]) -> list[float]:
+                        latencies = []
+                        for body in bodies:
+                            t0 = time.perf_counter()
+                            r = await http.post("/v1/events", content=body, headers=headers)
+                            latencies.append(time.perf_counter() - t0)
+                            if r.status_code != 201:
+                                raise RuntimeError(f"batch: {r.status_code} {r.text[:500]}")
+                        return latencies
+
+                    await post(setup)
+                    await post(warm)
+                    await _caught_up(url)
+                    await checkpoint(admin_url)
+                    spy = profiler.start(served, "batches", 2 + len(measured) // 4)
+                    before = Cpu.sample(served, own)
+                    start = time.perf_counter()
+                    latencies = await post(measured)
+                    seconds = time.perf_counter() - start
+                    profiler.wait(spy)
+                size, projected = await _log_size(url)
+                caught_up = await _caught_up(url)
+                cpu = Cpu.sample(served, own) - before
+        if size != data.total:
+            raise RuntimeError(f"batches: {size} events in the log, expected {data.total}")
+        p50, p99 = percentiles(latencies)
+        n = len(data.measured)
+        m = Measure(n, seconds, p50 * 1000, p99 * 1000, ok=n, bad=0, errors=0)
+        return AppendResult(m, size - projected, None, caught_up, cpu)
+
+    return asyncio.run(scenario())
+
+
+def measure_raw_copy(admin_url: str, *, batches: int, seed: int) -> Measure:
+    """The same rows as `measure_http_batches` appends, COPYed BATCH at a time on one
+    connection into bench_append.py's plain table."""
+    data = _batch_data(batches, seed)
+
+    async def scenario() -> Measure:
+        async with scratch_database(admin_url, "bench_api_copy") as url:
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute(PLAIN_TABLE)
+                latencies = []
+                for part in (data.setup, data.warmup):
+                    await conn.copy_records_to_table("events", records=part.rows, columns=COLUMNS)
+                await checkpoint(admin_url)
+                start = time.perf_counter()
+                rows = data.measured.rows
+                for i in range(0, len(rows), BATCH):
+                    t0 = time.perf_counter()
+                    await conn.copy_records_to_table(
+                        "events", records=rows[i : i + BATCH], columns=COLUMNS
+                    )
+                    latencies.append(time.perf_counter() - t0)
+                seconds = time.perf_counter() - start
+                count = await conn.fetchval("SELECT count(*) FROM events")
+            finally:
+                await conn.close()
+        if count != data.total:
+            raise RuntimeError(f"raw COPY: {count} rows, expected {data.total}")
+        p50, p99 = percentiles(latencies)
+        n = len(data.measured)
+        return Measure(n, seconds, p50 * 1000, p99 * 1000, ok=n, bad=0, errors=0)
 
     return asyncio.run(scenario())
 
@@ -574,6 +786,28 @@ def _row(fig: Figures, unit: str, ratio: float | None = None, aim: float | None 
         print(f"   {'':<44}a round failed ({fig.failure}); the figures are of the other rounds")
 
 
+def _cpu_line(results: list[AppendResult]) -> str:
+    """The service's CPU per appended event (median over rounds): API processes, projector
+    process; and per trivial request, with the ratio (trivial / append) the rate ratio would
+    be if the API's CPU were the only limit."""
+    api = _median([r.cpu.api * 1000 / r.measure.ok for r in results if r.cpu and r.measure.ok])
+    own = _median(
+        [r.cpu.projector * 1000 / r.measure.ok for r in results if r.cpu and r.measure.ok]
+    )
+    text = f"CPU per event: API {api:.2f} ms"
+    if own:
+        text += f" + projector process {own:.2f} ms"
+    trivial = [
+        r.trivial_cpu.api * 1000 / r.trivial.ok
+        for r in results
+        if r.trivial_cpu and r.trivial and r.trivial.ok
+    ]
+    if trivial:
+        t = _median(trivial)
+        text += f"; per trivial request {t:.2f} ms (API CPU ratio {t / api:.2f})"
+    return text
+
+
 def _command(args: argparse.Namespace, origin: str) -> str:
     argv = [".venv/bin/python", "bench/bench_api.py"]
     if origin == "flag":
@@ -582,7 +816,10 @@ def _command(args: argparse.Namespace, origin: str) -> str:
     argv += ["--repeat", str(args.repeat), "--connections", str(args.connections)]
     argv += ["--writers", ",".join(map(str, args.writers)), "--threads", str(args.threads)]
     argv += ["--entity", args.entity, "--workers", str(args.workers), "--seed", str(args.seed)]
-    if args.projector != "in-process":
+    argv += ["--batches", str(args.batches)]
+    if args.skip_reads:
+        argv.append("--skip-reads")
+    if args.projector != "default":
         argv += ["--projector", args.projector]
     if args.client != "auto":
         argv += ["--client", args.client]
@@ -614,16 +851,26 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="concurrent append clients, comma-separated (8,32)",
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        help=f"batched appends: POSTs of {BATCH:,} events per round ({BATCHES}; --quick: "
+        f"{QUICK_BATCHES})",
+    )
+    parser.add_argument(
+        "--skip-reads", action="store_true", help="measure the appends only (sections 2 and 3)"
+    )
     parser.add_argument("--entity", default="ymtc", help="the seed company whose state is read")
     parser.add_argument("--workers", type=int, default=1, help="granian worker processes (1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
         "--projector",
-        choices=("in-process", "separate"),
-        default="in-process",
-        help="appends: the read-model projector inside the server (default), or in a process of "
-        "its own (TIMELINE_PROJECTOR=0 + timeline projections run)",
+        choices=("default", "separate"),
+        default="default",
+        help="appends: the read-model projector as `timeline serve` runs it by default (a "
+        "process of its own that serve starts), or started beside a server that runs none "
+        "(TIMELINE_PROJECTOR=0 + timeline projections run)",
     )
     parser.add_argument(
         "--py-spy",
@@ -634,6 +881,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--py-spy-format", choices=("flamegraph", "raw", "speedscope"), default="flamegraph"
+    )
+    parser.add_argument(
+        "--py-spy-gil",
+        action="store_true",
+        help="sample only the thread holding the GIL (where the CPU goes; py-spy --gil)",
     )
     parser.add_argument(
         "--quick",
@@ -647,11 +899,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         args.warmup = QUICK_WARMUP if args.quick else WARMUP
     if args.repeat is None:
         args.repeat = 1 if args.quick else REPEAT
+    if args.batches is None:
+        args.batches = QUICK_BATCHES if args.quick else BATCHES
     if args.client == "auto":
         args.client = "wrk" if shutil.which("wrk") else "python"
     if args.client == "wrk" and not shutil.which("wrk"):
         parser.error("wrk is not installed (apt-get install wrk), use --client python")
-    if min(args.duration, args.repeat, args.connections, args.threads, *args.writers) <= 0:
+    if (
+        min(args.duration, args.repeat, args.connections, args.threads, args.batches, *args.writers)
+        <= 0
+    ):
         parser.error("durations and counts must be positive")
     return args
 
@@ -660,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     started = time.perf_counter()
     client = Client(args.client, args.threads)
-    profiler = Profiler(args.py_spy, args.py_spy_format)
+    profiler = Profiler(args.py_spy, args.py_spy_format, args.py_spy_gil)
     seconds, warmup = args.duration, args.warmup
     with server(args.database_url) as srv:
         admin = srv.admin_url
@@ -699,12 +956,16 @@ def main(argv: list[str] | None = None) -> int:
                             profiler.wait(spy)
             return known_at, known, total
 
-        known_at, known, total = asyncio.run(read_scenario())
+        if not args.skip_reads:
+            known_at, known, total = asyncio.run(read_scenario())
 
         # 2. Appends: a fresh database (and server) per measurement; rounds interleave.
         raw = {k: Figures(f"raw INSERT, a transaction each, {k} conns") for k in args.writers}
         api = {k: Figures(f"POST /v1/events, one event, {k} clients") for k in args.writers}
+        trivial = {k: Figures(f"GET /health/live, {k} conns, same server") for k in args.writers}
         behind: dict[int, list[int]] = {k: [] for k in args.writers}
+        catch_up: dict[int, list[float]] = {k: [] for k in args.writers}
+        costs: dict[int, list[AppendResult]] = {k: [] for k in args.writers}
         for round_ in range(1, args.repeat + 1):
             for k in args.writers:
                 note(f"appends round {round_}/{args.repeat}: raw INSERT x{k}")
@@ -732,9 +993,42 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     api[k].runs.append(result.measure)
                     behind[k].append(result.projector_behind)
+                    catch_up[k].append(result.caught_up_seconds)
+                    costs[k].append(result)
+                    if result.trivial is not None:
+                        trivial[k].runs.append(result.trivial)
                 except Exception as exc:
                     api[k].failure = f"{type(exc).__name__}: {exc}"
                     note(f"    failed: {traceback.format_exc()}")
+
+        # 3. Batched appends: a fresh database (and server) per measurement.
+        copy = Figures(f"raw COPY, {BATCH:,} rows per call, 1 conn")
+        batched = Figures(f"POST /v1/events, {BATCH:,} events per POST, 1 client")
+        batch_behind: list[tuple[int, float]] = []
+        batch_costs: list[AppendResult] = []
+        for round_ in range(1, args.repeat + 1):
+            note(f"batches round {round_}/{args.repeat}: raw COPY")
+            try:
+                copy.runs.append(measure_raw_copy(admin, batches=args.batches, seed=args.seed))
+            except Exception as exc:
+                copy.failure = f"{type(exc).__name__}: {exc}"
+                note(f"    failed: {traceback.format_exc()}")
+            note(f"batches round {round_}/{args.repeat}: POST /v1/events x{BATCH}")
+            try:
+                result = measure_http_batches(
+                    admin,
+                    batches=args.batches,
+                    seed=args.seed,
+                    workers=args.workers,
+                    profiler=profiler,
+                    projector=args.projector,
+                )
+                batched.runs.append(result.measure)
+                batch_behind.append((result.projector_behind, result.caught_up_seconds))
+                batch_costs.append(result)
+            except Exception as exc:
+                batched.failure = f"{type(exc).__name__}: {exc}"
+                note(f"    failed: {traceback.format_exc()}")
 
     print(f"PostgreSQL: {info['version'].split(' on ')[0]} ({srv.origin}: {redacted(admin)})")
     print(
@@ -751,37 +1045,59 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   {seconds:g} s per measurement after {warmup:g} s of warm-up; {rounds}")
 
     head = f"{'':<47}{'rate':>10} {'':<23}{'p50 ms':>8}{'p99 ms':>9}{'ratio':>9}"
-    print(
-        f"\n1. Reads, {args.connections} connections; the seed log ({total} events); "
-        f"state of {args.entity!r}; past known_at = {known_at} ({known} events known then)"
-    )
-    print(head)
-    trivial = reads[0] if reads else None
-    for fig in reads:
-        if fig is trivial:
-            _row(fig, "req/s", 1.0)
-        else:
-            ratio = fig.rate / trivial.rate if trivial and trivial.runs and fig.runs else None
-            _row(fig, "req/s", ratio, READ_AIM)
+    if not args.skip_reads:
+        print(
+            f"\n1. Reads, {args.connections} connections; the seed log ({total} events); "
+            f"state of {args.entity!r}; past known_at = {known_at} ({known} events known then)"
+        )
+        print(head)
+        baseline = reads[0] if reads else None
+        for fig in reads:
+            if fig is baseline:
+                _row(fig, "req/s", 1.0)
+            else:
+                ratio = (
+                    fig.rate / baseline.rate if baseline and baseline.runs and fig.runs else None
+                )
+                _row(fig, "req/s", ratio, READ_AIM)
 
     print("\n2. Concurrent single-event appends (each client awaits its answer before the next)")
-    print(head.replace("ratio", "to raw"))
+    print(head.replace("ratio", "ratio"))
     for k in args.writers:
-        _row(raw[k], "ev/s")
-        ratio = api[k].rate / raw[k].rate if api[k].runs and raw[k].runs else None
-        _row(api[k], "ev/s", ratio, APPEND_AIM)
+        _row(trivial[k], "req/s", 1.0 if trivial[k].runs else None)
+        ratio = api[k].rate / trivial[k].rate if api[k].runs and trivial[k].runs else None
+        _row(api[k], "ev/s", ratio, APPEND_TRIVIAL_AIM)
         if behind[k]:
             print(
                 f"   {'':<44}read-model projector behind at the end: "
-                f"{', '.join(f'{b:,}' for b in behind[k])} events"
+                f"{', '.join(f'{b:,}' for b in behind[k])} events; caught up in "
+                f"{', '.join(f'{c:.1f}' for c in catch_up[k])} s"
             )
+        if costs[k]:
+            print(f"   {'':<44}{_cpu_line(costs[k])}")
+        _row(raw[k], "ev/s", 1.0 if raw[k].runs else None)
+        ratio = api[k].rate / raw[k].rate if api[k].runs and raw[k].runs else None
+        _row(Figures(f"  POST x{k} to raw INSERT", api[k].runs), "ev/s", ratio, APPEND_AIM)
+
+    print(f"\n3. Batched appends, {BATCH:,} events per call, {args.batches} calls per round")
+    print(head)
+    _row(copy, "ev/s", 1.0 if copy.runs else None)
+    ratio = batched.rate / copy.rate if batched.runs and copy.runs else None
+    _row(batched, "ev/s", ratio, BATCH_AIM)
+    if batch_costs:
+        print(f"   {'':<44}{_cpu_line(batch_costs)}")
+    if batch_behind:
+        print(
+            f"   {'':<44}read-model projector behind at the end: "
+            + ", ".join(f"{b:,} events (caught up in {c:.1f} s)" for b, c in batch_behind)
+        )
 
     print(
         f"\n({time.perf_counter() - started:.0f} s in all) "
         "Reproduce, from the repository root, with:"
     )
     print(_command(args, srv.origin), flush=True)
-    figures = (*reads, *raw.values(), *api.values())
+    figures = (*reads, *raw.values(), *api.values(), *trivial.values(), copy, batched)
     failed = [f for f in figures if not f.runs or f.failure or f.problems()]
     return 1 if failed else 0
 

@@ -4,21 +4,31 @@ Three shapes are accepted: one event (an object with `type`), an array of events
 `{events: [...], expected_position: {entity: position}}`. msgspec decodes each shape straight
 into the tagged union of event types; no intermediate dicts are built.
 
-Before decoding, one cheap pass over the tokens (`scan`) refuses what a JSON parser would
-otherwise resolve silently or fail on: a key given twice in one object (parsers disagree on
-which value wins, so in an audit log two readers could see different facts), and nesting
-deeper than `MAX_DEPTH` (a legitimate body is at most five levels deep; 10,000 would exhaust
-the decoder's recursion). The pass also tells which of the three shapes the body is.
+Before decoding, one pass (`scan`) refuses what a JSON parser would otherwise resolve
+silently or fail on: a key given twice in one object (parsers disagree on which value wins, so
+in an audit log two readers could see different facts), and nesting deeper than `MAX_DEPTH` (a
+legitimate body is at most five levels deep; 10,000 would exhaust the decoder's recursion). The
+pass also tells which of the three shapes the body is. It runs in the standard library's C
+parser, keeping no object (`_pairs` turns each into its depth); only a body it finds at fault
+(or cannot parse) goes through the exact token pass (`scan_tokens`), which names the field.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 import msgspec
 
-from events.codec import EventInvalid, check, dec_hook, field_of
+from events.codec import (
+    EventInvalid,
+    check,
+    check_rules,
+    dec_hook,
+    field_of,
+    json_texts_are_storable,
+)
 from events.types import ENTITY_ID_PATTERN, AnyEvent
 
 MAX_DEPTH = 32
@@ -84,10 +94,77 @@ def _key_text(token: bytes) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def scan(body: bytes, *, max_depth: int = MAX_DEPTH) -> frozenset[str] | None:
+class _AtFault(Exception):
+    """The fast pass found a key twice or nesting too deep: the exact pass says where."""
+
+
+class _Depth(int):
+    """What the fast pass keeps of a JSON object: its depth, and its keys (only those of the
+    body's top-level object are read)."""
+
+    keys: dict[str, object]
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of what the fast pass made of a JSON value (0: not an object or array)."""
+    kind = type(value)
+    if kind is _Depth:
+        return value  # type: ignore[return-value]
+    if kind is not list:
+        return 0
+    depth = 0
+    for item in value:  # type: ignore[attr-defined]
+        kind = type(item)
+        if kind is _Depth or kind is list:
+            inner = _depth(item)
+            if inner > depth:
+                depth = inner
+    return depth + 1
+
+
+def _pairs(pairs: list[tuple[str, object]]) -> _Depth:
+    keys = dict(pairs)
+    if len(keys) != len(pairs):
+        raise _AtFault
+    depth = 0
+    for _, value in pairs:
+        kind = type(value)
+        if kind is _Depth or kind is list:
+            inner = _depth(value)
+            if inner > depth:
+                depth = inner
+    if depth >= MAX_DEPTH:
+        raise _AtFault
+    found = _Depth(depth + 1)
+    found.keys = keys
+    return found
+
+
+_fast = json.JSONDecoder(object_pairs_hook=_pairs)
+
+
+def scan(
+    body: bytes, *, max_depth: int = MAX_DEPTH, text: str | None = None
+) -> frozenset[str] | None:
     """Refuse duplicate keys and deep nesting; return the top-level keys of an object body,
     or None when the body is not an object. Tolerates malformed JSON: the decoder reports it.
-    """
+    `text`: the body already decoded from UTF-8, if the caller has it. Answers as
+    `scan_tokens`, in C for a sound body (see the module's docstring)."""
+    if max_depth != MAX_DEPTH:
+        return scan_tokens(body, max_depth=max_depth)
+    try:
+        top = _fast.decode(body.decode("utf-8") if text is None else text)
+        sound = _depth(top) <= max_depth  # a top-level array adds a level
+    except (ValueError, _AtFault, RecursionError):
+        sound = False  # malformed, at fault, or deeper than the C parser goes
+    if not sound:
+        return scan_tokens(body, max_depth=max_depth)
+    return frozenset(top.keys) if type(top) is _Depth else None
+
+
+def scan_tokens(body: bytes, *, max_depth: int = MAX_DEPTH) -> frozenset[str] | None:
+    """`scan`, token by token in Python: the pass that names the field of a key given twice
+    (or says how deep is too deep); it never builds the values."""
     # A frame: [bracket, keys seen (objects), current key (objects) or element index (arrays)].
     frames: list[list] = []
     top: set[str] | None = None
@@ -138,10 +215,10 @@ def decode_append_body(body: bytes) -> AppendBody:
     """Decode a body of any accepted shape. Raises BodyMalformed (not JSON we read) or
     EventInvalid (an event or the batch breaks a rule; the field is named with its index)."""
     try:
-        body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyMalformed(f"the body is not UTF-8 (byte {exc.start})") from None
-    top_keys = scan(body)
+    top_keys = scan(body, text=text)
     stripped = body.lstrip()
     try:
         if stripped.startswith(b"["):
@@ -162,9 +239,11 @@ def decode_append_body(body: bytes) -> AppendBody:
         raise BodyMalformed(f"malformed JSON: {exc}") from None
     if not events:
         raise EventInvalid(prefix or "$", "the batch is empty")
+    # Every text is looked at only when the JSON may hold a character no text may have.
+    checked = check if not json_texts_are_storable(text) else check_rules
     for index, event in enumerate(events):
         try:
-            check(event)
+            checked(event)
         except EventInvalid as exc:
             raise EventInvalid(field_in(prefix, index, exc.field), exc.detail) from None
     return AppendBody(events=events, expected=expected, prefix=prefix)

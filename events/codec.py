@@ -207,6 +207,31 @@ def check_text(event: Event) -> None:
 def check(event: AnyEvent) -> AnyEvent:
     """The rules of contract section 1 that need no database."""
     check_text(event)
+    return check_rules(event)
+
+
+# In JSON text, where a character `_FORBIDDEN_CHAR` refuses may come from: itself, or an escape
+# that can stand for one (\b, \f, \r, \u0000-\u001f, \u007f-\u009f, a surrogate). A match
+# may be innocent (an escaped backslash before "u0000", a \r between tokens, a surrogate pair);
+# no match means no text decoded from the JSON holds a refused character.
+_FORBIDDEN_ESCAPE = re.compile(
+    r"\\[bfr]"  # \b \f \r
+    r"|\\u00[0189]|\\u007[fF]"  # \u0000-\u001f, \u007f-\u009f
+    r"|\\u[dD][89a-fA-F]"  # a surrogate
+)
+
+
+def json_texts_are_storable(text: str) -> bool:
+    """True when no text decoded from the JSON document `text` can hold a character that
+    `text_fault` refuses (then `check_rules` is all `check` has left to do); False when one
+    may (then `check` looks at every text and names the field)."""
+    if _FORBIDDEN_CHAR.search(text) is not None:
+        return False
+    return "\\" not in text or _FORBIDDEN_ESCAPE.search(text) is None
+
+
+def check_rules(event: AnyEvent) -> AnyEvent:
+    """`check` but the texts (`check_text`): the rules about the fields' values together."""
     tag = type_name(event)
     if tag == "EventRetracted" and not event.supersedes:
         raise EventInvalid("supersedes", "EventRetracted must name at least one event")

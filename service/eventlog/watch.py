@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import math
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -68,6 +69,47 @@ class Wakeup:
     def waiting(self) -> int:
         """How many are waiting now (each live stream, the projector, the tree builder...)."""
         return len(self._waiters)
+
+
+FOLLOW_PACE = 0.2
+"""Seconds: a background follower of the log (the projector, the Merkle tree builder) starts
+a step at most this often while appends keep coming (`Paced`)."""
+
+
+class Paced:
+    """`wait_beyond` for a follower that works in steps (the projector, the tree builder): once
+    the log has moved, it returns at once if the follower's last step began `pace` seconds ago
+    or more (an isolated append is followed at once), else when that much time has passed. So
+    under a stream of appends each step takes in every append of the last `pace` seconds: the
+    fixed cost of a step (its transaction, its queries, loading the histories it folds) is paid
+    per `pace`, not per append transaction, and appends are not slowed by a follower that
+    would otherwise step after each one in the same process."""
+
+    def __init__(self, wait_beyond: Callable[[int, float], Awaitable[object]], pace: float) -> None:
+        self._wait_beyond = wait_beyond
+        self._pace = pace
+        self._began = -math.inf
+
+    async def wait_beyond(self, position: int, seconds: float) -> bool:
+        moved = bool(await self._wait_beyond(position, seconds))
+        if moved:
+            rest = self._began + self._pace - clock.monotonic()
+            if rest > 0:
+                await asyncio.sleep(rest)
+        self._began = clock.monotonic()
+        return moved
+
+
+class PacedWatcher(Paced):
+    """A `LogWatcher` as a paced follower sees it: its head position, and `Paced.wait_beyond`."""
+
+    def __init__(self, watcher: LogWatcher, pace: float) -> None:
+        super().__init__(watcher.wait_beyond, pace)
+        self._watcher = watcher
+
+    @property
+    def position(self) -> int:
+        return self._watcher.position
 
 
 class LogWatcher:
@@ -133,6 +175,10 @@ class LogWatcher:
             if self._on_advance is not None:
                 self._on_advance(position)
             self._changed.wake()
+
+    def paced(self, pace: float = FOLLOW_PACE) -> PacedWatcher:
+        """This watcher as a follower that works in steps should wait on it (`Paced`)."""
+        return PacedWatcher(self, pace)
 
     async def wait_beyond(self, position: int, seconds: float) -> bool:
         """Wait until the head passes `position` (True) or `seconds` pass (False)."""

@@ -80,7 +80,9 @@ async def start(state: State, settings: object) -> None:
     """Load (or make) the signing key and start the tree builder, woken by `state.watcher`."""
     state.signing_key = await asyncio.to_thread(keys.signing_key, settings)
     tree = TreeBuilder(state.pool)
-    await tree.start(state.watcher)
+    # Paced: under a stream of appends the tree grows by every append of the last moment
+    # (FOLLOW_PACE) at once, not by one transaction, round trips and all, per append.
+    await tree.start(state.watcher.paced())
     state.tree = tree
 
 

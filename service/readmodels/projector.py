@@ -30,6 +30,7 @@ from projections import fact_of
 from projections.facts import Fact
 from projections.rows import Folding, Rows, subjects_of
 from service.eventlog.store import CONNECTION_ERRORS, recorded_from_row
+from service.eventlog.watch import FOLLOW_PACE, Paced
 from service.readmodels import search, sql
 from service.readmodels.rebuild import Progress
 from service.readmodels.rebuild import rebuild as rebuild_read_models
@@ -238,9 +239,13 @@ class Projector:
         on_progress: Callable[[int], None] | None = None,
         on_set_aside: Callable[[int], None] | None = None,
         poll: float = 1.0,
+        pace: float = FOLLOW_PACE,
     ) -> None:
         """Forever: catch up, then wait until the log passes the checkpoint (or `poll` s).
-        `on_set_aside`: told how many entities are set aside, at start and when that changes."""
+        `on_set_aside`: told how many entities are set aside, at start and when that changes.
+        `pace`: while appends keep coming, catch up at most once per `pace` seconds (`Paced`),
+        so a page folds the append transactions of that time together, not one at a time."""
+        wake = Paced(wake, pace).wait_beyond
         reported = -1
         while True:
             try:
