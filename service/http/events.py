@@ -52,7 +52,14 @@ from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.http.observability import Metrics
 from service.http.reads import json_answer
-from service.http.responses import IMMUTABLE, REVALIDATE, etag_matches, etag_of
+from service.http.responses import (
+    IMMUTABLE,
+    PROBLEM_MEDIA_TYPE,
+    REVALIDATE,
+    Problem,
+    etag_matches,
+    etag_of,
+)
 from service.http.streams import StreamSlots
 
 MAX_BATCH = 1000
@@ -236,6 +243,18 @@ def _event_log(request: Request) -> EventLog:
     return log
 
 
+APPEND_PROBLEMS: dict[int, str] = {
+    400: "Malformed body or header (an RFC 9457 problem; `field` names the input at fault)",
+    401: "No bearer token, or an unknown one",
+    403: "The token has no write scope",
+    409: "An event id already stored with other content, or `expected_position` not met",
+    413: "Body over the size limit, or a batch of more events than a batch may hold",
+    422: "An event the log refuses: a field out of range, an unknown reference, a text it "
+    "cannot store (`field` names it)",
+}
+"""The problems an append answers with, as documented in the OpenAPI document."""
+
+
 class EventController(Controller):
     """The log as a resource: append to it, page through it, follow it live."""
 
@@ -262,7 +281,16 @@ class EventController(Controller):
                 description="Document created, URL follows",
                 media_type="application/json",
                 generate_examples=False,
-            )
+            ),
+            **{
+                status: ResponseSpec(
+                    data_container=Problem,
+                    description=why,
+                    media_type=PROBLEM_MEDIA_TYPE,
+                    generate_examples=False,
+                )
+                for status, why in APPEND_PROBLEMS.items()
+            },
         },
     )
     async def append_events(
