@@ -28,7 +28,7 @@ from service.db.connection import Logins, bounded_pool, migrated
 from service.db.roles import RuntimeRoleError
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
-from service.ingest import ftm, importers, un
+from service.ingest import importers
 from service.ingest.seed import seed_if_empty
 from service.logs import granian_log_config
 from service.progress import ProgressLine
@@ -342,6 +342,9 @@ def _import_csl(args: argparse.Namespace) -> int:
 
 
 def _import_un(args: argparse.Namespace) -> int:
+    # followthemoney takes ~2 s to load: only the commands that need it import it.
+    from service.ingest import un
+
     if args.ndjson:
         try:
             sys.stdout.buffer.writelines(un.snapshot_ndjson(args.file))
@@ -359,6 +362,9 @@ def _import_un(args: argparse.Namespace) -> int:
 
 
 def _import_ftm(args: argparse.Namespace) -> int:
+    # followthemoney takes ~2 s to load: only the commands that need it import it.
+    from service.ingest import ftm
+
     async def work(store: EventStore) -> int:
         return await _reported(
             "import-ftm",
@@ -371,6 +377,9 @@ def _import_ftm(args: argparse.Namespace) -> int:
 
 
 def _export_ftm(args: argparse.Namespace) -> int:
+    # followthemoney takes ~2 s to load: only the commands that need it import it.
+    from service.ingest import ftm
+
     async def work(store: EventStore) -> int:
         with contextlib.ExitStack() as stack:
             out = (
