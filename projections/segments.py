@@ -387,13 +387,18 @@ class Segmentation:
         self._items: dict[ItemRef, WholeSegmentation] = {}
         self._whole: WholeSegmentation | None = None
         self._result: list[Segment] = []
+        self._refs: dict[int, object] = {}
+        """`_item_of` each fact seen, by position (the log never changes a position's event)."""
 
     def update(self, facts: Sequence[Fact]) -> list[Segment]:
         entity = self.entity
         chosen = chosen_for(entity, facts, self.known_at)
         by_item: dict[ItemRef, list[Fact]] = {}
+        refs = self._refs
         for fact in chosen:
-            ref = _item_of(entity, fact)
+            ref = refs.get(fact.position, _UNSEEN)
+            if ref is _UNSEEN:
+                ref = refs[fact.position] = _item_of(entity, fact)
             if ref is _ANY_ITEM:
                 self._items = {}
                 if self._whole is None:
@@ -424,6 +429,7 @@ class Segmentation:
 
 ItemRef = tuple[Aspect, tuple[str, ...]]
 _ANY_ITEM: typing.Final = ("*", ("*",))
+_UNSEEN: typing.Final = object()
 """`_item_of` of a fact that may change any item, or something else that items depend on."""
 
 
