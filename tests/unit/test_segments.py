@@ -188,7 +188,7 @@ def _logs_with_rare_events(draw: st.DrawFn) -> list[Fact]:
 
 
 @given(_logs_with_rare_events(), st.data())
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)  # a log of up to ~30 facts, every prefix
 def test_item_by_item_segmentation_equals_the_whole_one_with_every_event_type(
     log: list[Fact], data: st.DataObject
 ) -> None:
