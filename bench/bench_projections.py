@@ -697,6 +697,7 @@ async def check_agreement(pool: asyncpg.Pool, loaded: Loaded, seed: int) -> int:
 class EngineFigures:
     append_events: int = 0
     append_seconds: float = 0.0  # the projector catching up on them
+    append_cpu: float = 0.0  # CPU seconds of this process meanwhile (PostgreSQL's not in it)
     page_size: int = 0
     pages: list[float] = field(default_factory=list)  # seconds per page
     streamed: int = 0
@@ -748,9 +749,11 @@ async def measure_engine(
         if len(batch) == 5:
             await store.append(batch)
             batch = []
+    cpu = _cpu_seconds()
     t0 = time.perf_counter()
     await projector.catch_up()
     out.append_seconds = time.perf_counter() - t0
+    out.append_cpu = _cpu_seconds() - cpu
     out.append_events = APPENDED
 
     out.page_size = PAGE_SIZE
@@ -953,7 +956,7 @@ def report(results: list[SizeResult]) -> None:
         print(f"  {r.size:,} events (load average {e.load[0]:.1f} {e.load[1]:.1f} {e.load[2]:.1f})")
         print(
             f"   {'projector: 1,000 events appended':<36}{e.append_seconds * 1000:>9.0f} ms "
-            f"({e.append_events / e.append_seconds:,.0f} events/s)"
+            f"({e.append_events / e.append_seconds:,.0f} events/s; {e.append_cpu:.2f} CPU s)"
         )
         _latency_line(f"members page of {e.page_size:,}", e.pages, None)
         print(
