@@ -208,23 +208,23 @@ def chosen_for(entity: str, facts: Sequence[Fact], known_at: _dt.datetime | None
     `relevant(entity, effective(facts, known_at))` filtered by `_may_touch`, in one pass
     and one sort: the projector and the rebuild ask this once per entity per append."""
     seen = known(facts, known_at)
-    superseded: set[object] = set()
+    superseded: set[int] = set()  # as integers: UUID.__hash__ is Python code, int's is not
     for fact in seen:
         if fact.event.supersedes:
-            superseded.update(fact.event.supersedes)
+            superseded.update(old.int for old in fact.event.supersedes)
     rules: set[str] = set()
     for fact in seen:
         event = fact.event
         if (
             isinstance(event, _NAMING)
             and entity in event.targets
-            and not (superseded and event.id in superseded)
+            and not (superseded and event.id.int in superseded)
         ):
             rules.add(event.entity)
     chosen: dict[int, Fact] = {}
     for fact in seen:
         event = fact.event
-        if isinstance(event, EventRetracted) or (superseded and event.id in superseded):
+        if isinstance(event, EventRetracted) or (superseded and event.id.int in superseded):
             continue
         subject = event.entity
         if isinstance(event, RuleIssued):
