@@ -516,6 +516,13 @@ class _TreeRssPeak:
         self._thread.join()
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its children that have exited (a
+    rebuild's worker processes, once it returns). PostgreSQL's own work is not in it."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 async def raw_read(pool: asyncpg.Pool, page: int) -> int:
     """Every event, paged as rebuild pages them, each payload decoded. Returns the count."""
     count, position = 0, 0
@@ -536,6 +543,8 @@ class RebuildFigures:
     rebuild: list[float] = field(default_factory=list)
     peak_rss: int = 0
     rss_before: int = 0
+    raw_cpu: list[float] = field(default_factory=list)  # CPU seconds of this process
+    rebuild_cpu: list[float] = field(default_factory=list)  # this process and its workers
 
 
 async def rebuild_round(
@@ -543,17 +552,21 @@ async def rebuild_round(
 ) -> None:
     """One raw read + decode of the log, then one rebuild; both timed."""
     note(f"  round {round_}/{rounds}: raw read + decode")
+    cpu = _cpu_seconds()
     t0 = time.perf_counter()
     count = await raw_read(pool, readmodel_sql.PAGE)
     out.raw.append(time.perf_counter() - t0)
+    out.raw_cpu.append(_cpu_seconds() - cpu)
     if count != events:
         raise RuntimeError(f"raw read {count} events, expected {events}")
     note(f"  round {round_}/{rounds}: rebuild")
     progress = _Progress("rebuild")
+    cpu = _cpu_seconds()
     with _TreeRssPeak() as rss:
         t0 = time.perf_counter()
         await rebuild(pool, progress=progress)
         out.rebuild.append(time.perf_counter() - t0)
+    out.rebuild_cpu.append(_cpu_seconds() - cpu)  # the workers have exited: counted
     out.peak_rss = max(out.peak_rss, rss.peak)
     reached = await pool.fetchval("SELECT position FROM rm_state")
     if reached != events:
@@ -684,6 +697,7 @@ async def check_agreement(pool: asyncpg.Pool, loaded: Loaded, seed: int) -> int:
 class EngineFigures:
     append_events: int = 0
     append_seconds: float = 0.0  # the projector catching up on them
+    append_cpu: float = 0.0  # CPU seconds of this process meanwhile (PostgreSQL's not in it)
     page_size: int = 0
     pages: list[float] = field(default_factory=list)  # seconds per page
     streamed: int = 0
@@ -735,9 +749,11 @@ async def measure_engine(
         if len(batch) == 5:
             await store.append(batch)
             batch = []
+    cpu = _cpu_seconds()
     t0 = time.perf_counter()
     await projector.catch_up()
     out.append_seconds = time.perf_counter() - t0
+    out.append_cpu = _cpu_seconds() - cpu
     out.append_events = APPENDED
 
     out.page_size = PAGE_SIZE
@@ -889,6 +905,12 @@ def report(results: list[SizeResult]) -> None:
                 f"   {'':<36}RSS {_mib(f.rss_before)} before a rebuild; peak during it, this "
                 f"process and its workers summed: {_mib(f.peak_rss)}"
             )
+        if f.rebuild_cpu:
+            raw_cpu, rebuild_cpu = statistics.median(f.raw_cpu), statistics.median(f.rebuild_cpu)
+            print(
+                f"   {'':<36}CPU s (Python side, workers included): raw {raw_cpu:.1f}, "
+                f"rebuild {rebuild_cpu:.1f}; load average {os.getloadavg()[0]:.1f} at the end"
+            )
 
     header = f"   {'':<36}{'p50 ms':>9} {'p99 ms':>9} {'n':>6}  vs PK p50/p99"
     print(
@@ -934,7 +956,7 @@ def report(results: list[SizeResult]) -> None:
         print(f"  {r.size:,} events (load average {e.load[0]:.1f} {e.load[1]:.1f} {e.load[2]:.1f})")
         print(
             f"   {'projector: 1,000 events appended':<36}{e.append_seconds * 1000:>9.0f} ms "
-            f"({e.append_events / e.append_seconds:,.0f} events/s)"
+            f"({e.append_events / e.append_seconds:,.0f} events/s; {e.append_cpu:.2f} CPU s)"
         )
         _latency_line(f"members page of {e.page_size:,}", e.pages, None)
         print(

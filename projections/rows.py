@@ -218,6 +218,8 @@ class Folding:
         self._segmentations: dict[str, Segmentation] = {}
         """Per entity, its segments as last folded: the next group re-folds only from the
         first breakpoint its facts can change."""
+        self._found: dict[str, list[Segment]] = {}
+        """Per entity, the list its segmentation last returned (the same list: no change)."""
 
     def stored(self, entity: str, rows: Rows) -> None:
         if rows:
@@ -261,6 +263,7 @@ class Folding:
         self.failed.setdefault(entity, (position, f"{type(error).__name__}: {error}"))
         self.current.pop(entity, None)
         self._segmentations.pop(entity, None)
+        self._found.pop(entity, None)
         self.dirty.discard(entity)
         self.records.pop(entity, None)
         self.closed = [row for row in self.closed if row[1] != entity]
@@ -271,9 +274,16 @@ class Folding:
         segmentation = self._segmentations.get(entity)
         if segmentation is None:
             segmentation = self._segmentations[entity] = Segmentation(entity)
-        rows = rows_of(segmentation.update(facts))
+        found = segmentation.update(facts)
+        if found is self._found.get(entity):
+            rows = None  # the very segments of its last update: its rows stand
+        else:
+            self._found[entity] = found
+            rows = rows_of(found)
         previous = self.current.get(entity, {})
-        if len(rows) != len(previous) or any(row not in previous for row in rows):
+        if rows is not None and (
+            len(rows) != len(previous) or any(row not in previous for row in rows)
+        ):
             # Only rows that changed are closed and opened: a row that is still true keeps
             # the recorded_from at which it became the log's knowledge.
             now = {row: previous[row] if row in previous else recorded_at for row in rows}

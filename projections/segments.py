@@ -26,12 +26,36 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import msgspec
 
-from events import PartialDate, RuleIssued
+from events import (
+    EntityDelisted,
+    EntityListed,
+    EntityRegistered,
+    EventRetracted,
+    ExitAnnounced,
+    PartialDate,
+    ProductMassProduced,
+    RuleIssued,
+    RuleRescinded,
+)
+from events.types import (
+    EntityRenamed,
+    FinancialImpactDisclosed,
+    GuidanceIssued,
+    LicenseRequirementImposed,
+    OwnershipChanged,
+    ProductAnalyzed,
+    ProductLaunched,
+    RegulatoryReviewConcluded,
+    RegulatoryReviewOpened,
+    RuleSuspended,
+    SupplyHalted,
+)
 from projections.encode import canonical_json
 from projections.facts import Fact
-from projections.fold import item_key, relevant
+from projections.fold import item_key
+from projections.fold.core import owner_named
 from projections.queries import ASPECTS, evolve_noting_removals, items_of
-from projections.select import counts, effective
+from projections.select import counts, known, world_key
 from projections.state import Aspect, EntityState, initial_state
 
 OPEN_END = _dt.date.max
@@ -133,24 +157,33 @@ def _sensitive_days(fact: Fact) -> tuple[_dt.date, ...]:
     return tuple(_plain_dates(fact.event))
 
 
-def _first_difference(
-    chosen: Sequence[Fact],
-    sensitive: Sequence[tuple[_dt.date, ...]],
-    before: _dt.date,
-    day: _dt.date,
-) -> int:
-    """The first fact (world order) whose effect may differ between `before` and `day`: it starts
-    to count, turns definite, or has a date field in (before - 1, day + 1]."""
-    for index, fact in enumerate(chosen):
-        occurred = fact.event.occurred
-        if before < occurred.start <= day:
-            return index
-        if before < occurred.end - _ONE_DAY <= day:
-            return index
+def _first_differences(
+    chosen: Sequence[Fact], sensitive: Sequence[tuple[_dt.date, ...]], days: Sequence[_dt.date]
+) -> list[int]:
+    """Per breakpoint index i >= 1, the first fact (world order) whose effect may differ between
+    days[i - 1] and days[i]: it starts to count, turns definite, or has a date field in
+    [days[i - 1] - 1, days[i] + 1]; len(chosen) where none does. Index 0 is unused.
+
+    Each fact's days are placed among the breakpoints by bisection, so this costs about the
+    number of facts times log(breakpoints), not facts times breakpoints."""
+    last = len(days) - 1
+    first = [len(chosen)] * len(days)
+    for index in range(len(chosen) - 1, -1, -1):
+        occurred = chosen[index].event.occurred
+        # before < x <= day holds for exactly one breakpoint pair: where x would be inserted.
+        for x in (occurred.start, occurred.end - _ONE_DAY):
+            at = bisect.bisect_left(days, x)
+            if 1 <= at <= last:
+                first[at] = index
         for value in sensitive[index]:
-            if before - _ONE_DAY <= value <= day + _ONE_DAY:
-                return index
-    return len(chosen)
+            low, high = _day(value, -1), _day(value, 1)
+            # days[i - 1] - 1 <= value <= days[i] + 1: days[i] >= value - 1 and
+            # days[i - 1] <= value + 1.
+            lo = 1 if low is None else max(1, bisect.bisect_left(days, low))
+            hi = last if high is None else min(last, bisect.bisect_right(days, high))
+            for at in range(lo, hi + 1):
+                first[at] = index
+    return first
 
 
 def segments(
@@ -165,7 +198,49 @@ def segments(
     so from one breakpoint to the next only the facts from the first one whose effect may
     differ need folding again: the states after each prefix are kept and reused.
     """
-    return Segmentation(entity, known_at).update(facts)
+    return WholeSegmentation(entity, known_at).update(facts)
+
+
+def chosen_for(entity: str, facts: Sequence[Fact], known_at: _dt.datetime | None) -> list[Fact]:
+    """The facts `segments()` folds for `entity`: effective at `known_at`, relevant to it, in
+    world order, without the rule issuances that name other companies only.
+
+    `relevant(entity, effective(facts, known_at))` filtered by `_may_touch`, in one pass
+    and one sort: the projector and the rebuild ask this once per entity per append."""
+    seen = known(facts, known_at)
+    superseded: set[int] = set()  # as integers: UUID.__hash__ is Python code, int's is not
+    for fact in seen:
+        if fact.event.supersedes:
+            superseded.update(old.int for old in fact.event.supersedes)
+    rules: set[str] = set()
+    for fact in seen:
+        event = fact.event
+        if (
+            isinstance(event, _NAMING)
+            and entity in event.targets
+            and not (superseded and event.id.int in superseded)
+        ):
+            rules.add(event.entity)
+    chosen: dict[int, Fact] = {}
+    for fact in seen:
+        event = fact.event
+        if isinstance(event, EventRetracted) or (superseded and event.id.int in superseded):
+            continue
+        subject = event.entity
+        if isinstance(event, RuleIssued):
+            if entity in event.targets:  # else not `_may_touch`; if so, relevant
+                chosen[fact.position] = fact
+        elif (
+            subject == entity
+            or (subject in rules and isinstance(event, _RULE_STREAM))
+            or owner_named(fact) == entity
+        ):
+            chosen[fact.position] = fact
+    return sorted(chosen.values(), key=world_key)
+
+
+_NAMING = (RuleIssued, GuidanceIssued)
+_RULE_STREAM = (RuleIssued, RuleRescinded, RuleSuspended, GuidanceIssued)
 
 
 class _Open(typing.NamedTuple):
@@ -180,8 +255,9 @@ class _Closed(typing.NamedTuple):
     value: object
 
 
-class Segmentation:
-    """One entity's segments, kept up to date as its facts grow or change.
+class WholeSegmentation:
+    """One entity's segments, kept up to date as its facts grow or change, the whole entity
+    evaluated at every breakpoint (what `segments()` computes).
 
     `update(facts)` returns exactly `segments(entity, facts, known_at)`, but reuses the last
     evaluation up to the first breakpoint the difference can change: the earliest day on which
@@ -213,10 +289,10 @@ class Segmentation:
         """Index of the breakpoint the last update evaluated from (None: nothing changed)."""
 
     def update(self, facts: Sequence[Fact]) -> list[Segment]:
-        entity = self.entity
-        chosen = [
-            f for f in relevant(entity, effective(facts, self.known_at)) if _may_touch(entity, f)
-        ]
+        return self.update_chosen(chosen_for(self.entity, facts, self.known_at))
+
+    def update_chosen(self, chosen: list[Fact]) -> list[Segment]:
+        """`update` of facts already chosen (`chosen_for`)."""
         old = self._chosen
         same = 0
         limit = min(len(old), len(chosen))
@@ -279,28 +355,35 @@ class Segmentation:
         prefix, since, open_rows = self._prefix, self._since, self._open
         closed = [c for c, _ in self._segments]
         reused = {id(c): s for c, s in self._segments}
+        first_difference = _first_differences(chosen, sensitive, days)
+        seen: tuple[object, ...] = ()
         for index in range(start, len(days)):
             day = days[index]
             if index == 0:
                 prefix[:] = [(initial_state(entity, day, known_at), {})]
                 since[:] = [0]
             else:
-                keep = min(
-                    _first_difference(chosen, sensitive, days[index - 1], day), len(prefix) - 1
-                )
+                keep = min(first_difference[index], len(prefix) - 1)
                 del prefix[keep + 1 :]
                 del since[keep + 1 :]
                 state, removed = prefix[keep]
                 prefix[keep] = (msgspec.structs.replace(state, as_of=day), removed)
             state, removed = prefix[-1]
-            for fact in chosen[len(prefix) - 1 :]:
+            for at in range(len(prefix) - 1, len(chosen)):
+                fact = chosen[at]
                 if not counts(fact, day):
                     break  # world order: every later fact starts later still
                 state, removed = evolve_noting_removals(state, removed, fact)
                 prefix.append((state, removed))
                 since.append(index)
 
-            now: dict[tuple[Aspect, tuple[str, ...]], object] = dict(items_of(state))
+            # The items are the very objects of the breakpoint before (nothing was folded
+            # again, or the fold gave back the same containers): the open segments stand.
+            parts = (state.listings, state.rules, state.products, state.exits, removed)
+            if len(parts) == len(seen) and all(a is b for a, b in zip(parts, seen, strict=True)):
+                continue
+            seen = parts
+            now: dict[tuple[Aspect, tuple[str, ...]], object] = items_of(state)  # type: ignore[assignment]
             for ref, remover in removed.items():
                 if ref not in now:
                     now[ref] = _Removed(remover)
@@ -319,6 +402,117 @@ class Segmentation:
         out.extend(_segment(ref, o.start, OPEN_END, o.value) for ref, o in open_rows.items())
         out.sort(key=lambda s: (ASPECTS.index(s.aspect), s.key, s.valid_from))
         self._result = out
+
+
+class Segmentation:
+    """One entity's segments, kept up to date as its facts grow or change, item by item.
+
+    `update(facts)` returns exactly `segments(entity, facts, known_at)`. Each of the events
+    below changes one item of the entity's state (a listing, a rule in force, a product, an
+    exit) and reads nothing of the state but that item and `as_of`; the others change no item
+    at all. So an item's segments are those of the fold of its own facts alone, and an update
+    re-evaluates only the items whose facts changed (each with `WholeSegmentation`, from the
+    first breakpoint the change can move), not the whole entity from the change onwards.
+
+    An entity with a fact this does not know to be confined to one item (a rule's own stream,
+    an event type not listed below) is evaluated whole, as `segments()` does.
+    """
+
+    def __init__(self, entity: str, known_at: _dt.datetime | None = None) -> None:
+        self.entity = entity
+        self.known_at = known_at
+        self._items: dict[ItemRef, WholeSegmentation] = {}
+        self._whole: WholeSegmentation | None = None
+        self._result: list[Segment] = []
+        self._refs: dict[int, object] = {}
+        """`_item_of` each fact seen, by position (the log never changes a position's event)."""
+
+    def update(self, facts: Sequence[Fact]) -> list[Segment]:
+        entity = self.entity
+        chosen = chosen_for(entity, facts, self.known_at)
+        by_item: dict[ItemRef, list[Fact]] = {}
+        refs = self._refs
+        for fact in chosen:
+            ref = refs.get(fact.position, _UNSEEN)
+            if ref is _UNSEEN:
+                ref = refs[fact.position] = _item_of(entity, fact)
+            if ref is _ANY_ITEM:
+                self._items = {}
+                if self._whole is None:
+                    self._whole = WholeSegmentation(entity, self.known_at)
+                self._result = self._whole.update_chosen(chosen)
+                return self._result
+            if ref is not None:
+                by_item.setdefault(ref, []).append(fact)  # type: ignore[arg-type]
+        self._whole = None
+        changed = by_item.keys() != self._items.keys()
+        parts = {}
+        for ref, mine in by_item.items():
+            part = self._items.get(ref)
+            if part is None:
+                part = WholeSegmentation(entity, self.known_at)
+            elif part._chosen == mine:  # the same facts (the very objects, mostly): as it was
+                parts[ref] = part
+                continue
+            part.update_chosen(mine)
+            changed = changed or part.refolded_from is not None
+            parts[ref] = part
+        self._items = parts
+        if changed:
+            out = [s for ref in sorted(parts, key=_item_order) for s in parts[ref]._result]
+            self._result = out
+        return self._result
+
+
+ItemRef = tuple[Aspect, tuple[str, ...]]
+_ANY_ITEM: typing.Final = ("*", ("*",))
+_UNSEEN: typing.Final = object()
+"""`_item_of` of a fact that may change any item, or something else that items depend on."""
+
+
+def _item_order(ref: ItemRef) -> tuple[int, tuple[str, ...]]:
+    return (ASPECTS.index(ref[0]), ref[1])
+
+
+_NO_ITEM: tuple[type, ...] = (
+    EntityRegistered,
+    EntityRenamed,
+    OwnershipChanged,
+    GuidanceIssued,
+    EventRetracted,
+    LicenseRequirementImposed,
+    RegulatoryReviewOpened,
+    RegulatoryReviewConcluded,
+    FinancialImpactDisclosed,
+    ProductLaunched,
+    ProductAnalyzed,
+    SupplyHalted,
+)
+"""Events whose `evolve` changes none of an entity's listings, rules, products and exits (names,
+ownership, guidance, licence requirements, reviews, disclosures, launches, analyses, halts)."""
+
+
+def _item_of(entity: str, fact: Fact) -> ItemRef | None:
+    """The one item of `entity` that `evolve` may change for `fact` (reading no other item),
+    None when it changes none, `_ANY_ITEM` when this cannot say."""
+    event = fact.event
+    own = event.entity == entity
+    match event:
+        case EntityListed() | EntityDelisted():
+            return ("listing", (event.list,)) if own else None
+        case ProductMassProduced():
+            return ("product", (event.product,)) if own else None
+        case ExitAnnounced():
+            return ("exit", (event.market, event.region)) if own else None
+        case RuleIssued():
+            if own:
+                return _ANY_ITEM  # the rule's own state
+            return ("rule", (event.entity,)) if entity in event.targets else None
+        case RuleRescinded() | RuleSuspended():
+            return _ANY_ITEM if own else ("rule", (event.entity,))
+    if isinstance(event, _NO_ITEM):
+        return None
+    return _ANY_ITEM
 
 
 def _earliest(fact: Fact, dates: tuple[_dt.date, ...]) -> _dt.date:
@@ -349,4 +543,13 @@ def _segment(
     )
 
 
-__all__ = ["OPEN_END", "Segment", "Segmentation", "breakpoints", "item_key", "segments"]
+__all__ = [
+    "OPEN_END",
+    "Segment",
+    "Segmentation",
+    "WholeSegmentation",
+    "breakpoints",
+    "chosen_for",
+    "item_key",
+    "segments",
+]

@@ -39,12 +39,16 @@ def effective(facts: Iterable[Fact], known_at: _dt.datetime | None) -> list[Fact
     seen = known(facts, known_at)
     superseded: set[uuid.UUID] = set()
     for fact in seen:
-        superseded.update(fact.event.supersedes)
-    kept = [
-        fact
-        for fact in seen
-        if not isinstance(fact.event, EventRetracted) and fact.event.id not in superseded
-    ]
+        if fact.event.supersedes:
+            superseded.update(fact.event.supersedes)
+    if superseded:
+        kept = [
+            fact
+            for fact in seen
+            if not isinstance(fact.event, EventRetracted) and fact.event.id not in superseded
+        ]
+    else:  # no id to look up (hashing every event's UUID costs a rebuild seconds)
+        kept = [fact for fact in seen if not isinstance(fact.event, EventRetracted)]
     kept.sort(key=world_key)
     return kept
 

@@ -293,9 +293,30 @@ def owner_named(fact: Fact) -> str | None:
     return None
 
 
+_RULE_STREAM = (RuleIssued, RuleRescinded, RuleSuspended, GuidanceIssued)
+_NAMING = (RuleIssued, GuidanceIssued)
+
+
 def relevant(entity: str, facts: Iterable[Fact]) -> list[Fact]:
-    """The facts (already selected, see `effective`) relevant to `entity`, in world order."""
-    return Relevance(facts).relevant(entity)
+    """The facts (already selected, see `effective`) relevant to `entity`, in world order:
+    `Relevance(facts).relevant(entity)` for one entity, without indexing every other one."""
+    facts = facts if isinstance(facts, list | tuple) else list(facts)
+    rules = {
+        fact.event.entity
+        for fact in facts
+        if isinstance(fact.event, _NAMING) and entity in fact.event.targets
+    }
+    chosen: dict[int, Fact] = {}
+    for fact in facts:
+        event = fact.event
+        subject = event.entity
+        if (
+            subject == entity
+            or (subject in rules and isinstance(event, _RULE_STREAM))
+            or owner_named(fact) == entity
+        ):
+            chosen[fact.position] = fact
+    return sorted(chosen.values(), key=world_key)
 
 
 def state_as_of(

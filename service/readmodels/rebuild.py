@@ -36,8 +36,12 @@ from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
 
 Progress = Callable[[int, int], None]
 
-PARTITION_EVENTS = 20_000
-"""About how many events of the log one partition folds: the rebuild's memory per worker."""
+PARTITION_EVENTS = 2_500
+"""About how many events of the log one partition folds: the rebuild's memory per worker. A
+partition of 20,000 events took a worker about 230 MB above its imports; with 5,000, the
+rebuild and two workers peaked at 416 MiB at 100k events and 485 MiB at 1M (a partition
+there also reads the streams of more rules). Smaller partitions cost a query and a COPY each,
+and re-read the streams of rules that name companies in several partitions."""
 
 _Row = tuple
 """An event row as `sql.FACTS_OF` reads it (the columns of `SELECT_RECORDED`), as a tuple."""
@@ -159,7 +163,9 @@ async def rebuild(
                 )
                 del rows
                 running[future] = partition
-                while len(running) >= workers:
+                # One partition more than there are workers is in flight, so a worker that
+                # finishes finds the next one waiting while its rows are written.
+                while len(running) > workers:
                     await _write_finished(conn, generation, partitions, upto, running, done)
                     report()
             while running:

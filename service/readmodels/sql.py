@@ -41,12 +41,23 @@ WHERE generation = $1 AND entity = ANY($2::text[]) AND recorded_to = 'infinity'
 """
 # A current row is identified by (entity, aspect, key, valid_from): an item's segments do
 # not overlap in world time.
+# The entities' current rows are found by `rm_items_current` (generation, entity) first, then
+# matched in memory and updated by ctid. Matched directly, the planner looked each row up by
+# `rm_items_by_key` (generation, aspect, key, ...) and filtered the entity: every company with
+# a current row of the same list and day read per row closed (~480 at 1M events), and closing
+# the rows of 1,000 appended events took 10-28 s at 1M instead of 0.4 s.
 CLOSE_ROWS_OF = """
+WITH current AS MATERIALIZED (
+    SELECT ctid AS row_id, entity, aspect, key, valid_from FROM rm_items
+    WHERE generation = $1 AND entity = ANY($2::text[]) AND recorded_to = 'infinity'
+)
 UPDATE rm_items AS i SET recorded_to = c.recorded_to
-FROM unnest($2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[])
+FROM current
+JOIN unnest($2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[])
     AS c (entity, aspect, key, valid_from, recorded_to)
-WHERE i.generation = $1 AND i.entity = c.entity AND i.aspect = c.aspect AND i.key = c.key
-  AND i.valid_from = c.valid_from AND i.recorded_to = 'infinity'
+    ON current.entity = c.entity AND current.aspect = c.aspect AND current.key = c.key
+   AND current.valid_from = c.valid_from
+WHERE i.ctid = current.row_id AND i.recorded_to = 'infinity'
 """
 UPSERT_ENTITIES = """
 INSERT INTO rm_entities (generation, entity, kind, country, names, aliases, search)

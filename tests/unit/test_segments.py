@@ -4,17 +4,43 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import uuid
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from events import AnyEvent, PartialDate, RuleIssued, RuleRescinded
+from events.types import (
+    EntityRenamed,
+    GuidanceIssued,
+    LicenseRequirementImposed,
+    OwnershipChanged,
+    RuleSuspended,
+    SupplyHalted,
+)
 from projections import Fact, canonical_json, state_as_of
 from projections.fold import relevant
 from projections.queries import _fold_noting_removals, items_of
-from projections.segments import OPEN_END, Segmentation, breakpoints, segments
+from projections.segments import (
+    OPEN_END,
+    Segmentation,
+    WholeSegmentation,
+    breakpoints,
+    segments,
+)
 from projections.select import effective
 from projections.state import initial_state
-from tests.support.strategies import COMPANIES, LogBuilder, days_for, logs, moments_for
+from tests.support.strategies import (
+    COMPANIES,
+    SOURCES,
+    T0,
+    LogBuilder,
+    days_for,
+    logs,
+    moments_for,
+)
+
+P = PartialDate
 
 PROPERTY = settings(max_examples=150, deadline=None)
 
@@ -73,11 +99,13 @@ def test_incremental_segmentation_equals_the_full_one_at_every_split(
 ) -> None:
     """Fed the log in random prefixes (as append transactions arrive), or fed a log and then
     a different one (facts withdrawn, reordered relevance), `Segmentation.update` answers
-    exactly what `segments()` computes from scratch on the same facts."""
+    exactly what `segments()` computes from scratch on the same facts: item by item
+    (`Segmentation`, what the projector and the rebuild use) or the whole entity at once."""
     known_at = data.draw(moments_for(log))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(log)), max_size=4)))
+    kind = data.draw(st.sampled_from([Segmentation, WholeSegmentation]))
     for entity in COMPANIES:
-        incremental = Segmentation(entity, known_at)
+        incremental = kind(entity, known_at)
         for cut in [*cuts, len(log)]:
             assert incremental.update(log[:cut]) == segments(entity, log[:cut], known_at)
         # Going back to a shorter log withdraws facts: also recomputed from where it differs.
@@ -91,7 +119,7 @@ def test_an_event_dated_after_everything_known_refolds_only_the_tail() -> None:
     for year in range(2021, 2031):
         build.listed("acme", f"{year}-03-01")
         build.delisted("acme", f"{year}-09-01")
-    incremental = Segmentation("acme")
+    incremental = WholeSegmentation("acme")
     incremental.update(build.facts)
     breakpoints_before = len(breakpoints(build.facts))
     build.listed("acme", "2031-03-01")
@@ -101,3 +129,73 @@ def test_an_event_dated_after_everything_known_refolds_only_the_tail() -> None:
     build.listed("acme", "2020-06-01", on="eu-sanctions")  # backdated: from its own day
     assert incremental.update(build.facts) == segments("acme", build.facts)
     assert breakpoints(build.facts)[incremental.refolded_from] == _dt.date(2020, 6, 1)
+
+
+@st.composite
+def _logs_with_rare_events(draw: st.DrawFn) -> list[Fact]:
+    """A generated log with suspensions, renames, changes of ownership, guidance, licence
+    requirements and supply halts mixed in: events `Segmentation` treats as touching one item
+    (a suspension, for the companies a rule names), no item, or the whole of a rule's state."""
+    base = draw(logs())
+    entities = sorted({f.event.entity for f in base})
+    rules = sorted(
+        {f.event.entity for f in base if isinstance(f.event, RuleIssued | RuleRescinded)}
+    )
+    extra: list[AnyEvent] = []
+    for _ in range(draw(st.integers(1, 6))):
+        occurred = draw(st.sampled_from([f.event.occurred for f in base]))
+        common = {"occurred": occurred, "sources": SOURCES, "id": uuid.UUID(int=len(extra) + 1)}
+        kind = draw(
+            st.sampled_from(
+                ["suspended", "suspended", "renamed", "owned", "guidance", "license", "halt"]
+            )
+        )
+        entity = draw(st.sampled_from(entities))
+        if kind == "suspended" and rules:
+            until = draw(st.sampled_from([None, *(f.event.occurred.end for f in base)]))
+            event: AnyEvent = RuleSuspended(
+                entity=draw(st.sampled_from(rules)), until=until, **common
+            )
+        elif kind == "renamed":
+            event = EntityRenamed(entity=entity, names={"en": f"{entity} renamed"}, **common)
+        elif kind == "owned":
+            owner = draw(st.sampled_from(entities))
+            event = OwnershipChanged(entity=entity, owner=owner, share=50.0, **common)
+        elif kind == "guidance":
+            event = GuidanceIssued(
+                entity="guidance",
+                title={"en": "Guidance"},
+                authority="BIS",
+                targets=(entity,),
+                **common,
+            )
+        elif kind == "license":
+            event = LicenseRequirementImposed(
+                entity=entity, authority="BIS", items="H20", destinations=("CN",), **common
+            )
+        else:
+            event = SupplyHalted(
+                entity=entity, customer="huawei", effective=_dt.date(2024, 9, 14), **common
+            )
+        extra.append(event)
+    merged = [f.event for f in base]
+    for event in extra:
+        merged.insert(draw(st.integers(len(merged) - len(base) // 2, len(merged))), event)
+    return [
+        Fact(position=i, recorded_at=T0 + _dt.timedelta(minutes=i), event=event)
+        for i, event in enumerate(merged, start=1)
+    ]
+
+
+@given(_logs_with_rare_events(), st.data())
+@settings(max_examples=150, deadline=None)  # a log of up to ~30 facts, every prefix
+def test_item_by_item_segmentation_equals_the_whole_one_with_every_event_type(
+    log: list[Fact], data: st.DataObject
+) -> None:
+    """Item by item, `Segmentation` answers what `segments()` answers for companies and rules
+    alike, fed the log one fact at a time, whatever mix of event types it holds."""
+    known_at = data.draw(moments_for(log))
+    for entity in sorted({f.event.entity for f in log} | set(COMPANIES)):
+        incremental = Segmentation(entity, known_at)
+        for cut in range(len(log) + 1):
+            assert incremental.update(log[:cut]) == segments(entity, log[:cut], known_at)
