@@ -554,7 +554,8 @@ class ListController(Controller):
             page_limit = limit
 
             async def render_page() -> tuple[bytes, str | None]:
-                await require_registered(moment.store, [list_id], moment.known_at, "list_id")
+                if paging.cursor is None:  # a later page: its first was read at the same moment
+                    await require_registered(moment.store, [list_id], moment.known_at, "list_id")
                 pool = await models_for(router, gate, moment)
                 page = await readmodel.list_members_page(
                     pool,

@@ -10,6 +10,7 @@ import datetime as _dt
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 
+import anyio
 import asyncpg
 import msgspec
 
@@ -192,11 +193,27 @@ async def stream_list_members(
     after `after`, read through a server-side cursor `STREAM_PREFETCH` rows at a time: only
     those rows are held. `limit` caps the rows read (each row is at most one member)."""
     query, args = _members_args(list_id, as_of, known_at, after, limit)
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
+    async with contextlib.aclosing(_rows(pool, query, args)) as rows:
+        async for row in rows:
             member = _member(row, program)
             if member is not None:
                 yield member
+
+
+async def _rows(pool: asyncpg.Pool, query: str, args: list) -> AsyncIterator[asyncpg.Record]:
+    """The rows of `query` through a server-side cursor, in a read-only transaction on a
+    connection of its own. However the reading ends (the last row, an early `aclose`, or the
+    reader cancelled because its client left an HTTP stream) the transaction is rolled back
+    shielded from cancellation, so the connection goes back to the pool clean."""
+    async with pool.acquire() as conn:
+        transaction = conn.transaction(readonly=True)
+        await transaction.start()
+        try:
+            async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
+                yield row
+        finally:
+            with anyio.CancelScope(shield=True):
+                await transaction.rollback()
 
 
 async def list_members_page(
@@ -274,12 +291,12 @@ async def stream_changes(
     query = sql.ITEMS_ON_EITHER_NOW
     if known_at is not None:
         query, args = sql.ITEMS_ON_EITHER_AT, [*args, known_at]
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
+    async with contextlib.aclosing(_rows(pool, query, args)) as rows:
         entity: str | None = None
         old: dict = {}
         new: dict = {}
         removed: dict = {}
-        async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
+        async for row in rows:
             if row["entity"] != entity:
                 if entity is not None:
                     for change in _diff(entity, old, new, removed, skip if entity == after else 0):
