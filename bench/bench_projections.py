@@ -783,6 +783,7 @@ class HttpFigures:
 
     page_size: int = 0
     pages: list[float] = field(default_factory=list)  # seconds per page, none from the cache
+    trivial: list[float] = field(default_factory=list)  # GET /health/live, one after each page
     walks: int = 0
     streamed: int = 0
     stream_seconds: float = 0.0
@@ -790,7 +791,7 @@ class HttpFigures:
     json_members: int = 0
     json_bytes: int = 0
     json_seconds: float = 0.0
-    rss_before: int = 0  # the server and its workers, after a warm-up walk and stream
+    rss_before: int = 0  # the server and its workers, after the walks, before the streams
     rss_stream_peak: int = 0  # the largest sum while streaming (3 streams)
     rss_json_peak: int = 0  # the largest sum while answering the whole list in one JSON body
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -803,8 +804,11 @@ def _members_url(base: str) -> str:
     return f"{base}/v1/lists/{LIST_ID}/members"
 
 
-def _walk(client: httpx.Client, url: str, known_at: str, out: list[float] | None) -> int:
-    """Every page of the list at `known_at`, following `next`; the members seen."""
+def _walk(
+    client: httpx.Client, url: str, known_at: str, out: HttpFigures | None, trivial: str = ""
+) -> int:
+    """Every page of the list at `known_at`, following `next`; the members seen. With `out`,
+    each page's time goes to `out.pages` and, after it, one GET of `trivial` to `out.trivial`."""
     params = {"as_of": AS_OF.isoformat(), "limit": str(PAGE_SIZE), "known_at": known_at}
     seen = 0
     while True:
@@ -815,7 +819,10 @@ def _walk(client: httpx.Client, url: str, known_at: str, out: list[float] | None
             raise RuntimeError(f"a page answered {response.status_code}: {response.text[:300]}")
         page = response.json()
         if out is not None:
-            out.append(elapsed)
+            out.pages.append(elapsed)
+            t0 = time.perf_counter()
+            client.get(trivial).raise_for_status()
+            out.trivial.append(time.perf_counter() - t0)
         seen += len(page["members"])
         if page["next"] is None:
             return seen
@@ -840,9 +847,11 @@ def measure_http(
 ) -> HttpFigures:
     """Members through the real server: pages of 1,000 (each walk at a `known_at` of its own
     after the log's head: the answer of now, under a cache key no earlier walk used, so no
-    page comes from the answer cache), p50/p99; the whole list streamed as NDJSON, members/s,
-    best of 3, with the server's RSS (main process and workers) sampled every 50 ms; then the
-    whole list as one JSON body, the answer built in memory, for comparison."""
+    page comes from the answer cache), p50/p99, beside GET /health/live (one after each page,
+    same client and server); the whole list streamed as NDJSON, members/s, best of 3, with the
+    server's RSS (main process and workers) sampled every 50 ms from just before the streams
+    (after the walks, whose pages fill the answer cache); then the whole list as one JSON
+    body, the answer built in memory, for comparison."""
     out = HttpFigures(page_size=PAGE_SIZE, load=os.getloadavg())
     with (
         serving(url, seed=False) as served,
@@ -857,14 +866,14 @@ def measure_http(
         if _walk(client, address, known_at(), None) != members:  # warm-up, and a check
             raise RuntimeError("the pages do not add up to the list's members")
         _stream(client, address)
-        out.rss_before = _tree_rss(served.process.pid)
         started = time.perf_counter()
         while out.walks < 3 or (
             len(out.pages) < max(MIN_SAMPLES, args.samples)
             and time.perf_counter() - started < args.budget
         ):
-            _walk(client, address, known_at(), out.pages)
+            _walk(client, address, known_at(), out, f"{served.base}/health/live")
             out.walks += 1
+        out.rss_before = _tree_rss(served.process.pid)
         with _TreeRssPeak(served.process.pid) as rss:
             for _ in range(3):
                 lines, size, seconds = _stream(client, address)
@@ -1086,10 +1095,11 @@ def report(results: list[SizeResult]) -> None:
             print(f"  {r.size:,} events: not measured (no read models, or --no-http)")
             continue
         print(f"  {r.size:,} events (load average {h.load[0]:.1f} {h.load[1]:.1f} {h.load[2]:.1f})")
+        _latency_line("baseline: GET /health/live", h.trivial, None, "one after each page")
         _latency_line(
             f"page of {h.page_size:,} (limit, cursor)",
             h.pages,
-            None,
+            h.trivial,
             f"{h.walks} walks of the whole list, each at a known_at of its own: no cached page",
         )
         print(
@@ -1102,7 +1112,8 @@ def report(results: list[SizeResult]) -> None:
             f"members/s ({h.json_seconds * 1000:,.0f} ms, {_mib(h.json_bytes)}, built in memory)"
         )
         print(
-            f"   {'server RSS (process + workers)':<36}{_mib(h.rss_before)} before; peak "
+            f"   {'server RSS (process + workers)':<36}{_mib(h.rss_before)} before the streams; "
+            "peak "
             f"{_mib(h.rss_stream_peak)} while streaming (+{_mib(h.rss_stream_peak - h.rss_before)})"
             f"; peak {_mib(h.rss_json_peak)} answering in one JSON body"
         )
