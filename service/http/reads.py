@@ -350,6 +350,7 @@ CursorParameter = Annotated[
 CountParameter = Annotated[
     bool, Parameter(description='Answer only how many items there are: {"count": n}')
 ]
+# Declared so that the OpenAPI document names it; the answer is chosen by `wants_ndjson`.
 AcceptHeader = Annotated[
     str | None,
     HeaderParameter(
@@ -468,18 +469,27 @@ async def serve_page(
     render: Callable[[], Awaitable[tuple[bytes, str | None]]],
 ) -> Response[bytes]:
     """`serve_cached` for a page, with the `Link` header of its next page."""
-    next_cursor: list[str | None] = [None]
+    rendered: list[str | None] = []
 
     async def body() -> bytes:
-        data, next_cursor[0] = await render()
+        data, next_cursor = await render()
+        rendered.append(next_cursor)
         return data
 
     response = await serve_cached(request, answers, router, key, moment, body)
-    if response.status_code != 304 and next_cursor[0] is None:
-        # not rendered now (a cached page): its next cursor is in its own bytes
-        next_cursor[0] = msgspec.json.decode(response.content).get("next")
-    response.headers.update(next_link(request, next_cursor[0], moment.known_at))
+    if response.status_code == 304:
+        return response
+    # A page from the answer cache was not rendered now: its next cursor is in its own bytes.
+    next_cursor = rendered[0] if rendered else _NEXT.decode(response.content).next
+    response.headers.update(next_link(request, next_cursor, moment.known_at))
     return response
+
+
+class _Next(msgspec.Struct):
+    next: str | None = None
+
+
+_NEXT = msgspec.json.Decoder(_Next)
 
 
 class ListController(Controller):
