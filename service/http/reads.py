@@ -19,6 +19,7 @@ from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Reference
 from litestar.params import HeaderParameter, Parameter, QueryParameter
 from litestar.response import Stream
 
@@ -361,6 +362,22 @@ AcceptHeader = Annotated[
 ]
 
 
+def ndjson_operation(item: str) -> type[Operation]:
+    """The OpenAPI operation of a pageable read, whose 200 answer is also, with `Accept:
+    application/x-ndjson`, a stream of `item` objects, one a line (the schema names one line)."""
+
+    @dataclass
+    class NdjsonOperation(Operation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+                ok.content[NDJSON] = OpenAPIMediaType(
+                    schema=Reference(ref=f"#/components/schemas/{item}")
+                )
+
+    return NdjsonOperation
+
+
 def answers_in(description: str, whole: type, page: type, count: type) -> dict:
     """The 200 answer of a pageable read: JSON (whole, page or count) or an NDJSON stream."""
     return {
@@ -507,6 +524,7 @@ class ListController(Controller):
             MembersPage,
             MembersCount,
         ),
+        operation_class=ndjson_operation("Member"),
     )
     async def members(
         self,
@@ -616,6 +634,7 @@ class ChangesController(Controller):
             ChangesPage,
             ChangesCount,
         ),
+        operation_class=ndjson_operation("Change"),
     )
     async def changes(
         self,

@@ -259,5 +259,9 @@ async def test_openapi_documents_paging_counting_and_streaming(client: AsyncTest
         names = {p["name"] for p in operation["parameters"]}
         assert {"limit", "cursor", "count", "Accept"} <= names, names
         assert "application/x-ndjson" in operation["description"]
-        schema = json.dumps(operation["responses"]["200"])
-        assert "Page" in schema and "Count" in schema, schema
+        content = operation["responses"]["200"]["content"]
+        answers = json.dumps(content["application/json"])
+        assert "Page" in answers and "Count" in answers, answers
+        line = content["application/x-ndjson"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert line == ("Member" if "members" in path else "Change")
+        assert line in spec["components"]["schemas"]
