@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 import asyncpg
+import httpx
 from _common import (
     checkpoint,
     drop_database,
@@ -63,6 +64,7 @@ from _common import (
     server_info,
     with_database,
 )
+from _serve import serving
 
 from events import (
     AnyEvent,
@@ -81,6 +83,7 @@ from events import (
 )
 from projections import canonical_json, fact_of, state_as_of
 from service.db.migrate import migrate
+from service.db.roles import drop_runtime_role
 from service.eventlog.store import SELECT_RECORDED, EventStore
 from service.readmodels import queries as readmodel
 from service.readmodels import sql as readmodel_sql
@@ -481,9 +484,10 @@ def _rss(pid: int | str = "self") -> int:
     return 0
 
 
-def _tree_rss() -> int:
-    """RSS of this process and all its descendants (the rebuild's worker processes), summed."""
-    total, pending = 0, [str(os.getpid())]
+def _tree_rss(root: int | None = None) -> int:
+    """RSS of a process (default: this one) and all its descendants (the rebuild's worker
+    processes, the server's granian workers), summed."""
+    total, pending = 0, [str(root or os.getpid())]
     while pending:
         pid = pending.pop()
         total += _rss(pid)
@@ -495,19 +499,20 @@ def _tree_rss() -> int:
 
 
 class _TreeRssPeak:
-    """Samples `_tree_rss` every 50 ms in a thread while open; `peak` is the largest sum."""
+    """Samples `_tree_rss(root)` every 50 ms in a thread while open; `peak` is the largest sum."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int | None = None) -> None:
+        self.root = root
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, _tree_rss())
+            self.peak = max(self.peak, _tree_rss(self.root))
 
     def __enter__(self) -> _TreeRssPeak:
-        self.peak = _tree_rss()
+        self.peak = _tree_rss(self.root)
         self._thread.start()
         return self
 
@@ -789,6 +794,121 @@ async def measure_engine(
 
 
 @dataclass
+class HttpFigures:
+    """GET /v1/lists/us-entity-list/members through `timeline serve` (granian, 1 worker)."""
+
+    page_size: int = 0
+    pages: list[float] = field(default_factory=list)  # seconds per page, none from the cache
+    trivial: list[float] = field(default_factory=list)  # GET /health/live, one after each page
+    walks: int = 0
+    streamed: int = 0
+    stream_seconds: float = 0.0
+    stream_bytes: int = 0
+    json_members: int = 0
+    json_bytes: int = 0
+    json_seconds: float = 0.0
+    rss_before: int = 0  # the server and its workers, after the walks, before the streams
+    rss_stream_peak: int = 0  # the largest sum while streaming (3 streams)
+    rss_json_peak: int = 0  # the largest sum while answering the whole list in one JSON body
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+NDJSON_ACCEPT = {"Accept": "application/x-ndjson"}
+
+
+def _members_url(base: str) -> str:
+    return f"{base}/v1/lists/{LIST_ID}/members"
+
+
+def _walk(
+    client: httpx.Client, url: str, known_at: str, out: HttpFigures | None, trivial: str = ""
+) -> int:
+    """Every page of the list at `known_at`, following `next`; the members seen. With `out`,
+    each page's time goes to `out.pages` and, after it, one GET of `trivial` to `out.trivial`."""
+    params = {"as_of": AS_OF.isoformat(), "limit": str(PAGE_SIZE), "known_at": known_at}
+    seen = 0
+    while True:
+        t0 = time.perf_counter()
+        response = client.get(url, params=params)
+        elapsed = time.perf_counter() - t0
+        if response.status_code != 200:
+            raise RuntimeError(f"a page answered {response.status_code}: {response.text[:300]}")
+        page = response.json()
+        if out is not None:
+            out.pages.append(elapsed)
+            t0 = time.perf_counter()
+            client.get(trivial).raise_for_status()
+            out.trivial.append(time.perf_counter() - t0)
+        seen += len(page["members"])
+        if page["next"] is None:
+            return seen
+        params["cursor"] = page["next"]
+
+
+def _stream(client: httpx.Client, url: str) -> tuple[int, int, float]:
+    """The whole list as NDJSON: lines, bytes, seconds (from the request to the last byte)."""
+    lines = size = 0
+    t0 = time.perf_counter()
+    with client.stream("GET", url, params={"as_of": AS_OF.isoformat()}, headers=NDJSON_ACCEPT) as r:
+        if r.status_code != 200:
+            raise RuntimeError(f"the stream answered {r.status_code}")
+        for chunk in r.iter_raw():
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+    return lines, size, time.perf_counter() - t0
+
+
+def measure_http(
+    url: str, head_recorded_at: _dt.datetime, members: int, args: argparse.Namespace
+) -> HttpFigures:
+    """Members through the real server: pages of 1,000 (each walk at a `known_at` of its own
+    after the log's head: the answer of now, under a cache key no earlier walk used, so no
+    page comes from the answer cache), p50/p99, beside GET /health/live (one after each page,
+    same client and server); the whole list streamed as NDJSON, members/s, best of 3, with the
+    server's RSS (main process and workers) sampled every 50 ms from just before the streams
+    (after the walks, whose pages fill the answer cache); then the whole list as one JSON
+    body, the answer built in memory, for comparison."""
+    out = HttpFigures(page_size=PAGE_SIZE, load=os.getloadavg())
+    with (
+        serving(url, seed=False) as served,
+        httpx.Client(timeout=120) as client,
+    ):
+        address = _members_url(served.base)
+        walk = itertools.count(1)
+
+        def known_at() -> str:
+            return (head_recorded_at + _dt.timedelta(microseconds=next(walk))).isoformat()
+
+        if _walk(client, address, known_at(), None) != members:  # warm-up, and a check
+            raise RuntimeError("the pages do not add up to the list's members")
+        _stream(client, address)
+        started = time.perf_counter()
+        while out.walks < 3 or (
+            len(out.pages) < max(MIN_SAMPLES, args.samples)
+            and time.perf_counter() - started < args.budget
+        ):
+            _walk(client, address, known_at(), out, f"{served.base}/health/live")
+            out.walks += 1
+        out.rss_before = _tree_rss(served.process.pid)
+        with _TreeRssPeak(served.process.pid) as rss:
+            for _ in range(3):
+                lines, size, seconds = _stream(client, address)
+                if lines != members:
+                    raise RuntimeError(f"streamed {lines} members of {members}")
+                if not out.stream_seconds or seconds < out.stream_seconds:
+                    out.streamed, out.stream_bytes, out.stream_seconds = lines, size, seconds
+        out.rss_stream_peak = rss.peak
+        with _TreeRssPeak(served.process.pid) as rss:
+            t0 = time.perf_counter()
+            answer = client.get(address, params={"as_of": AS_OF.isoformat()})
+            out.json_seconds = time.perf_counter() - t0
+        out.rss_json_peak = rss.peak
+        out.json_bytes = len(answer.content)
+        out.json_members = len(answer.json()["members"])
+    return out
+
+
+@dataclass
 class SizeResult:
     size: int
     loaded: Loaded
@@ -799,9 +919,25 @@ class SizeResult:
     events_bytes: int
     checked: int
     engine: EngineFigures | None = None
+    http: HttpFigures | None = None
 
 
 async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> SizeResult:
+    served: list[str] = []
+    try:
+        return await _measure_size(admin_url, args, size, served)
+    finally:
+        for name in served:  # the served app made a runtime role; roles outlive databases
+            conn = await asyncpg.connect(admin_url)
+            try:
+                await drop_runtime_role(conn, name)
+            finally:
+                await conn.close()
+
+
+async def _measure_size(
+    admin_url: str, args: argparse.Namespace, size: int, served: list[str]
+) -> SizeResult:
     async with fresh_database(admin_url) as name:
         url = with_database(admin_url, name)
         async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
@@ -840,11 +976,18 @@ async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> S
             if read_models:
                 note(f"{size:,} events: projector after {APPENDED:,} appended events, pages")
                 engine = await measure_engine(pool, loaded, args, args.seed + size)
+            http = None
+            if read_models and not args.no_http:
+                note(f"{size:,} events: members through timeline serve (pages, NDJSON, RSS)")
+                members = len(await readmodel.list_members(pool, LIST_ID, AS_OF))
+                head = await pool.fetchval("SELECT max(recorded_at) FROM events")
+                served.append(name)
+                http = await asyncio.to_thread(measure_http, url, head, members, args)
             in_log = loaded.events + (APPENDED if engine else 0)
             for round_ in range(2, rounds + 1 if read_models else 0):
                 await rebuild_round(pool, in_log, figures, round_, rounds)
     return SizeResult(
-        size, loaded, figures, latencies, rm_items, rm_bytes, events_bytes, checked, engine
+        size, loaded, figures, latencies, rm_items, rm_bytes, events_bytes, checked, engine, http
     )
 
 
@@ -964,6 +1107,39 @@ def report(results: list[SizeResult]) -> None:
             f" ({e.streamed:,} members, best of 3)"
         )
 
+    print(
+        f"\n5. Members of {LIST_ID} on {AS_OF} through `timeline serve` (granian, 1 worker; "
+        "the client on the same machine)"
+    )
+    for r in results:
+        h = r.http
+        if h is None:
+            print(f"  {r.size:,} events: not measured (no read models, or --no-http)")
+            continue
+        print(f"  {r.size:,} events (load average {h.load[0]:.1f} {h.load[1]:.1f} {h.load[2]:.1f})")
+        _latency_line("baseline: GET /health/live", h.trivial, None, "one after each page")
+        _latency_line(
+            f"page of {h.page_size:,} (limit, cursor)",
+            h.pages,
+            h.trivial,
+            f"{h.walks} walks of the whole list, each at a known_at of its own: no cached page",
+        )
+        print(
+            f"   {'whole list streamed as NDJSON':<36}{h.streamed / h.stream_seconds:>9,.0f} "
+            f"members/s ({h.streamed:,} members, {_mib(h.stream_bytes)}, best of 3, "
+            f"{h.stream_seconds * 1000:,.0f} ms)"
+        )
+        print(
+            f"   {'whole list as one JSON body':<36}{h.json_members / h.json_seconds:>9,.0f} "
+            f"members/s ({h.json_seconds * 1000:,.0f} ms, {_mib(h.json_bytes)}, built in memory)"
+        )
+        print(
+            f"   {'server RSS (process + workers)':<36}{_mib(h.rss_before)} before the streams; "
+            "peak "
+            f"{_mib(h.rss_stream_peak)} while streaming (+{_mib(h.rss_stream_peak - h.rss_before)})"
+            f"; peak {_mib(h.rss_json_peak)} answering in one JSON body"
+        )
+
 
 def _command(args: argparse.Namespace, origin: str) -> str:
     argv = [".venv/bin/python", "bench/bench_projections.py"]
@@ -977,6 +1153,8 @@ def _command(args: argparse.Namespace, origin: str) -> str:
         argv += ["--repeat", str(args.repeat)]
     if args.quick:
         argv += ["--quick"]
+    if args.no_http:
+        argv += ["--no-http"]
     argv += ["--seed", str(args.seed)]
     command = shlex.join(argv)
     if origin == "env":
@@ -1041,6 +1219,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         f"{SINGLE_ROUND_FROM:,} events, and with --quick)",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated log")
+    parser.add_argument(
+        "--no-http",
+        action="store_true",
+        help="skip § 5 (members paged and streamed through a `timeline serve` it starts)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: small logs, few samples")
     args = parser.parse_args(argv)
     if args.sizes is None:

@@ -14,11 +14,13 @@ from collections.abc import Iterable, Sequence
 from events import EntityDelisted, EntityListed, RuleRescinded
 from projections.facts import Fact
 from projections.fold import Relevance, evolve, fold, item_key
-from projections.fold.listings import member_of
+from projections.fold.listings import designations_of, member_of
 from projections.select import counts, effective
 from projections.state import (
     Aspect,
     Change,
+    ChangeAspect,
+    Designation,
     EntityState,
     Exit,
     Listing,
@@ -29,6 +31,8 @@ from projections.state import (
 )
 
 ASPECTS: tuple[Aspect, ...] = ("listing", "rule", "product", "exit")
+CHANGE_ASPECTS: tuple[ChangeAspect, ...] = ("listing", "designation", "rule", "product", "exit")
+"""The order of an entity's changes."""
 
 AnyItem = Listing | RuleInForce | Product | Exit
 ItemRef = tuple[Aspect, tuple[str, ...]]
@@ -72,8 +76,9 @@ def changes(
     known_at: _dt.datetime | None = None,
 ) -> tuple[Change, ...]:
     """What changed between the states as of `from_date` and as of `to_date` (both as known at
-    `known_at`), for every entity. Sorted by entity, then aspect (listing, rule, product, exit),
-    then key. Names are not compared. Raises ValueError when `from_date` is after `to_date`.
+    `known_at`), for every entity. Sorted by entity, then aspect (listing, designation, rule,
+    product, exit), then key. Names are not compared. Raises ValueError when `from_date` is
+    after `to_date`.
     """
     if from_date > to_date:
         raise ValueError(f"from ({from_date}) must be on or before to ({to_date})")
@@ -117,9 +122,12 @@ def diff_items(
     """`diff` on the items of two states (as `items_of` gives them), e.g. read from storage."""
     refs = sorted(set(old) | set(new), key=lambda ref: (ASPECTS.index(ref[0]), ref[1]))
     out: list[Change] = []
+    designations: list[Change] = []
     for ref in refs:
         was = old.get(ref)
         now = new.get(ref)
+        if isinstance(was, Listing) and isinstance(now, Listing):
+            designations.extend(_designation_changes(entity, was, now))
         if was is not None and now is not None and _face(was) == _face(now):
             continue
         if was is None:
@@ -149,6 +157,39 @@ def diff_items(
                 status_before=was.status if isinstance(was, RuleInForce) else None,
                 status_after=now.status if isinstance(now, RuleInForce) else None,
                 event_ids=event_ids,
+            )
+        )
+    if designations:  # after the listings, before the rules: the order of CHANGE_ASPECTS
+        listings = sum(1 for change in out if change.aspect == "listing")
+        out[listings:listings] = sorted(designations, key=lambda change: change.key)
+    return out
+
+
+def _designation_key(designation: Designation) -> tuple[str, str]:
+    return (designation.program or "", designation.designation or "")
+
+
+def _designation_changes(entity: str, was: Listing, now: Listing) -> list[Change]:
+    """The designations of a listing kept from `was` to `now` that started or ended."""
+    before = {_designation_key(d): d for d in designations_of(was)}
+    after = {_designation_key(d): d for d in designations_of(now)}
+    out: list[Change] = []
+    for key in sorted(before.keys() ^ after.keys()):
+        started = key in after
+        designation = after[key] if started else before[key]
+        out.append(
+            Change(
+                entity=entity,
+                aspect="designation",
+                key=(now.list, *key),
+                change="gained" if started else "lost",
+                since_before=None if started else designation.since,
+                since_after=designation.since if started else None,
+                certainty_before=None if started else designation.certainty,
+                certainty_after=designation.certainty if started else None,
+                status_before=None,
+                status_after=None,
+                event_ids=designation.event_ids,
             )
         )
     return out

@@ -23,6 +23,8 @@ OwnRuleStatus = Literal["in_force", "pending", "suspended", "rescinded"]
 ReviewStatus = Literal["open", "concluded"]
 HaltStatus = Literal["pending", "in_effect"]
 Aspect = Literal["listing", "rule", "product", "exit"]
+ChangeAspect = Literal["listing", "designation", "rule", "product", "exit"]
+"""What a `Change` is about: an item of an aspect, or one designation of a listing."""
 ChangeKind = Literal["gained", "lost", "changed"]
 
 SpecValue = str | int | float
@@ -306,13 +308,19 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     or, for rules, `status`). The `*_before` fields describe the item as of `from` (None when
     absent), the `*_after` fields as of `to`; `status_*` is None except for rules.
 
+    Aspect `designation`, key `(list, program, designation)` ('' for a part the designation
+    does not name): a designation that started (`gained`) or ended (`lost`) on a list the
+    company is on both as of `from` and as of `to` (a second programme, one of two ended), which
+    the listing's own change may not show: its `since` is the earliest of its designations'. A
+    listing gained or lost is told by the listing alone. `event_ids` are the designation's.
+
     `event_ids`: for `gained` and `changed`, the ids of the item as of `to`; for `lost`, the ids
     of the item as of `from`, followed by the id of the event that removed it (the last
     delisting or rescission, in world order, that is definite as of `to`).
     """
 
     entity: str
-    aspect: Aspect
+    aspect: ChangeAspect
     key: tuple[str, ...]
     change: ChangeKind
     since_before: str | None

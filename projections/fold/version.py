@@ -6,6 +6,7 @@ types or fields): it is part of every read answer's ETag and sent as `Timeline-F
 so a cache that revalidates learns of the new reading (see docs/designations.md).
 
 1: listings keyed by list. 2: designations, unmatched delistings, names over time, ownership.
+3: changes tell a designation started or ended on a list the company stays on.
 """
 
-FOLD_VERSION = 2
+FOLD_VERSION = 3

@@ -7,24 +7,38 @@ caching follows service/http/answers.py.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter, QueryParameter
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Reference
+from litestar.params import HeaderParameter, Parameter, QueryParameter
+from litestar.response import Stream
 
 from events import EntityRegistered
 from events.types import ENTITY_ID_PATTERN
 from projections import Change, EntityState, Member, canonical_json, fact_of, state_as_of
+from projections.fold.version import FOLD_VERSION
 from service import clock
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
-from service.http.answers import AnswerCache, ReadModelGate, models_for, serve_cached
-from service.http.moment import Moment, parse_day
+from service.eventlog.watch import LogWatcher
+from service.http.answers import (
+    FOLD_VERSION_HEADER,
+    LOG_SIZE_HEADER,
+    AnswerCache,
+    ReadModelGate,
+    models_for,
+    serve_cached,
+)
+from service.http.moment import Moment, moment_at, parse_day
 from service.readmodels import queries as readmodel
 from service.readmodels import search
 from service.reads.replicas import ReadRouter
@@ -240,11 +254,239 @@ class Members(msgspec.Struct, frozen=True):
     members: tuple[Member, ...]
 
 
+class MembersPage(msgspec.Struct, frozen=True):
+    """A page of members (`limit` given). `known_at` is the moment every page of this walk is
+    read at: the one asked for, or else the log's last `recorded_at` when the first page was
+    read. `next` is the cursor of the next page; null on the last one."""
+
+    list: str
+    as_of: _dt.date
+    known_at: _dt.datetime | None
+    members: tuple[Member, ...]
+    next: str | None
+
+
+class MembersCount(msgspec.Struct, frozen=True):
+    list: str
+    as_of: _dt.date
+    known_at: _dt.datetime | None
+    count: int
+
+
 class Changes(msgspec.Struct, frozen=True):
     from_date: _dt.date = msgspec.field(name="from")
     to_date: _dt.date = msgspec.field(name="to")
     known_at: _dt.datetime | None = None
     changes: tuple[Change, ...] = ()
+
+
+class ChangesPage(msgspec.Struct, frozen=True):
+    """A page of changes (`limit` given); `known_at` and `next` as in a page of members."""
+
+    from_date: _dt.date = msgspec.field(name="from")
+    to_date: _dt.date = msgspec.field(name="to")
+    known_at: _dt.datetime | None = None
+    changes: tuple[Change, ...] = ()
+    next: str | None = None
+
+
+class ChangesCount(msgspec.Struct, frozen=True):
+    from_date: _dt.date = msgspec.field(name="from")
+    to_date: _dt.date = msgspec.field(name="to")
+    known_at: _dt.datetime | None = None
+    count: int = 0
+
+
+NDJSON = "application/x-ndjson"
+PAGE_LIMIT_MAX = 10_000
+NDJSON_CHUNK_LINES = 500
+"""Lines sent together in one body chunk of a stream: one `send` per line costs more than the
+line."""
+
+PAGING_HELP = (
+    "Without `limit` the answer is the whole list, as it always was. With `limit` (1 to "
+    f"{PAGE_LIMIT_MAX:,}) it is a page, sorted by entity in code-point order, whose `next` "
+    '(also sent as a `Link: <...>; rel="next"` header) is the opaque `cursor` of the next page '
+    "(null on the last one). A walk of pages is read at one moment: the `known_at` asked for, "
+    "or, when none is, the log's last `recorded_at` as the first page is read; it is carried in "
+    "the cursor and given in each page's `known_at`, so the pages concatenate to exactly the "
+    "whole answer at that moment however the log grows meanwhile. A cursor is refused (400 "
+    "naming `cursor`) if it is not one this service gave, or was given for another question "
+    "(another list, day, programme or dates) or another `known_at`. `count=true` answers "
+    '`{"count": n}` (with the question) instead of the items. `Accept: application/x-ndjson` '
+    "streams the whole answer, one item (as in the JSON answer) a line, read from a server-side "
+    "cursor without building it in memory (one snapshot of the read models); `limit` and "
+    "`cursor` are for JSON pages and are refused with it."
+)
+LimitParameter = Annotated[
+    int | None,
+    Parameter(
+        ge=1, le=PAGE_LIMIT_MAX, description="Items per page (default: no paging, every item)"
+    ),
+]
+CursorParameter = Annotated[
+    str | None,
+    Parameter(min_length=1, max_length=2000, description="`next` of the previous page"),
+]
+CountParameter = Annotated[
+    bool, Parameter(description='Answer only how many items there are: {"count": n}')
+]
+# Declared so that the OpenAPI document names it; the answer is chosen by `wants_ndjson`.
+AcceptHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Accept",
+        description=f"`{NDJSON}` streams the answer as NDJSON; otherwise JSON",
+        required=False,
+    ),
+]
+
+
+def ndjson_operation(item: str) -> type[Operation]:
+    """The OpenAPI operation of a pageable read, whose 200 answer is also, with `Accept:
+    application/x-ndjson`, a stream of `item` objects, one a line (the schema names one line)."""
+
+    @dataclass
+    class NdjsonOperation(Operation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+                ok.content[NDJSON] = OpenAPIMediaType(
+                    schema=Reference(ref=f"#/components/schemas/{item}")
+                )
+
+    return NdjsonOperation
+
+
+def answers_in(description: str, whole: type, page: type, count: type) -> dict:
+    """The 200 answer of a pageable read: JSON (whole, page or count) or an NDJSON stream."""
+    return {
+        200: ResponseSpec(
+            data_container=whole | page | count,  # type: ignore[operator]
+            description=description,
+            media_type="application/json",
+            generate_examples=False,
+        )
+    }
+
+
+def wants_ndjson(request: Request) -> bool:
+    return request.accept.best_match(["application/json", NDJSON], "application/json") == NDJSON
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """How one request reads a pageable answer: its moment (pinned for pages) and cursor."""
+
+    moment: Moment
+    cursor: readmodel.PageCursor | None
+
+
+async def paging_for(
+    request: Request,
+    router: ReadRouter,
+    watcher: LogWatcher,
+    moment: Moment,
+    question: tuple[str, ...],
+    *,
+    limit: int | None,
+    cursor: str | None,
+    count: bool,
+) -> Paging:
+    """Check `limit`, `cursor` and `count` together and pin the moment of a walk of pages."""
+    if count and (limit is not None or cursor is not None):
+        raise BadRequest(
+            "answers how many items there are: it takes no `limit` or `cursor`", field="count"
+        )
+    if cursor is not None and limit is None:
+        raise BadRequest("continues a walk of pages: give `limit` with it", field="cursor")
+    if not count and wants_ndjson(request) and limit is not None:
+        raise BadRequest("an NDJSON stream is the whole answer: page with JSON", field="limit")
+    if limit is None:
+        return Paging(moment, None)
+    if cursor is not None:
+        try:
+            position = readmodel.decode_cursor(cursor, question)
+        except readmodel.InvalidCursor as exc:
+            raise BadRequest(str(exc), field="cursor") from None
+        if moment.known_at is not None and moment.known_at != position.known_at:
+            raise BadRequest("was given at another `known_at`", field="cursor")
+        if moment.known_at is None and position.known_at is not None:
+            moment = await moment_at(router, watcher, position.known_at)
+        return Paging(moment, position)
+    if moment.known_at is None:
+        head = await moment.store.head()
+        if head.recorded_at is not None:
+            moment = await moment_at(router, watcher, head.recorded_at)
+    return Paging(moment, None)
+
+
+def next_link(request: Request, next_cursor: str | None, known_at: _dt.datetime | None) -> dict:
+    """The `Link` header naming the next page (the same query, its cursor and moment)."""
+    if next_cursor is None:
+        return {}
+    query = {k: v for k, v in request.query_params.items() if k not in ("cursor", "known_at")}
+    if known_at is not None:
+        query["known_at"] = msgspec.json.encode(known_at).decode().strip('"')  # as in the body
+    query["cursor"] = next_cursor
+    return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
+
+
+async def ndjson_lines(items: AsyncIterator[msgspec.Struct]) -> AsyncIterator[bytes]:
+    """One canonical JSON line per item, sent `NDJSON_CHUNK_LINES` lines at a time."""
+    async with contextlib.aclosing(items):
+        chunk: list[bytes] = []
+        async for item in items:
+            chunk.append(canonical_json(item) + b"\n")  # type: ignore[arg-type]
+            if len(chunk) == NDJSON_CHUNK_LINES:
+                yield b"".join(chunk)
+                chunk = []
+        if chunk:
+            yield b"".join(chunk)
+
+
+def ndjson_stream(items: AsyncIterator[msgspec.Struct], moment: Moment) -> Stream:
+    return Stream(
+        ndjson_lines(items),
+        media_type=NDJSON,
+        headers={
+            "Cache-Control": "no-store",
+            LOG_SIZE_HEADER: str(moment.position),
+            FOLD_VERSION_HEADER: str(FOLD_VERSION),
+        },
+    )
+
+
+async def serve_page(
+    request: Request,
+    answers: AnswerCache,
+    router: ReadRouter,
+    key: tuple,
+    moment: Moment,
+    render: Callable[[], Awaitable[tuple[bytes, str | None]]],
+) -> Response[bytes]:
+    """`serve_cached` for a page, with the `Link` header of its next page."""
+    rendered: list[str | None] = []
+
+    async def body() -> bytes:
+        data, next_cursor = await render()
+        rendered.append(next_cursor)
+        return data
+
+    response = await serve_cached(request, answers, router, key, moment, body)
+    if response.status_code == 304:
+        return response
+    # A page from the answer cache was not rendered now: its next cursor is in its own bytes.
+    next_cursor = rendered[0] if rendered else _NEXT.decode(response.content).next
+    response.headers.update(next_link(request, next_cursor, moment.known_at))
+    return response
+
+
+class _Next(msgspec.Struct):
+    next: str | None = None
+
+
+_NEXT = msgspec.json.Decoder(_Next)
 
 
 class ListController(Controller):
@@ -255,13 +497,21 @@ class ListController(Controller):
         "/{list_id:str}/members",
         operation_id="getListMembers",
         summary="Who was on a list as of a world date, as the log knew it at a moment",
-        responses=json_answer(Members),
+        description=PAGING_HELP,
+        responses=answers_in(
+            f"The members (JSON), a page of them, their count, or ({NDJSON}) one member a line",
+            Members,
+            MembersPage,
+            MembersCount,
+        ),
+        operation_class=ndjson_operation("Member"),
     )
     async def members(
         self,
         request: Request,
         answers: NamedDependency[AnswerCache],
         router: NamedDependency[ReadRouter],
+        watcher: NamedDependency[LogWatcher],
         gate: NamedDependency[ReadModelGate],
         list_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
         day: NamedDependency[_dt.date],
@@ -274,7 +524,68 @@ class ListController(Controller):
                 description="Only members with an open designation under this programme",
             ),
         ] = None,
-    ) -> Response[bytes]:
+        limit: LimitParameter = None,
+        cursor: CursorParameter = None,
+        count: CountParameter = False,
+        accept: AcceptHeader = None,
+    ) -> Response:
+        question = readmodel.members_question(list_id, day, program)
+        paging = await paging_for(
+            request, router, watcher, moment, question, limit=limit, cursor=cursor, count=count
+        )
+        moment = paging.moment
+        key = ("members", list_id, day, program)
+
+        if count:
+
+            async def render_count() -> bytes:
+                await require_registered(moment.store, [list_id], moment.known_at, "list_id")
+                pool = await models_for(router, gate, moment)
+                found = await readmodel.count_list_members(
+                    pool, list_id, day, moment.known_at, program
+                )
+                return canonical_json(
+                    MembersCount(list=list_id, as_of=day, known_at=moment.known_at, count=found)
+                )
+
+            return await serve_cached(
+                request, answers, router, (*key, "count"), moment, render_count
+            )
+
+        if wants_ndjson(request):
+            await require_registered(moment.store, [list_id], moment.known_at, "list_id")
+            pool = await models_for(router, gate, moment)
+            members = readmodel.stream_list_members(pool, list_id, day, moment.known_at, program)
+            return ndjson_stream(members, moment)
+
+        if limit is not None:
+            page_limit = limit
+
+            async def render_page() -> tuple[bytes, str | None]:
+                if paging.cursor is None:  # a later page: its first was read at the same moment
+                    await require_registered(moment.store, [list_id], moment.known_at, "list_id")
+                pool = await models_for(router, gate, moment)
+                page = await readmodel.list_members_page(
+                    pool,
+                    list_id,
+                    day,
+                    moment.known_at,
+                    program,
+                    limit=page_limit,
+                    cursor=paging.cursor,
+                )
+                body = MembersPage(
+                    list=list_id,
+                    as_of=day,
+                    known_at=moment.known_at,
+                    members=page.items,
+                    next=page.next_cursor,
+                )
+                return canonical_json(body), page.next_cursor  # type: ignore[arg-type]
+
+            page_key = (*key, "page", limit, cursor)
+            return await serve_page(request, answers, router, page_key, moment, render_page)
+
         async def render() -> bytes:
             await require_registered(moment.store, [list_id], moment.known_at, "list_id")
             pool = await models_for(router, gate, moment)
@@ -283,8 +594,9 @@ class ListController(Controller):
                 Members(list=list_id, as_of=day, known_at=moment.known_at, members=members)
             )
 
-        key = ("members", list_id, day) if program is None else ("members", list_id, day, program)
-        return await serve_cached(request, answers, router, key, moment, render)
+        return await serve_cached(
+            request, answers, router, key[:3] if program is None else key, moment, render
+        )
 
 
 class ChangesController(Controller):
@@ -295,22 +607,81 @@ class ChangesController(Controller):
         "/",
         operation_id="getChanges",
         summary="What changed between two world dates, as the log knew it at a moment",
-        responses=json_answer(Changes),
+        description=PAGING_HELP.replace("the whole list", "every change"),
+        responses=answers_in(
+            f"The changes (JSON), a page of them, their count, or ({NDJSON}) one change a line",
+            Changes,
+            ChangesPage,
+            ChangesCount,
+        ),
+        operation_class=ndjson_operation("Change"),
     )
     async def changes(
         self,
         request: Request,
         answers: NamedDependency[AnswerCache],
         router: NamedDependency[ReadRouter],
+        watcher: NamedDependency[LogWatcher],
         gate: NamedDependency[ReadModelGate],
         from_: Annotated[str, QueryParameter(name="from", description="YYYY-MM-DD")],
         moment: NamedDependency[Moment],
         to: Annotated[str | None, Parameter(description="YYYY-MM-DD (default: today)")] = None,
-    ) -> Response[bytes]:
+        limit: LimitParameter = None,
+        cursor: CursorParameter = None,
+        count: CountParameter = False,
+        accept: AcceptHeader = None,
+    ) -> Response:
         start = parse_day(from_, "from")
         end = parse_day(to, "to", clock.now().date())
         if start > end:
             raise BadRequest("must be on or before `to`", field="from")
+        question = readmodel.changes_question(start, end)
+        paging = await paging_for(
+            request, router, watcher, moment, question, limit=limit, cursor=cursor, count=count
+        )
+        moment = paging.moment
+        key = ("changes", start, end)
+
+        if count:
+
+            async def render_count() -> bytes:
+                pool = await models_for(router, gate, moment)
+                found = await readmodel.count_changes(pool, start, end, moment.known_at)
+                return canonical_json(
+                    ChangesCount(
+                        from_date=start, to_date=end, known_at=moment.known_at, count=found
+                    )
+                )
+
+            return await serve_cached(
+                request, answers, router, (*key, "count"), moment, render_count
+            )
+
+        if wants_ndjson(request):
+            pool = await models_for(router, gate, moment)
+            return ndjson_stream(
+                readmodel.stream_changes(pool, start, end, moment.known_at), moment
+            )
+
+        if limit is not None:
+            page_limit = limit
+
+            async def render_page() -> tuple[bytes, str | None]:
+                pool = await models_for(router, gate, moment)
+                page = await readmodel.changes_page(
+                    pool, start, end, moment.known_at, limit=page_limit, cursor=paging.cursor
+                )
+                body = ChangesPage(
+                    from_date=start,
+                    to_date=end,
+                    known_at=moment.known_at,
+                    changes=page.items,
+                    next=page.next_cursor,
+                )
+                return canonical_json(body), page.next_cursor  # type: ignore[arg-type]
+
+            page_key = (*key, "page", limit, cursor)
+            return await serve_page(request, answers, router, page_key, moment, render_page)
 
         async def render() -> bytes:
             pool = await models_for(router, gate, moment)
@@ -319,4 +690,4 @@ class ChangesController(Controller):
                 Changes(from_date=start, to_date=end, known_at=moment.known_at, changes=found)
             )
 
-        return await serve_cached(request, answers, router, ("changes", start, end), moment, render)
+        return await serve_cached(request, answers, router, key, moment, render)

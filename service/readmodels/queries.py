@@ -11,6 +11,7 @@ import datetime as _dt
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 
+import anyio
 import asyncpg
 import msgspec
 
@@ -153,22 +154,20 @@ class Page(msgspec.Struct, frozen=True):
     """None on the last page."""
 
 
-def members_question(list_id: str, as_of: _dt.date) -> tuple[str, ...]:
-    return ("members", list_id, as_of.isoformat())
+def members_question(list_id: str, as_of: _dt.date, program: str | None = None) -> tuple[str, ...]:
+    """What a members cursor belongs to: the list, the day and the programme ('' for none)."""
+    return ("members", list_id, as_of.isoformat(), program or "")
 
 
 def changes_question(from_date: _dt.date, to_date: _dt.date) -> tuple[str, ...]:
     return ("changes", from_date.isoformat(), to_date.isoformat())
 
 
-def _member(row: asyncpg.Record) -> Member:
+def _member(row: asyncpg.Record, program: str | None) -> Member | None:
+    """The row's listing as a member (under `program`: None when it has no open designation
+    under it)."""
     listing = msgspec.json.decode(bytes(row["body"]), type=Listing)
-    return Member(
-        entity=row["entity"],
-        since=listing.since,
-        certainty=listing.certainty,
-        event_ids=listing.event_ids,
-    )
+    return member_of(row["entity"], listing, program)
 
 
 def _members_args(
@@ -185,16 +184,36 @@ async def stream_list_members(
     list_id: str,
     as_of: _dt.date,
     known_at: _dt.datetime | None = None,
+    program: str | None = None,
     *,
     after: str = "",
     limit: int | None = None,
 ) -> AsyncIterator[Member]:
-    """The members of `list_id` as `list_members` gives them, in entity order after `after`,
-    read and yielded `STREAM_PREFETCH` rows at a time."""
+    """The members of `list_id` (under `program`) as `list_members` gives them, in entity order
+    after `after`, read through a server-side cursor `STREAM_PREFETCH` rows at a time: only
+    those rows are held. `limit` caps the rows read (each row is at most one member)."""
     query, args = _members_args(list_id, as_of, known_at, after, limit)
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
-            yield _member(row)
+    async with contextlib.aclosing(_rows(pool, query, args)) as rows:
+        async for row in rows:
+            member = _member(row, program)
+            if member is not None:
+                yield member
+
+
+async def _rows(pool: asyncpg.Pool, query: str, args: list) -> AsyncIterator[asyncpg.Record]:
+    """The rows of `query` through a server-side cursor, in a read-only transaction on a
+    connection of its own. However the reading ends (the last row, an early `aclose`, or the
+    reader cancelled because its client left an HTTP stream) the transaction is rolled back
+    shielded from cancellation, so the connection goes back to the pool clean."""
+    async with pool.acquire() as conn:
+        transaction = conn.transaction(readonly=True)
+        await transaction.start()
+        try:
+            async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
+                yield row
+        finally:
+            with anyio.CancelScope(shield=True):
+                await transaction.rollback()
 
 
 async def list_members_page(
@@ -202,30 +221,54 @@ async def list_members_page(
     list_id: str,
     as_of: _dt.date,
     known_at: _dt.datetime | None = None,
+    program: str | None = None,
     *,
     limit: int,
     cursor: PageCursor | None = None,
 ) -> Page:
-    """At most `limit` members, from `cursor` on (None: the first page)."""
+    """At most `limit` members (under `program`), from `cursor` on (None: the first page).
+    Without a programme one keyset query of `limit + 1` rows; with one, rows are read through
+    a cursor until `limit + 1` members are found (rows outside the programme are passed by)."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
     after = cursor.after if cursor is not None else ""
-    query, args = _members_args(list_id, as_of, known_at, after, limit + 1)
-    rows = await pool.fetch(query, *args)
-    members = tuple(_member(r) for r in rows[:limit])
+    found: list[Member] = []
+    if program is None:
+        query, args = _members_args(list_id, as_of, known_at, after, limit + 1)
+        for row in await pool.fetch(query, *args):
+            member = _member(row, None)
+            assert member is not None
+            found.append(member)
+    else:
+        assert isinstance(pool, asyncpg.Pool), "a programme's page streams from a pool"
+        stream = stream_list_members(pool, list_id, as_of, known_at, program, after=after)
+        async with contextlib.aclosing(stream):
+            async for member in stream:
+                found.append(member)
+                if len(found) > limit:
+                    break
+    members = tuple(found[:limit])
     next_cursor = None
-    if len(rows) > limit:
-        question = members_question(list_id, as_of)
+    if len(found) > limit:
+        question = members_question(list_id, as_of, program)
         next_cursor = encode_cursor(PageCursor(question, known_at, members[-1].entity))
     return Page(items=members, next_cursor=next_cursor)
 
 
 async def count_list_members(
-    pool: asyncpg.Pool | asyncpg.Connection,
+    pool: asyncpg.Pool,
     list_id: str,
     as_of: _dt.date,
     known_at: _dt.datetime | None = None,
+    program: str | None = None,
 ) -> int:
+    """How many members `list_members` gives: a count(*) of rows, or with `program` a count of
+    the members streamed by (a row outside the programme is no member of it)."""
+    if program is not None:
+        counted = 0
+        async for _ in stream_list_members(pool, list_id, as_of, known_at, program):
+            counted += 1
+        return counted
     if known_at is None:
         return await pool.fetchval(sql.MEMBERS_COUNT_NOW, _key(list_id), as_of.isoformat())
     return await pool.fetchval(sql.MEMBERS_COUNT_AT, _key(list_id), as_of.isoformat(), known_at)
@@ -266,12 +309,12 @@ async def stream_changes(
     query = sql.ITEMS_ON_EITHER_NOW
     if known_at is not None:
         query, args = sql.ITEMS_ON_EITHER_AT, [*args, known_at]
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
+    async with contextlib.aclosing(_rows(pool, query, args)) as rows:
         entity: str | None = None
         old: dict = {}
         new: dict = {}
         removed: dict = {}
-        async for row in conn.cursor(query, *args, prefetch=STREAM_PREFETCH):
+        async for row in rows:
             if row["entity"] != entity:
                 if entity is not None:
                     for change in _diff(entity, old, new, removed, skip if entity == after else 0):
