@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
-from tests.support.apitools import SOURCE, assert_problem, listing
-
-
-def delisting(entity: str, occurred: str, **extra: object) -> dict:
-    return {
-        "type": "EntityDelisted",
-        "entity": entity,
-        "occurred": occurred,
-        "list": "us-entity-list",
-        "sources": SOURCE,
-    } | extra
+from tests.support.apitools import SOURCE, assert_problem, delisting, listing
 
 
 async def test_members_by_program_after_a_delisting_that_names_one_designation(

@@ -7,17 +7,7 @@ import json
 
 from litestar.testing import AsyncTestClient
 
-from tests.support.apitools import SOURCE, listing
-
-
-def delisting(entity: str, occurred: str, **extra: object) -> dict:
-    return {
-        "type": "EntityDelisted",
-        "entity": entity,
-        "occurred": occurred,
-        "list": "us-entity-list",
-        "sources": SOURCE,
-    } | extra
+from tests.support.apitools import delisting, listing
 
 
 async def test_a_second_programme_and_one_of_two_ending_are_told_as_designation_changes(

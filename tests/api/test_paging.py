@@ -18,23 +18,13 @@ from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from service.http.reads import PAGE_LIMIT_MAX
-from tests.support.apitools import SOURCE, assert_problem, listing, registration
+from tests.support.apitools import assert_problem, delisting, listing, registration
 
 MEMBERS = "/v1/lists/us-entity-list/members"
 DAY = "2024-06-01"
 NDJSON = {"Accept": "application/x-ndjson"}
 # Entity ids whose code-point order differs from a collation's (which passes over hyphens).
 COMPANIES = [f"co-{name}" for name in ("a", "a-b", "ab", "a0", "b", "b-a", "ba", "0", "9z", "z")]
-
-
-def delisting(entity: str, occurred: str, **extra: object) -> dict:
-    return {
-        "type": "EntityDelisted",
-        "entity": entity,
-        "occurred": occurred,
-        "list": "us-entity-list",
-        "sources": SOURCE,
-    } | extra
 
 
 @pytest.fixture

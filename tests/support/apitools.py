@@ -40,6 +40,17 @@ def listing(entity: str, occurred: str = "2022-12-16", **extra: object) -> dict:
     } | extra
 
 
+def delisting(entity: str, occurred: str, **extra: object) -> dict:
+    """An `EntityDelisted` from the US Entity List; `extra` names a designation, a listing, ..."""
+    return {
+        "type": "EntityDelisted",
+        "entity": entity,
+        "occurred": occurred,
+        "list": "us-entity-list",
+        "sources": SOURCE,
+    } | extra
+
+
 async def log_size(pool: asyncpg.Pool) -> int:
     return await pool.fetchval("SELECT count(*) FROM events")
 
