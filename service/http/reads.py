@@ -1,8 +1,9 @@
 """Read resources: entities, state as of (D, K), list members, changes.
 
 One `Controller` per resource. The moment of a read (`as_of`, `known_at`) and the objects the
-app is built from (store, router, caches) are Litestar dependencies (service/http/dependencies.py);
-caching follows service/http/answers.py.
+app is built from (store, router, caches) are Litestar dependencies (service/http/dependencies.py):
+a read at a moment is given them all as one, `read` or `dated_read`
+(service/http/read_request.py); caching follows service/http/answers.py.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from projections import Change, EntityState, Member, canonical_json, fact_of, st
 from service import clock
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
-from service.http.answers import AnswerCache, ReadModelGate, models_for, serve_cached
-from service.http.moment import Moment, parse_day
+from service.http.answers import models_for, serve_cached
+from service.http.moment import parse_day
+from service.http.read_request import DATED_READ, DatedReadRequest, ReadRequest
 from service.readmodels import queries as readmodel
 from service.readmodels import search
-from service.reads.replicas import ReadRouter
 
 SEARCH_MAX_CHARS = 200
 
@@ -117,15 +118,13 @@ class EntityController(Controller):
     @get(
         "/",
         operation_id="searchEntities",
+        dependencies={"read": DATED_READ},  # a read as of a world date: takes `as_of`
         summary="Search entities by any name or alias, in any language",
         tags=["entities"],
     )
     async def search(
         self,
-        router: NamedDependency[ReadRouter],
-        gate: NamedDependency[ReadModelGate],
-        day: NamedDependency[_dt.date],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[DatedReadRequest],
         q: Annotated[
             str | None,
             Parameter(
@@ -144,7 +143,8 @@ class EntityController(Controller):
         ] = None,
     ) -> EntityList:
         text = search_text(q)
-        pool = await models_for(router, gate, moment)
+        pool = await read.models()
+        day, moment = read.day, read.moment
         if text is None or not text.strip():
             found, after = await search.list_entities(
                 pool, kind=kind, country=country, limit=limit, after=_cursor(cursor, "", "id")
@@ -198,6 +198,7 @@ class EntityController(Controller):
     @get(
         "/{entity_id:str}/state",
         operation_id="getEntityState",
+        dependencies={"read": DATED_READ},  # a read as of a world date: takes `as_of`
         summary="The entity's state as of a world date, as the log knew it at a moment",
         description=(
             "`as_of` (default: today, UTC) is a world date; `known_at` (default: now) a "
@@ -211,12 +212,11 @@ class EntityController(Controller):
     async def state(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
         entity_id: EntityIdPath,
-        day: NamedDependency[_dt.date],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[DatedReadRequest],
     ) -> Response[bytes]:
+        day, moment = read.day, read.moment
+
         async def render() -> bytes:
             events = await moment.store.relevant_events(
                 entity_id, known_at=moment.known_at, upto=moment.position
@@ -229,8 +229,7 @@ class EntityController(Controller):
                 state_as_of(entity_id, [fact_of(r) for r in events], day, moment.known_at)
             )
 
-        key = ("state", entity_id, day)
-        return await serve_cached(request, answers, router, key, moment, render)
+        return await read.serve(request, ("state", entity_id, day), render)
 
 
 class Members(msgspec.Struct, frozen=True):
@@ -254,18 +253,15 @@ class ListController(Controller):
     @get(
         "/{list_id:str}/members",
         operation_id="getListMembers",
+        dependencies={"read": DATED_READ},  # a read as of a world date: takes `as_of`
         summary="Who was on a list as of a world date, as the log knew it at a moment",
         responses=json_answer(Members),
     )
     async def members(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
-        gate: NamedDependency[ReadModelGate],
         list_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
-        day: NamedDependency[_dt.date],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[DatedReadRequest],
         program: Annotated[
             str | None,
             Parameter(
@@ -275,6 +271,9 @@ class ListController(Controller):
             ),
         ] = None,
     ) -> Response[bytes]:
+        answers, router, gate = read.answers, read.router, read.gate
+        day, moment = read.day, read.moment
+
         async def render() -> bytes:
             await require_registered(moment.store, [list_id], moment.known_at, "list_id")
             pool = await models_for(router, gate, moment)
@@ -300,13 +299,11 @@ class ChangesController(Controller):
     async def changes(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
-        gate: NamedDependency[ReadModelGate],
         from_: Annotated[str, QueryParameter(name="from", description="YYYY-MM-DD")],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[ReadRequest],
         to: Annotated[str | None, Parameter(description="YYYY-MM-DD (default: today)")] = None,
     ) -> Response[bytes]:
+        answers, router, gate, moment = read.answers, read.router, read.gate, read.moment
         start = parse_day(from_, "from")
         end = parse_day(to, "to", clock.now().date())
         if start > end:
