@@ -19,6 +19,7 @@ from service.audit.tree import TreeBuilder
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.http.answers import AnswerCache, ReadModelGate
+from service.http.audit import AUDITED_LOG
 from service.http.observability import Metrics
 from service.http.read_request import READ
 from service.http.streams import StreamSlots
@@ -57,4 +58,5 @@ def from_state(name: str) -> Provide:
 DEPENDENCIES: dict[str, Provide] = {
     **{name: from_state(name) for name in STATE_OBJECTS},
     "read": READ,
+    "log": AUDITED_LOG,
 }
