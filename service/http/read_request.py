@@ -1,5 +1,6 @@
-"""What a read route is given: one dependency, `read` (or `dated_read`, which adds the world
-date), holding the moment of the read and the app's objects that answer it.
+"""What a read route is given: one dependency, `read`, holding the moment of the read and the
+app's objects that answer it: a `ReadRequest` (`READ`, the app's), or on a route that reads the
+world as of a date a `DatedReadRequest` (`DATED_READ`, set as the handler's own `read`).
 
 One dependency and not one per object: Litestar resolves a level of a handler's dependencies
 that holds more than one inside an anyio task group, a task per dependency, on every request.
@@ -8,7 +9,7 @@ here takes `state` (the app's own, not a dependency) and the typed query paramet
 handler's dependencies are one level of one.
 
 The parameters are those of every read route: `known_at` (transaction time, with a time zone;
-default now) and, for `dated_read`, `as_of` (world date; default today, UTC). A bad value, a
+default now) and, for a dated read, `as_of` (world date; default today, UTC). A bad value, a
 date-time that leaves the calendar when moved to UTC included, is a 400 problem naming it.
 """
 

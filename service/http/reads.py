@@ -2,8 +2,8 @@
 
 One `Controller` per resource. The moment of a read (`as_of`, `known_at`) and the objects the
 app is built from (store, router, caches) are Litestar dependencies (service/http/dependencies.py):
-a read at a moment is given them all as one, `read` or `dated_read`
-(service/http/read_request.py); caching follows service/http/answers.py.
+a read at a moment is given them all as one, `read` (service/http/read_request.py), dated
+where the route takes `as_of`; caching follows service/http/answers.py.
 """
 
 from __future__ import annotations
