@@ -11,9 +11,10 @@ import hashlib
 
 import msgspec
 
-from projections.state import Change, EntityState, Member
+from projections.state import EntityState
 
-Answer = EntityState | tuple[Member, ...] | tuple[Change, ...]
+Answer = msgspec.Struct | tuple[msgspec.Struct, ...]
+"""A state, list members, changes, or any answer made of them (a page, a count)."""
 
 _encoder = msgspec.json.Encoder(order="sorted")
 _state_decoder = msgspec.json.Decoder(EntityState, strict=True)

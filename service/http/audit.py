@@ -1,8 +1,10 @@
 """`/v1/log`: the signed tree head, the public key, inclusion and consistency proofs.
 
-`LogController` is given `tree` (a running `service.audit.tree.TreeBuilder`) and `signing_key`
-(the Ed25519 private key from `service.audit.keys`) as dependencies: `start(state, settings)`
-sets both up in the app's lifespan, `stop(state)` ends the builder.
+`LogController` is given `signing_key` (the Ed25519 private key from `service.audit.keys`) and,
+on the routes that read the tree, `log` (an `AuditedLog`: the running
+`service.audit.tree.TreeBuilder`, the key, the log and its watcher, as one dependency so that
+Litestar resolves it without a task group): `start(state, settings)` sets up the tree and the key
+in the app's lifespan, `stop(state)` ends the builder.
 
 The head is for the tree's current size, which lags the log by the moments it takes to hash
 new events. A proof for a size the log has but the tree has not reached yet waits for it a
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from projections.audit import signing
@@ -111,12 +114,29 @@ def signed_head(key: Ed25519PrivateKey, head: TreeHead) -> signing.SignedHead:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class AuditedLog:
+    """The log and its Merkle tree, as the tree routes read them."""
+
+    tree: TreeBuilder
+    signing_key: Ed25519PrivateKey
+    watcher: LogWatcher
+    store: EventStore
+
+
+def provide_audited_log(state: State) -> AuditedLog:
+    return AuditedLog(state["tree"], state["signing_key"], state["watcher"], state["store"])
+
+
+AUDITED_LOG = Provide(provide_audited_log, sync_to_thread=False)
+
+
 # --------------------------------------------------------------------------- proofs
 
 
-async def _beyond(store: EventStore, watcher: LogWatcher, exc: BeyondTree, field: str) -> None:
+async def _beyond(log: AuditedLog, exc: BeyondTree, field: str) -> None:
     """Raise the problem for a size the tree has not reached: 404 beyond the log, else 409."""
-    log_size = max(watcher.position, (await store.head()).position)
+    log_size = max(log.watcher.position, (await log.store.head()).position)
     if exc.size > log_size:
         raise NoSuchSize(
             f"the log has {log_size} events; there is no tree of size {exc.size}", field=field
@@ -143,13 +163,15 @@ def _immutable(explicit: bool, *parts: object) -> dict[str, str]:
     return {"Cache-Control": NO_CACHE}
 
 
-async def _retrying(tree: TreeBuilder, watcher: LogWatcher, ask: Callable[[], Awaitable[T]]) -> T:
+async def _retrying(log: AuditedLog, ask: Callable[[], Awaitable[T]]) -> T:
     """`ask()`; if the tree is behind a size the log already has, wait (briefly) for this
     process's builder to reach it, then ask once more."""
     try:
         return await ask()
     except BeyondTree as exc:
-        if exc.size > watcher.position or not await tree.wait_for(exc.size, CATCH_UP_SECONDS):
+        if exc.size > log.watcher.position or not await log.tree.wait_for(
+            exc.size, CATCH_UP_SECONDS
+        ):
             raise
     return await ask()
 
@@ -173,10 +195,8 @@ class LogController(Controller):
         ),
         responses=json_answer(signing.SignedHead),
     )
-    async def head(
-        self, request: Request, tree: TreeBuilder, signing_key: Ed25519PrivateKey
-    ) -> Response[bytes]:
-        head = signed_head(signing_key, await tree.current())
+    async def head(self, request: Request, log: NamedDependency[AuditedLog]) -> Response[bytes]:
+        head = signed_head(log.signing_key, await log.tree.current())
         etag = etag_of("head", head.size, head.root_hash, head.timestamp.isoformat(), head.key_id)
         headers = {"ETag": etag, "Cache-Control": NO_CACHE}
         if etag_matches(request, etag):
@@ -216,9 +236,7 @@ class LogController(Controller):
     async def inclusion(
         self,
         request: Request,
-        tree: NamedDependency[TreeBuilder],
-        watcher: NamedDependency[LogWatcher],
-        store: NamedDependency[EventStore],
+        log: NamedDependency[AuditedLog],
         position: Annotated[
             int | None,
             QueryParameter(ge=1, le=2**62, description="A log position (1-based); required"),
@@ -238,9 +256,9 @@ class LogController(Controller):
         if size is not None and etag_matches(request, headers["ETag"]):
             return Response(NOT_MODIFIED, status_code=304, headers=headers)
         try:
-            answer = await _retrying(tree, watcher, lambda: tree.inclusion(position, size))
+            answer = await _retrying(log, lambda: log.tree.inclusion(position, size))
         except BeyondTree as exc:
-            await _beyond(store, watcher, exc, "size" if size is not None else "position")
+            await _beyond(log, exc, "size" if size is not None else "position")
             raise
         body = InclusionAnswer(
             position=answer.position,
@@ -265,9 +283,7 @@ class LogController(Controller):
     async def consistency(
         self,
         request: Request,
-        tree: NamedDependency[TreeBuilder],
-        watcher: NamedDependency[LogWatcher],
-        store: NamedDependency[EventStore],
+        log: NamedDependency[AuditedLog],
         first_text: Annotated[
             str | None,
             QueryParameter(
@@ -296,9 +312,9 @@ class LogController(Controller):
         if second is not None and etag_matches(request, headers["ETag"]):
             return Response(NOT_MODIFIED, status_code=304, headers=headers)
         try:
-            answer = await _retrying(tree, watcher, lambda: tree.consistency(first, second))
+            answer = await _retrying(log, lambda: log.tree.consistency(first, second))
         except BeyondTree as exc:
-            await _beyond(store, watcher, exc, "to" if second is not None else "from")
+            await _beyond(log, exc, "to" if second is not None else "from")
             raise
         body = ConsistencyAnswer(
             first=answer.first, second=answer.second, proof=[h.hex() for h in answer.proof]

@@ -1,6 +1,7 @@
 """What handlers are given, by name: the objects `create_app`'s lifespan builds, as Litestar
-dependencies (`Provide`), so no handler reads `app.state` itself. Plus the moment of a read
-(service/http/moment.py).
+dependencies (`Provide`), so no handler reads `app.state` itself. Plus what a read route is
+given: `read`, the moment of the read and the objects that answer it in one dependency
+(service/http/read_request.py).
 
 A handler names what it wants with its type, `store: NamedDependency[EventStore]`;
 `STATE_OBJECTS` is the one list of those names and types, and each is provided the same way,
@@ -18,8 +19,9 @@ from service.audit.tree import TreeBuilder
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
 from service.http.answers import AnswerCache, ReadModelGate
-from service.http.moment import DAY, MOMENT
+from service.http.audit import AUDITED_LOG
 from service.http.observability import Metrics
+from service.http.read_request import READ
 from service.http.streams import StreamSlots
 from service.reads.replicas import ReadRouter
 from service.settings import Settings
@@ -55,6 +57,6 @@ def from_state(name: str) -> Provide:
 
 DEPENDENCIES: dict[str, Provide] = {
     **{name: from_state(name) for name in STATE_OBJECTS},
-    "moment": MOMENT,
-    "day": DAY,
+    "read": READ,
+    "log": AUDITED_LOG,
 }

@@ -35,9 +35,9 @@ from projections.present.markup import Markup, el, join, safe_href
 from projections.present.words import REGISTRATION, words
 from service.errors import BadRequest, NotFound, NotImplementedHere
 from service.eventlog.store import EventStore
-from service.http.answers import AnswerCache, serve_cached
 from service.http.builder_page import STORY, chosen_names, render_builder
-from service.http.moment import Moment, known_at_utc
+from service.http.moment import known_at_utc
+from service.http.read_request import ReadRequest
 from service.http.reads import require_registered
 from service.http.timeline import (
     TimelineItem,
@@ -47,7 +47,6 @@ from service.http.timeline import (
     parse_timeline_query,
     timeline_items,
 )
-from service.reads.replicas import ReadRouter
 from service.settings import Settings
 
 __all__ = ["Markup", "el", "join", "safe_href"]  # the one escaping builder, re-exported
@@ -391,10 +390,7 @@ class EmbedController(Controller):
     async def timeline(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
-        settings: NamedDependency[Settings],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[ReadRequest],
         entities: Annotated[
             str | None, Parameter(description="Comma-separated ids (required)")
         ] = None,
@@ -408,9 +404,10 @@ class EmbedController(Controller):
         ] = "none",
     ) -> Response[bytes]:
         query = parse_timeline_query(entities, from_, to, types)
+        moment = read.moment
         params = embed_params(query, lang, theme, group, moment.known_at)
         store = moment.store
-        public_url = settings.public_url
+        public_url = read.settings.public_url
 
         async def render() -> bytes:
             await require_registered(store, query.ids, moment.known_at, "entities")
@@ -419,7 +416,7 @@ class EmbedController(Controller):
 
         # The request's host is in no page and in no key: a Host header cannot fill the cache.
         key = ("embed", RENDER_VERSION, public_url, *query.key(), lang, theme, group)
-        response = await serve_cached(request, answers, router, key, moment, render)
+        response = await read.serve(request, key, render)
         response.media_type = MediaType.HTML
         response.headers.update(_page_headers(CSP_EMBED))
         return response

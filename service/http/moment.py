@@ -1,20 +1,17 @@
-"""The moment of a read: the world date (`as_of`) and the transaction time (`known_at`).
+"""The moment of a read: the world date (`as_of`) and the transaction time (`known_at`), and
+where on the log a transaction time stands.
 
-Both are Litestar dependencies (`DAY`, `MOMENT`) with typed query parameters, so every read
-route parses them the same way and every bad value, a date-time that leaves the calendar when
-moved to UTC included, is a 400 problem naming the parameter.
+Read routes are given them by one dependency (service/http/read_request.py) with typed query
+parameters, so every read route parses them the same way and every bad value, a date-time that
+leaves the calendar when moved to UTC included, is a 400 problem naming the parameter. The
+parsers here serve dates and moments taken as text (`from` and `to`, widget URLs).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Annotated
 
-from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
-
-from service import clock
 from service.errors import BadRequest
 from service.eventlog.store import EventStore
 from service.eventlog.watch import LogWatcher
@@ -86,21 +83,3 @@ async def moment_at(
         return Moment(None, watcher.position, immutable=False, source=router.primary)
     source, position, immutable = await router.at(known_at)
     return Moment(known_at, position, immutable=immutable, source=source)
-
-
-async def provide_moment(
-    router: NamedDependency[ReadRouter],
-    watcher: NamedDependency[LogWatcher],
-    known_at: Annotated[_dt.datetime | None, Parameter(description=KNOWN_AT_HELP)] = None,
-) -> Moment:
-    return await moment_at(router, watcher, known_at_utc(known_at))
-
-
-def provide_day(
-    as_of: Annotated[_dt.date | None, Parameter(description=AS_OF_HELP)] = None,
-) -> _dt.date:
-    return as_of if as_of is not None else clock.now().date()
-
-
-MOMENT = Provide(provide_moment)
-DAY = Provide(provide_day, sync_to_thread=False)

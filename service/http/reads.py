@@ -1,8 +1,9 @@
 """Read resources: entities, state as of (D, K), list members, changes.
 
 One `Controller` per resource. The moment of a read (`as_of`, `known_at`) and the objects the
-app is built from (store, router, caches) are Litestar dependencies (service/http/dependencies.py);
-caching follows service/http/answers.py.
+app is built from (store, router, caches) are Litestar dependencies (service/http/dependencies.py):
+a read at a moment is given them all as one, `read` (service/http/read_request.py), dated
+where the route takes `as_of`; caching follows service/http/answers.py.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from service.http.answers import (
     FOLD_VERSION_HEADER,
     LOG_SIZE_HEADER,
     AnswerCache,
-    ReadModelGate,
     models_for,
     serve_cached,
 )
 from service.http.moment import Moment, moment_at, parse_day
+from service.http.read_request import DATED_READ, DatedReadRequest, ReadRequest
 from service.readmodels import queries as readmodel
 from service.readmodels import search
 from service.reads.replicas import ReadRouter
@@ -131,15 +132,13 @@ class EntityController(Controller):
     @get(
         "/",
         operation_id="searchEntities",
+        dependencies={"read": DATED_READ},  # a read as of a world date: takes `as_of`
         summary="Search entities by any name or alias, in any language",
         tags=["entities"],
     )
     async def search(
         self,
-        router: NamedDependency[ReadRouter],
-        gate: NamedDependency[ReadModelGate],
-        day: NamedDependency[_dt.date],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[DatedReadRequest],
         q: Annotated[
             str | None,
             Parameter(
@@ -158,7 +157,8 @@ class EntityController(Controller):
         ] = None,
     ) -> EntityList:
         text = search_text(q)
-        pool = await models_for(router, gate, moment)
+        pool = await read.models()
+        day, moment = read.day, read.moment
         if text is None or not text.strip():
             found, after = await search.list_entities(
                 pool, kind=kind, country=country, limit=limit, after=_cursor(cursor, "", "id")
@@ -212,6 +212,7 @@ class EntityController(Controller):
     @get(
         "/{entity_id:str}/state",
         operation_id="getEntityState",
+        dependencies={"read": DATED_READ},  # a read as of a world date: takes `as_of`
         summary="The entity's state as of a world date, as the log knew it at a moment",
         description=(
             "`as_of` (default: today, UTC) is a world date; `known_at` (default: now) a "
@@ -225,12 +226,11 @@ class EntityController(Controller):
     async def state(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
         entity_id: EntityIdPath,
-        day: NamedDependency[_dt.date],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[DatedReadRequest],
     ) -> Response[bytes]:
+        day, moment = read.day, read.moment
+
         async def render() -> bytes:
             events = await moment.store.relevant_events(
                 entity_id, known_at=moment.known_at, upto=moment.position
@@ -243,8 +243,7 @@ class EntityController(Controller):
                 state_as_of(entity_id, [fact_of(r) for r in events], day, moment.known_at)
             )
 
-        key = ("state", entity_id, day)
-        return await serve_cached(request, answers, router, key, moment, render)
+        return await read.serve(request, ("state", entity_id, day), render)
 
 
 class Members(msgspec.Struct, frozen=True):
@@ -358,11 +357,12 @@ def ndjson_operation(item: str) -> type[Operation]:
     return NdjsonOperation
 
 
-def answers_in(description: str, whole: type, page: type, count: type) -> dict:
-    """The 200 answer of a pageable read: JSON (whole, page or count) or an NDJSON stream."""
+def answers_in(description: str, answer: object) -> dict:
+    """The 200 answer of a pageable read: JSON (`answer`: the union of the whole, a page and a
+    count) or an NDJSON stream."""
     return {
         200: ResponseSpec(
-            data_container=whole | page | count,  # type: ignore[operator]
+            data_container=answer,
             description=description,
             media_type="application/json",
             generate_examples=False,
@@ -437,7 +437,7 @@ async def ndjson_lines(items: AsyncIterator[msgspec.Struct]) -> AsyncIterator[by
     async with contextlib.aclosing(items):
         chunk: list[bytes] = []
         async for item in items:
-            chunk.append(canonical_json(item) + b"\n")  # type: ignore[arg-type]
+            chunk.append(canonical_json(item) + b"\n")
             if len(chunk) == NDJSON_CHUNK_LINES:
                 yield b"".join(chunk)
                 chunk = []
@@ -496,26 +496,20 @@ class ListController(Controller):
     @get(
         "/{list_id:str}/members",
         operation_id="getListMembers",
+        dependencies={"read": DATED_READ},  # a read as of a world date: takes `as_of`
         summary="Who was on a list as of a world date, as the log knew it at a moment",
         description=PAGING_HELP,
         responses=answers_in(
             f"The members (JSON), a page of them, their count, or ({NDJSON}) one member a line",
-            Members,
-            MembersPage,
-            MembersCount,
+            Members | MembersPage | MembersCount,
         ),
         operation_class=ndjson_operation("Member"),
     )
     async def members(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
-        watcher: NamedDependency[LogWatcher],
-        gate: NamedDependency[ReadModelGate],
         list_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
-        day: NamedDependency[_dt.date],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[DatedReadRequest],
         program: Annotated[
             str | None,
             Parameter(
@@ -529,6 +523,8 @@ class ListController(Controller):
         count: CountParameter = False,
         accept: AcceptHeader = None,
     ) -> Response:
+        answers, router, gate, watcher = read.answers, read.router, read.gate, read.watcher
+        day, moment = read.day, read.moment
         question = readmodel.members_question(list_id, day, program)
         paging = await paging_for(
             request, router, watcher, moment, question, limit=limit, cursor=cursor, count=count
@@ -581,7 +577,7 @@ class ListController(Controller):
                     members=page.items,
                     next=page.next_cursor,
                 )
-                return canonical_json(body), page.next_cursor  # type: ignore[arg-type]
+                return canonical_json(body), page.next_cursor
 
             page_key = (*key, "page", limit, cursor)
             return await serve_page(request, answers, router, page_key, moment, render_page)
@@ -610,27 +606,23 @@ class ChangesController(Controller):
         description=PAGING_HELP.replace("the whole list", "every change"),
         responses=answers_in(
             f"The changes (JSON), a page of them, their count, or ({NDJSON}) one change a line",
-            Changes,
-            ChangesPage,
-            ChangesCount,
+            Changes | ChangesPage | ChangesCount,
         ),
         operation_class=ndjson_operation("Change"),
     )
     async def changes(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
-        watcher: NamedDependency[LogWatcher],
-        gate: NamedDependency[ReadModelGate],
         from_: Annotated[str, QueryParameter(name="from", description="YYYY-MM-DD")],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[ReadRequest],
         to: Annotated[str | None, Parameter(description="YYYY-MM-DD (default: today)")] = None,
         limit: LimitParameter = None,
         cursor: CursorParameter = None,
         count: CountParameter = False,
         accept: AcceptHeader = None,
     ) -> Response:
+        answers, router, gate, watcher = read.answers, read.router, read.gate, read.watcher
+        moment = read.moment
         start = parse_day(from_, "from")
         end = parse_day(to, "to", clock.now().date())
         if start > end:
@@ -678,7 +670,7 @@ class ChangesController(Controller):
                     changes=page.items,
                     next=page.next_cursor,
                 )
-                return canonical_json(body), page.next_cursor  # type: ignore[arg-type]
+                return canonical_json(body), page.next_cursor
 
             page_key = (*key, "page", limit, cursor)
             return await serve_page(request, answers, router, page_key, moment, render_page)

@@ -27,10 +27,9 @@ from projections.present.headlines import headline_at, localized, text_language
 from projections.present.story import NameBook, listing_notes
 from service.errors import BadRequest, NotFound
 from service.eventlog.store import EventStore
-from service.http.answers import AnswerCache, serve_cached
 from service.http.moment import Moment, parse_day
+from service.http.read_request import ReadRequest
 from service.http.reads import json_answer, require_registered
-from service.reads.replicas import ReadRouter
 
 MAX_ENTITIES = 50
 
@@ -308,12 +307,11 @@ class TimelineController(Controller):
     async def entity_timeline(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
         entity_id: Annotated[str, Parameter(pattern=ENTITY_ID_PATTERN)],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[ReadRequest],
         lang: Annotated[Lang, QueryParameter()] = "en",
     ) -> Response[bytes]:
+        moment = read.moment
         store = moment.store
 
         async def render() -> bytes:
@@ -343,8 +341,7 @@ class TimelineController(Controller):
             )
             return msgspec.json.encode(body)
 
-        key = ("timeline", entity_id, lang)
-        return await serve_cached(request, answers, router, key, moment, render)
+        return await read.serve(request, ("timeline", entity_id, lang), render)
 
     @get(
         "/timeline",
@@ -356,9 +353,7 @@ class TimelineController(Controller):
     async def timeline(
         self,
         request: Request,
-        answers: NamedDependency[AnswerCache],
-        router: NamedDependency[ReadRouter],
-        moment: NamedDependency[Moment],
+        read: NamedDependency[ReadRequest],
         entities: Annotated[
             str | None, Parameter(description="Comma-separated ids; none: all")
         ] = None,
@@ -369,6 +364,7 @@ class TimelineController(Controller):
         format: Annotated[Literal["json", "timelinejs"], QueryParameter()] = "json",
     ) -> Response[bytes]:
         query = parse_timeline_query(entities, from_, to, types)
+        moment = read.moment
         store = moment.store
 
         async def render() -> bytes:
@@ -380,4 +376,4 @@ class TimelineController(Controller):
             return msgspec.json.encode(body)
 
         key = ("timeline*", *query.key(), lang, format)
-        return await serve_cached(request, answers, router, key, moment, render)
+        return await read.serve(request, key, render)
