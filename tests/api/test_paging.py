@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
-from service.http.reads import PAGE_LIMIT_MAX
+from service.http.pages import PAGE_LIMIT_MAX
 from tests.support.apitools import assert_problem, delisting, listing, registration
 
 MEMBERS = "/v1/lists/us-entity-list/members"
