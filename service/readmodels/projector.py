@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 
 import asyncpg
 
 from projections import fact_of
 from projections.facts import Fact
-from projections.rows import Folding, Rows, subjects_of
+from projections.rows import Folding, subjects_of
 from service.eventlog.store import CONNECTION_ERRORS, recorded_from_row
 from service.eventlog.watch import FOLLOW_PACE, Paced
-from service.readmodels import search, sql
+from service.readmodels import sql
+from service.readmodels.folded import fold_page
 from service.readmodels.rebuild import Progress
 from service.readmodels.rebuild import rebuild as rebuild_read_models
 from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
@@ -69,15 +69,6 @@ def first_of(entity: str, facts: Iterable[Fact]) -> int:
         if entity in direct:
             return fact.position
     return last
-
-
-def rows_of_db(rows: Iterable[asyncpg.Record]) -> Rows:
-    return tuple(
-        sorted(
-            (r["aspect"], r["key"], r["valid_from"], r["valid_to"], r["present"], bytes(r["body"]))
-            for r in rows
-        )
-    )
 
 
 class Projector:
@@ -194,29 +185,9 @@ class Projector:
         facts: list[Fact],
     ) -> None:
         """Fold `facts` (a page) into the rows of `affected`, and write them."""
+        history = [self._fact(row) for row in await conn.fetch(sql.FACTS_OF, affected, checkpoint)]
         folding = Folding(live, only=set(affected))
-        for row in await conn.fetch(sql.FACTS_OF, affected, checkpoint):
-            folding.memory.add(self._fact(row))
-        stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
-        for row in await conn.fetch(sql.CURRENT_ROWS_OF, live, affected):
-            stored[row["entity"]].append(row)
-        for entity, found in stored.items():
-            folding.stored(entity, rows_of_db(found))
-        for fact in facts:
-            folding.feed(fact)
-        folding.flush()
-        if folding.db_closes:
-            await conn.execute(
-                sql.CLOSE_ROWS_OF, live, *map(list, zip(*folding.db_closes, strict=True))
-            )
-        items = folding.closed + folding.open_rows()
-        if items:
-            await conn.copy_records_to_table("rm_items", records=items, columns=sql.ITEM_COLUMNS)
-            self._written += len(items)
-        records = folding.record_rows()
-        if records:
-            await conn.execute(sql.UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
-            await search.replace_names(conn, live, folding)
+        self._written += await fold_page(conn, folding, affected, history, facts)
 
     async def _set_aside(
         self, conn: asyncpg.Connection, live: int, entity: str, position: int, error: Exception

@@ -29,9 +29,10 @@ import asyncpg
 from events import RecordedEvent
 from projections import fact_of
 from projections.facts import Fact
-from projections.rows import Folding, Rows, subjects_of
+from projections.rows import Folding, subjects_of
 from service.eventlog.store import LOG_SIZE, recorded_from_row
 from service.readmodels import search, sql
+from service.readmodels.folded import fold_page
 from service.readmodels.sql import PAGE, PROJECTION_VERSION, PROJECTOR_LOCK_KEY
 
 Progress = Callable[[int, int], None]
@@ -290,36 +291,12 @@ async def _catch_up(conn: asyncpg.Connection, generation: int, position: int) ->
         direct, subjects = subjects_of(facts)
         targets = await conn.fetch(sql.TARGETS_OF_RULES, sorted(subjects), upto)
         affected = (direct | {r["ref"] for r in targets}) - held - failed.keys()
+        entities = sorted(affected)
+        history = [
+            fact_of(recorded_from_row(row))
+            for row in await conn.fetch(sql.FACTS_OF, entities, position)
+        ]
         folding = Folding(generation, only=affected, isolate=True)
-        for row in await conn.fetch(sql.FACTS_OF, sorted(affected), position):
-            folding.memory.add(fact_of(recorded_from_row(row)))
-        stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
-        for row in await conn.fetch(sql.CURRENT_ROWS_OF, generation, sorted(affected)):
-            stored[row["entity"]].append(row)
-        for entity, found in stored.items():
-            folding.stored(entity, _rows_of_db(found))
-        for fact in facts:
-            folding.feed(fact)
-        folding.flush()
-        if folding.db_closes:
-            await conn.execute(
-                sql.CLOSE_ROWS_OF, generation, *map(list, zip(*folding.db_closes, strict=True))
-            )
-        items = folding.closed + folding.open_rows()
-        if items:
-            await conn.copy_records_to_table("rm_items", records=items, columns=sql.ITEM_COLUMNS)
-        records = folding.record_rows()
-        if records:
-            await conn.execute(sql.UPSERT_ENTITIES, *map(list, zip(*records, strict=True)))
-        await search.replace_names(conn, generation, folding)
+        await fold_page(conn, folding, entities, history, facts)
         await _quarantine(conn, generation, {**folding.failed, **failed})
         position = upto
-
-
-def _rows_of_db(rows: Iterable[asyncpg.Record]) -> Rows:
-    return tuple(
-        sorted(
-            (r["aspect"], r["key"], r["valid_from"], r["valid_to"], r["present"], bytes(r["body"]))
-            for r in rows
-        )
-    )
