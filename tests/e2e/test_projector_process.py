@@ -38,23 +38,28 @@ def _metric(base: str, name: str) -> float:
     raise AssertionError(f"no {name} in /metrics")
 
 
+def _list_ymtc(base: str, token: str) -> None:
+    """Register the Entity List and YMTC and list YMTC on it, through the running server."""
+    written = httpx.post(
+        f"{base}/v1/events",
+        json=[
+            registration("us-entity-list", "list"),
+            registration("ymtc"),
+            listing("ymtc", "2022-12-16"),
+        ],
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=15,
+    )
+    assert written.status_code == 201, written.text
+
+
 def test_read_models_are_kept_by_a_separate_projector_process_when_the_service_runs_none(
     database_url: str,
 ) -> None:
     env = {"TIMELINE_DATABASE_URL": database_url, "TIMELINE_PROJECTOR": "0"}
     token = _token(database_url)
     with serving(env, []) as base:
-        written = httpx.post(
-            f"{base}/v1/events",
-            json=[
-                registration("us-entity-list", "list"),
-                registration("ymtc"),
-                listing("ymtc", "2022-12-16"),
-            ],
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=15,
-        )
-        assert written.status_code == 201, written.text
+        _list_ymtc(base, token)
         # No projector anywhere: answers that need the read models wait (5 s), then say so.
         waiting = _members(base)
         assert waiting.status_code == 503, waiting.text
@@ -118,17 +123,7 @@ def test_serve_runs_the_projector_in_one_process_of_its_own_and_starts_it_again_
         port = int(base.rpartition(":")[2])
         first = _projector_pids(port)
         assert len(first) == 1, first
-        written = httpx.post(
-            f"{base}/v1/events",
-            json=[
-                registration("us-entity-list", "list"),
-                registration("ymtc"),
-                listing("ymtc", "2022-12-16"),
-            ],
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=15,
-        )
-        assert written.status_code == 201, written.text
+        _list_ymtc(base, token)
         answer = _members(base)
         assert answer.status_code == 200, answer.text
         assert [m["entity"] for m in answer.json()["members"]] == ["ymtc"]
