@@ -42,6 +42,7 @@ import tempfile
 import time
 import traceback
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -491,6 +492,25 @@ async def _caught_up(url: str, within: float = CATCH_UP_SECONDS) -> float:
         await asyncio.sleep(0.1)
 
 
+@contextlib.asynccontextmanager
+async def _append_server(
+    admin_url: str, name: str, projector: str, workers: int
+) -> AsyncIterator[tuple[str, Served, subprocess.Popen | None, dict[str, str]]]:
+    """A scratch database `name` and `timeline serve` on it, its projector as `projector` says
+    (`default`: the one serve starts; `separate`: none in serve, `projecting` beside it): the
+    database URL, the server, the separate projector (or None) and write headers with a token."""
+    async with scratch_database(admin_url, name) as url:
+        separate = projector == "separate"
+        env = {"TIMELINE_PROJECTOR": "0"} if separate else None
+        with (
+            serving(url, seed=False, workers=workers, env=env) as served,
+            projecting(url) if separate else contextlib.nullcontext() as own,
+        ):
+            token = await _write_token(url)
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            yield url, served, own, headers
+
+
 def measure_http_appends(
     admin_url: str,
     client: Client,
@@ -506,44 +526,37 @@ def measure_http_appends(
     regs, templates = append_bodies(seed)
 
     async def scenario() -> AppendResult:
-        async with scratch_database(admin_url, "bench_api_appends") as url:
-            separate = projector == "separate"
-            env = {"TIMELINE_PROJECTOR": "0"} if separate else None
-            with (
-                serving(url, seed=False, workers=workers, env=env) as served,
-                projecting(url) if separate else contextlib.nullcontext() as own,
-            ):
-                token = await _write_token(url)
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-                async with httpx.AsyncClient(timeout=60) as http:
-                    r = await http.post(f"{served.base}/v1/events", json=regs, headers=headers)
-                    if r.status_code != 201:
-                        raise RuntimeError(f"registrations: {r.status_code} {r.text}")
-                load = Load(
-                    f"POST /v1/events x{writers}", "POST", "/v1/events", 201, headers, templates
-                )
-                warm = await asyncio.to_thread(
-                    client.run, served.base, load, connections=writers, seconds=warmup
-                )
-                await checkpoint(admin_url)
-                spy = profiler.start(served, f"append_x{writers}", seconds)
-                before = Cpu.sample(served, own)
-                measured = await asyncio.to_thread(
-                    client.run, served.base, load, connections=writers, seconds=seconds
-                )
-                profiler.wait(spy)
-                size, projected = await _log_size(url)
-                caught_up = await _caught_up(url)
-                cpu = Cpu.sample(served, own) - before
-                trivial_load = Load("GET /health/live", "GET", "/health/live", 200)
-                await asyncio.to_thread(
-                    client.run, served.base, trivial_load, connections=writers, seconds=warmup
-                )
-                before = Cpu.sample(served, own)
-                trivial = await asyncio.to_thread(
-                    client.run, served.base, trivial_load, connections=writers, seconds=seconds
-                )
-                trivial_cpu = Cpu.sample(served, own) - before
+        async with _append_server(admin_url, "bench_api_appends", projector, workers) as server:
+            url, served, own, headers = server
+            async with httpx.AsyncClient(timeout=60) as http:
+                r = await http.post(f"{served.base}/v1/events", json=regs, headers=headers)
+                if r.status_code != 201:
+                    raise RuntimeError(f"registrations: {r.status_code} {r.text}")
+            load = Load(
+                f"POST /v1/events x{writers}", "POST", "/v1/events", 201, headers, templates
+            )
+            warm = await asyncio.to_thread(
+                client.run, served.base, load, connections=writers, seconds=warmup
+            )
+            await checkpoint(admin_url)
+            spy = profiler.start(served, f"append_x{writers}", seconds)
+            before = Cpu.sample(served, own)
+            measured = await asyncio.to_thread(
+                client.run, served.base, load, connections=writers, seconds=seconds
+            )
+            profiler.wait(spy)
+            size, projected = await _log_size(url)
+            caught_up = await _caught_up(url)
+            cpu = Cpu.sample(served, own) - before
+            trivial_load = Load("GET /health/live", "GET", "/health/live", 200)
+            await asyncio.to_thread(
+                client.run, served.base, trivial_load, connections=writers, seconds=warmup
+            )
+            before = Cpu.sample(served, own)
+            trivial = await asyncio.to_thread(
+                client.run, served.base, trivial_load, connections=writers, seconds=seconds
+            )
+            trivial_cpu = Cpu.sample(served, own) - before
         # Requests still in flight when wrk stops are appended, but their answers are not
         # counted: up to one per client per run.
         expected = len(regs) + warm.ok + measured.ok
@@ -646,40 +659,33 @@ def measure_http_batches(
     measured = _array_bodies(data.measured.events)
 
     async def scenario() -> AppendResult:
-        async with scratch_database(admin_url, "bench_api_batches") as url:
-            separate = projector == "separate"
-            env = {"TIMELINE_PROJECTOR": "0"} if separate else None
-            with (
-                serving(url, seed=False, workers=workers, env=env) as served,
-                projecting(url) if separate else contextlib.nullcontext() as own,
-            ):
-                token = await _write_token(url)
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-                async with httpx.AsyncClient(base_url=served.base, timeout=120) as http:
+        async with _append_server(admin_url, "bench_api_batches", projector, workers) as server:
+            url, served, own, headers = server
+            async with httpx.AsyncClient(base_url=served.base, timeout=120) as http:
 
-                    async def post(bodies: list[bytes]) -> list[float]:
-                        latencies = []
-                        for body in bodies:
-                            t0 = time.perf_counter()
-                            r = await http.post("/v1/events", content=body, headers=headers)
-                            latencies.append(time.perf_counter() - t0)
-                            if r.status_code != 201:
-                                raise RuntimeError(f"batch: {r.status_code} {r.text[:500]}")
-                        return latencies
+                async def post(bodies: list[bytes]) -> list[float]:
+                    latencies = []
+                    for body in bodies:
+                        t0 = time.perf_counter()
+                        r = await http.post("/v1/events", content=body, headers=headers)
+                        latencies.append(time.perf_counter() - t0)
+                        if r.status_code != 201:
+                            raise RuntimeError(f"batch: {r.status_code} {r.text[:500]}")
+                    return latencies
 
-                    await post(setup)
-                    await post(warm)
-                    await _caught_up(url)
-                    await checkpoint(admin_url)
-                    spy = profiler.start(served, "batches", 2 + len(measured) // 4)
-                    before = Cpu.sample(served, own)
-                    start = time.perf_counter()
-                    latencies = await post(measured)
-                    seconds = time.perf_counter() - start
-                    profiler.wait(spy)
-                size, projected = await _log_size(url)
-                caught_up = await _caught_up(url)
-                cpu = Cpu.sample(served, own) - before
+                await post(setup)
+                await post(warm)
+                await _caught_up(url)
+                await checkpoint(admin_url)
+                spy = profiler.start(served, "batches", 2 + len(measured) // 4)
+                before = Cpu.sample(served, own)
+                start = time.perf_counter()
+                latencies = await post(measured)
+                seconds = time.perf_counter() - start
+                profiler.wait(spy)
+            size, projected = await _log_size(url)
+            caught_up = await _caught_up(url)
+            cpu = Cpu.sample(served, own) - before
         if size != data.total:
             raise RuntimeError(f"batches: {size} events in the log, expected {data.total}")
         p50, p99 = percentiles(latencies)
