@@ -30,6 +30,9 @@ events takes tens of minutes. Progress goes to stderr.
 
 Run:  .venv/bin/python bench/bench_projections.py [--database-url URL] [--quick]
       .venv/bin/python bench/bench_projections.py --sizes 1000000 --rebuild-max-events 0
+`--keep` leaves each size's database (bench_projections_kept_<size>_seed<seed>) in place;
+`--reuse` measures on it again without generating the log (nor rebuilding read models that
+are up to date), and keeps it: generate 1M once, measure it many times.
 """
 
 from __future__ import annotations
@@ -1339,8 +1342,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.cpu_count()} CPUs; Python {platform.python_version()}, {versions}"
         )
         print(
-            "   fresh database per log size, filled through EventStore.append (untimed), "
-            "then VACUUM ANALYZE + CHECKPOINT"
+            "   a database per log size, filled through EventStore.append (untimed) unless "
+            "--reuse found one kept, then VACUUM ANALYZE + CHECKPOINT"
         )
         for r in results:
             loaded = (
