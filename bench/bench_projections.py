@@ -769,8 +769,9 @@ async def measure_engine(
 ) -> EngineFigures:
     """The projector's cost of 1,000 appended events (appends of 5, a listing or a product of
     a random existing company each; then `Projector.catch_up`, timed); a page of 1,000 members
-    (`list_members_page`, walking the whole list with its cursors, again and again) p50/p99;
-    members streamed as NDJSON (`stream_list_members` + one canonical JSON line each)/s."""
+    as the route reads it (`list_members_page_json`, walking the whole list with its cursors,
+    again and again) p50/p99; members streamed as NDJSON (`stream_list_members_json` + one
+    line each, as the route writes them)/s."""
     out = EngineFigures(load=os.getloadavg())
     rng = random.Random(seed)
     store = EventStore(pool)
@@ -813,7 +814,7 @@ async def measure_engine(
 
     out.page_size = PAGE_SIZE
     for _ in range(args.warmup):
-        await readmodel.list_members_page(pool, LIST_ID, AS_OF, limit=PAGE_SIZE)
+        await readmodel.list_members_page_json(pool, LIST_ID, AS_OF, limit=PAGE_SIZE)
     started = time.perf_counter()
     while len(out.pages) < max(MIN_SAMPLES, args.samples) and time.perf_counter() - started < (
         args.budget
@@ -821,7 +822,7 @@ async def measure_engine(
         cursor = None
         while True:
             t0 = time.perf_counter()
-            page = await readmodel.list_members_page(
+            page = await readmodel.list_members_page_json(
                 pool, LIST_ID, AS_OF, limit=PAGE_SIZE, cursor=cursor
             )
             out.pages.append(time.perf_counter() - t0)
@@ -834,7 +835,7 @@ async def measure_engine(
     for _ in range(3):
         lines = 0
         t0 = time.perf_counter()
-        async for member in readmodel.stream_list_members(pool, LIST_ID, AS_OF):
+        async for member in readmodel.stream_list_members_json(pool, LIST_ID, AS_OF):
             canonical_json(member)  # type: ignore[arg-type]
             lines += 1
         elapsed = time.perf_counter() - t0
