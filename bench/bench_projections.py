@@ -30,6 +30,9 @@ events takes tens of minutes. Progress goes to stderr.
 
 Run:  .venv/bin/python bench/bench_projections.py [--database-url URL] [--quick]
       .venv/bin/python bench/bench_projections.py --sizes 1000000 --rebuild-max-events 0
+`--keep` leaves each size's database (bench_projections_kept_<size>_seed<seed>) in place;
+`--reuse` measures on it again without generating the log (nor rebuilding read models that
+are up to date), and keeps it: generate 1M once, measure it many times.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as _dt
+import gc
 import itertools
 import os
 import platform
@@ -387,18 +391,42 @@ def _rule_events(
 # --------------------------------------------------------------------------- database
 
 
+def kept_name(size: int, seed: int) -> str:
+    """The database `--keep` leaves a log of `size` events from `seed` in, for `--reuse`."""
+    return f"bench_projections_kept_{size}_seed{seed}"
+
+
 @contextlib.asynccontextmanager
-async def fresh_database(admin_url: str) -> AsyncIterator[str]:
-    name = f"bench_projections_{os.getpid()}_{secrets.token_hex(3)}"
+async def log_database(
+    admin_url: str, size: int, args: argparse.Namespace
+) -> AsyncIterator[tuple[str, bool]]:
+    """A database for a log of `size` events and whether it holds that log already: a fresh
+    one, dropped after; with `--keep` or `--reuse`, one named for the size and seed, kept; with
+    `--reuse`, the one a run with `--keep` left, if there is one (its log is not generated
+    again)."""
+    keep = args.keep or args.reuse
+    name = (
+        kept_name(size, args.seed)
+        if keep
+        else f"bench_projections_{os.getpid()}_{secrets.token_hex(3)}"
+    )
     conn = await asyncpg.connect(admin_url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        exists = await conn.fetchval("SELECT true FROM pg_database WHERE datname = $1", name)
+        if exists and not args.reuse:  # --keep without --reuse: generate the log afresh
+            await drop_database(admin_url, name)
+            exists = False
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     try:
-        yield name
+        yield name, bool(exists)
     finally:
-        await drop_database(admin_url, name)
+        if keep:
+            note(f"    kept database {name} (--reuse uses it again; DROP DATABASE to free it)")
+        else:
+            await drop_database(admin_url, name)
 
 
 @dataclass(frozen=True)
@@ -436,6 +464,10 @@ async def load(pool: asyncpg.Pool, n: int, seed: int) -> Loaded:
             last = now
             note(f"    log: {events:,}/{n:,} events ({now - started:.0f} s)")
     seconds = time.perf_counter() - started
+    return await _loaded(pool, events, appends, seconds)
+
+
+async def _loaded(pool: asyncpg.Pool, events: int, appends: int, seconds: float) -> Loaded:
     companies = [
         r["entity"]
         for r in await pool.fetch(
@@ -447,6 +479,25 @@ async def load(pool: asyncpg.Pool, n: int, seed: int) -> Loaded:
     mean_payload = await pool.fetchval("SELECT avg(length(payload)) FROM events")
     groups = await pool.fetchval("SELECT count(DISTINCT recorded_at) FROM events")
     return Loaded(events, appends, groups, companies, rules, seconds, float(mean_payload))
+
+
+async def reused(pool: asyncpg.Pool) -> Loaded:
+    """The log a kept database holds (`--reuse`): as many events as it has now, which is the
+    generated log plus § 4's appends of each earlier run on it; not timed (seconds 0)."""
+    events = await pool.fetchval("SELECT count(*) FROM events")
+    return await _loaded(pool, events, 0, 0.0)
+
+
+async def read_models_current(pool: asyncpg.Pool) -> bool:
+    """Whether the live read models are of this code's version and include the whole log."""
+    state = await pool.fetchrow(readmodel_sql.STATE)
+    head = await pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    return (
+        state is not None
+        and state["version"] == readmodel_sql.PROJECTION_VERSION
+        and state["position"] == head
+        and head > 0
+    )
 
 
 async def settle(admin_url: str, pool: asyncpg.Pool) -> None:
@@ -719,8 +770,9 @@ async def measure_engine(
 ) -> EngineFigures:
     """The projector's cost of 1,000 appended events (appends of 5, a listing or a product of
     a random existing company each; then `Projector.catch_up`, timed); a page of 1,000 members
-    (`list_members_page`, walking the whole list with its cursors, again and again) p50/p99;
-    members streamed as NDJSON (`stream_list_members` + one canonical JSON line each)/s."""
+    as the route reads it (`list_members_page_json`, walking the whole list with its cursors,
+    again and again) p50/p99; members streamed as NDJSON (`stream_list_members_json` + one
+    line each, as the route writes them)/s."""
     out = EngineFigures(load=os.getloadavg())
     rng = random.Random(seed)
     store = EventStore(pool)
@@ -763,7 +815,7 @@ async def measure_engine(
 
     out.page_size = PAGE_SIZE
     for _ in range(args.warmup):
-        await readmodel.list_members_page(pool, LIST_ID, AS_OF, limit=PAGE_SIZE)
+        await readmodel.list_members_page_json(pool, LIST_ID, AS_OF, limit=PAGE_SIZE)
     started = time.perf_counter()
     while len(out.pages) < max(MIN_SAMPLES, args.samples) and time.perf_counter() - started < (
         args.budget
@@ -771,7 +823,7 @@ async def measure_engine(
         cursor = None
         while True:
             t0 = time.perf_counter()
-            page = await readmodel.list_members_page(
+            page = await readmodel.list_members_page_json(
                 pool, LIST_ID, AS_OF, limit=PAGE_SIZE, cursor=cursor
             )
             out.pages.append(time.perf_counter() - t0)
@@ -784,7 +836,7 @@ async def measure_engine(
     for _ in range(3):
         lines = 0
         t0 = time.perf_counter()
-        async for member in readmodel.stream_list_members(pool, LIST_ID, AS_OF):
+        async for member in readmodel.stream_list_members_json(pool, LIST_ID, AS_OF):
             canonical_json(member)  # type: ignore[arg-type]
             lines += 1
         elapsed = time.perf_counter() - t0
@@ -824,21 +876,31 @@ def _walk(
     client: httpx.Client, url: str, known_at: str, out: HttpFigures | None, trivial: str = ""
 ) -> int:
     """Every page of the list at `known_at`, following `next`; the members seen. With `out`,
-    each page's time goes to `out.pages` and, after it, one GET of `trivial` to `out.trivial`."""
+    each page's time goes to `out.pages` and, after it, one GET of `trivial` to `out.trivial`.
+
+    The client's cyclic garbage collector is off while a request is timed: this process holds
+    the log's companies and more, and ran a full collection about every 55 pages (parsing
+    each page makes 1,000 dicts), 15-80 ms each under load; one set off inside a timed request
+    is this client's time, not the server's (gc.callbacks in the served worker counted no full
+    collection over 500 pages but the one at its start). It runs between requests instead."""
     params = {"as_of": AS_OF.isoformat(), "limit": str(PAGE_SIZE), "known_at": known_at}
     seen = 0
     while True:
+        gc.disable()  # this client's own collections are not the server's time (see above)
         t0 = time.perf_counter()
         response = client.get(url, params=params)
         elapsed = time.perf_counter() - t0
+        gc.enable()
         if response.status_code != 200:
             raise RuntimeError(f"a page answered {response.status_code}: {response.text[:300]}")
         page = response.json()
         if out is not None:
             out.pages.append(elapsed)
+            gc.disable()
             t0 = time.perf_counter()
             client.get(trivial).raise_for_status()
             out.trivial.append(time.perf_counter() - t0)
+            gc.enable()
         seen += len(page["members"])
         if page["next"] is None:
             return seen
@@ -920,6 +982,7 @@ class SizeResult:
     checked: int
     engine: EngineFigures | None = None
     http: HttpFigures | None = None
+    reused: bool = False
 
 
 async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> SizeResult:
@@ -927,7 +990,9 @@ async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> S
     try:
         return await _measure_size(admin_url, args, size, served)
     finally:
-        for name in served:  # the served app made a runtime role; roles outlive databases
+        # The served app made a runtime role; roles outlive databases. A kept database keeps
+        # its role (its privileges are in that database: it cannot be dropped before it).
+        for name in [] if args.keep or args.reuse else served:
             conn = await asyncpg.connect(admin_url)
             try:
                 await drop_runtime_role(conn, name)
@@ -938,24 +1003,33 @@ async def measure_size(admin_url: str, args: argparse.Namespace, size: int) -> S
 async def _measure_size(
     admin_url: str, args: argparse.Namespace, size: int, served: list[str]
 ) -> SizeResult:
-    async with fresh_database(admin_url) as name:
+    async with log_database(admin_url, size, args) as (name, has_log):
         url = with_database(admin_url, name)
         async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
             async with pool.acquire() as conn:
                 await migrate(conn)
-            note(f"{size:,} events: loading through EventStore.append ...")
-            loaded = await load(pool, size, args.seed)
-            note(
-                f"    {loaded.events:,} events in {loaded.appends:,} appends, "
-                f"{loaded.seconds:.0f} s"
-            )
+            if has_log:
+                loaded = await reused(pool)
+                note(f"{size:,} events: reusing {name} ({loaded.events:,} events)")
+            else:
+                note(f"{size:,} events: loading through EventStore.append ...")
+                loaded = await load(pool, size, args.seed)
+                note(
+                    f"    {loaded.events:,} events in {loaded.appends:,} appends, "
+                    f"{loaded.seconds:.0f} s"
+                )
             await settle(admin_url, pool)
             read_models = not args.rebuild_max_events or size <= args.rebuild_max_events
             rounds = args.repeat
             if rounds is None:
                 rounds = 1 if args.quick or size >= SINGLE_ROUND_FROM else REPEAT
             figures = RebuildFigures(rss_before=_rss())
-            if read_models:
+            if read_models and has_log and await read_models_current(pool):
+                # A kept database's read models are up to date: § 1 is only measured if
+                # --repeat asks for rounds (the first is the one skipped here).
+                note("    read models up to date: no first rebuild")
+                rounds = args.repeat or 1
+            elif read_models:
                 # The first rebuild builds the read models from nothing: the latencies are
                 # taken on them (one generation, no dead rows), then the other rounds run.
                 await rebuild_round(pool, loaded.events, figures, 1, rounds)
@@ -987,7 +1061,17 @@ async def _measure_size(
             for round_ in range(2, rounds + 1 if read_models else 0):
                 await rebuild_round(pool, in_log, figures, round_, rounds)
     return SizeResult(
-        size, loaded, figures, latencies, rm_items, rm_bytes, events_bytes, checked, engine, http
+        size,
+        loaded,
+        figures,
+        latencies,
+        rm_items,
+        rm_bytes,
+        events_bytes,
+        checked,
+        engine,
+        http,
+        reused=has_log,
     )
 
 
@@ -1029,7 +1113,8 @@ def report(results: list[SizeResult]) -> None:
         f = r.rebuild
         rounds = len(f.rebuild)
         if not rounds:
-            print(f"  {r.size:,} events: not measured (above --rebuild-max-events)")
+            why = "a reused database" if r.reused else "above --rebuild-max-events"
+            print(f"  {r.size:,} events: not measured ({why})")
             continue
         print(
             f"  {r.size:,} events: {len(r.loaded.companies):,} companies, "
@@ -1155,6 +1240,10 @@ def _command(args: argparse.Namespace, origin: str) -> str:
         argv += ["--quick"]
     if args.no_http:
         argv += ["--no-http"]
+    if args.reuse:
+        argv += ["--reuse"]
+    elif args.keep:
+        argv += ["--keep"]
     argv += ["--seed", str(args.seed)]
     command = shlex.join(argv)
     if origin == "env":
@@ -1224,6 +1313,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip § 5 (members paged and streamed through a `timeline serve` it starts)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each size's database (bench_projections_kept_<size>_seed<seed>, generated "
+        "afresh) instead of dropping it, for --reuse",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the database --keep left for each size and seed, if there is one, without "
+        "generating its log again (nor rebuilding its read models when they are up to date; "
+        "§ 4 appends 1,000 events to it each run); else generate it, and keep it",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: small logs, few samples")
     args = parser.parse_args(argv)
     if args.sizes is None:
@@ -1252,14 +1354,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.cpu_count()} CPUs; Python {platform.python_version()}, {versions}"
         )
         print(
-            "   fresh database per log size, filled through EventStore.append (untimed), "
-            "then VACUUM ANALYZE + CHECKPOINT"
+            "   a database per log size, filled through EventStore.append (untimed) unless "
+            "--reuse found one kept, then VACUUM ANALYZE + CHECKPOINT"
         )
         for r in results:
+            loaded = (
+                "reused a kept database (--reuse)"
+                if r.reused
+                else f"loaded at {r.loaded.events / r.loaded.seconds:,.0f} events/s"
+            )
             print(
                 f"   {r.size:,}: {r.loaded.events:,} events, mean payload "
-                f"{r.loaded.mean_payload:.0f} B, loaded at "
-                f"{r.loaded.events / r.loaded.seconds:,.0f} events/s"
+                f"{r.loaded.mean_payload:.0f} B, {loaded}"
                 + (
                     f"; pure fold and read model agree on {r.checked} companies"
                     if r.checked

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.openapi.datastructures import ResponseSpec
@@ -26,10 +28,11 @@ from litestar.response import Stream
 
 from projections import canonical_json
 from projections.fold.version import FOLD_VERSION
-from service.errors import BadRequest
+from service.errors import BadRequest, DatabaseUnavailable
 from service.eventlog.watch import LogWatcher
 from service.http.answers import FOLD_VERSION_HEADER, LOG_SIZE_HEADER, AnswerCache, serve_cached
 from service.http.moment import Moment, moment_at
+from service.http.streams import StreamSlot, StreamSlots
 from service.readmodels import queries as readmodel
 from service.reads.replicas import ReadRouter
 
@@ -38,6 +41,39 @@ PAGE_LIMIT_MAX = 10_000
 NDJSON_CHUNK_LINES = 500
 """Lines sent together in one body chunk of a stream: one `send` per line costs more than the
 line."""
+NDJSON_STREAMS_SHARE = 2
+"""An NDJSON stream holds one of its pool's connections from its first row to its last: at
+most 1/`NDJSON_STREAMS_SHARE` of a pool's connections (at least one) stream at once, so the
+rest answer everything else. One more stream is refused, before it starts, with 503
+`streams-busy` and `Retry-After`."""
+NDJSON_RETRY_AFTER = 1
+
+
+class StreamsBusy(DatabaseUnavailable):
+    """As many NDJSON answers stream from a pool as it lends connections to (503)."""
+
+    slug = "streams-busy"
+    title = "Too many answers are streaming; retry shortly"
+
+
+_STREAMS: weakref.WeakKeyDictionary[asyncpg.Pool, StreamSlots] = weakref.WeakKeyDictionary()
+
+
+def stream_slot(pool: asyncpg.Pool) -> StreamSlot:
+    """A hold on one of the streams `pool` may serve at once (`NDJSON_STREAMS_SHARE`), or
+    StreamsBusy. The stream gives it back when it ends, however it ends (`ndjson_stream`)."""
+    slots = _STREAMS.get(pool)
+    if slots is None:
+        slots = _STREAMS[pool] = StreamSlots(max(1, pool.get_max_size() // NDJSON_STREAMS_SHARE))
+    slot = slots.take("")
+    if slot is None:
+        raise StreamsBusy(
+            f"{slots.per_client} answers are streaming, the most this server streams at once "
+            "(each holds a database connection); retry shortly, or read pages (`limit`)",
+            retry_after=NDJSON_RETRY_AFTER,
+        )
+    return slot
+
 
 PAGING_HELP = (
     "Without `limit` the answer is the whole list, as it always was. With `limit` (1 to "
@@ -169,22 +205,36 @@ def next_link(request: Request, next_cursor: str | None, known_at: _dt.datetime 
     return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
 
 
-async def ndjson_lines(items: AsyncIterator[msgspec.Struct]) -> AsyncIterator[bytes]:
-    """One canonical JSON line per item, sent `NDJSON_CHUNK_LINES` lines at a time."""
-    async with contextlib.aclosing(items):
-        chunk: list[bytes] = []
-        async for item in items:
-            chunk.append(canonical_json(item) + b"\n")
-            if len(chunk) == NDJSON_CHUNK_LINES:
-                yield b"".join(chunk)
-                chunk = []
-        if chunk:
-            yield b"".join(chunk)
+async def ndjson_lines(
+    items: AsyncIterator[msgspec.Struct] | AsyncIterator[msgspec.Raw], slot: StreamSlot
+) -> AsyncIterator[bytes]:
+    """One canonical JSON line per item (a `msgspec.Raw` is one already), sent
+    `NDJSON_CHUNK_LINES` lines at a time; `slot` is given back at the end."""
+    try:
+        async with contextlib.aclosing(items):
+            chunk: list[bytes] = []
+            async for item in items:
+                chunk.append(canonical_json(item))
+                if len(chunk) == NDJSON_CHUNK_LINES:
+                    yield b"\n".join(chunk) + b"\n"
+                    chunk = []
+            if chunk:
+                yield b"\n".join(chunk) + b"\n"
+    finally:
+        slot.release()
 
 
-def ndjson_stream(items: AsyncIterator[msgspec.Struct], moment: Moment) -> Stream:
+def ndjson_stream(
+    items: AsyncIterator[msgspec.Struct] | AsyncIterator[msgspec.Raw],
+    moment: Moment,
+    slot: StreamSlot,
+) -> Stream:
+    """The items as an NDJSON answer; `slot` (`stream_slot`) is given back when it ends, or,
+    never started (the client left first), when it is collected."""
+    lines = ndjson_lines(items, slot)
+    slot.release_with(lines)
     return Stream(
-        ndjson_lines(items),
+        lines,
         media_type=NDJSON,
         headers={
             "Cache-Control": "no-store",

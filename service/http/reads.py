@@ -41,6 +41,7 @@ from service.http.pages import (
     ndjson_stream,
     paging_for,
     serve_page,
+    stream_slot,
     wants_ndjson,
 )
 from service.http.read_request import DATED_READ, DatedReadRequest, ReadRequest
@@ -361,8 +362,11 @@ class ListController(Controller):
         if wants_ndjson(request):
             await require_registered(moment.store, [list_id], moment.known_at, "list_id")
             pool = await models_for(router, gate, moment)
-            members = readmodel.stream_list_members(pool, list_id, day, moment.known_at, program)
-            return ndjson_stream(members, moment)
+            slot = stream_slot(pool)
+            members = readmodel.stream_list_members_json(
+                pool, list_id, day, moment.known_at, program
+            )
+            return ndjson_stream(members, moment, slot)
 
         if limit is not None:
             page_limit = limit
@@ -371,7 +375,7 @@ class ListController(Controller):
                 if paging.cursor is None:  # a later page: its first was read at the same moment
                     await require_registered(moment.store, [list_id], moment.known_at, "list_id")
                 pool = await models_for(router, gate, moment)
-                page = await readmodel.list_members_page(
+                page = await readmodel.list_members_page_json(
                     pool,
                     list_id,
                     day,
@@ -395,7 +399,9 @@ class ListController(Controller):
         async def render() -> bytes:
             await require_registered(moment.store, [list_id], moment.known_at, "list_id")
             pool = await models_for(router, gate, moment)
-            members = await readmodel.list_members(pool, list_id, day, moment.known_at, program)
+            members = await readmodel.list_members_json(
+                pool, list_id, day, moment.known_at, program
+            )
             return canonical_json(
                 Members(list=list_id, as_of=day, known_at=moment.known_at, members=members)
             )
@@ -461,8 +467,9 @@ class ChangesController(Controller):
 
         if wants_ndjson(request):
             pool = await models_for(router, gate, moment)
+            slot = stream_slot(pool)
             return ndjson_stream(
-                readmodel.stream_changes(pool, start, end, moment.known_at), moment
+                readmodel.stream_changes(pool, start, end, moment.known_at), moment, slot
             )
 
         if limit is not None:

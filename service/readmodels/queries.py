@@ -15,7 +15,7 @@ import anyio
 import asyncpg
 import msgspec
 
-from projections import Change, Exit, Listing, Member, Product, RuleInForce
+from projections import Change, Exit, Listing, Member, Product, RuleInForce, canonical_json
 from projections.fold.listings import member_of
 from projections.queries import diff_items
 from service.eventlog.store import CONNECTION_ERRORS
@@ -65,11 +65,27 @@ async def list_members(
         rows = await pool.fetch(sql.MEMBERS_AT, _key(list_id), as_of.isoformat(), known_at)
     members = []
     for row in rows:
-        listing = msgspec.json.decode(bytes(row["body"]), type=Listing)
-        member = member_of(row["entity"], listing, program)
+        member = _member(row, program)
         if member is not None:
             members.append(member)
     return tuple(members)
+
+
+async def list_members_json(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+    program: str | None = None,
+) -> tuple[msgspec.Raw, ...]:
+    """`list_members` as each member's canonical JSON (`msgspec.Raw`), made from the stored
+    listings' bytes: the whole list's answer without a `Member` per member."""
+    if known_at is None:
+        rows = await pool.fetch(sql.MEMBERS_NOW, _key(list_id), as_of.isoformat())
+    else:
+        rows = await pool.fetch(sql.MEMBERS_AT, _key(list_id), as_of.isoformat(), known_at)
+    found = (_member_json(row, program) for row in rows)
+    return tuple(member for member in found if member is not None)
 
 
 async def changes(
@@ -166,8 +182,51 @@ def changes_question(from_date: _dt.date, to_date: _dt.date) -> tuple[str, ...]:
 def _member(row: asyncpg.Record, program: str | None) -> Member | None:
     """The row's listing as a member (under `program`: None when it has no open designation
     under it)."""
-    listing = msgspec.json.decode(bytes(row["body"]), type=Listing)
+    listing = msgspec.json.decode(row["body"], type=Listing)
     return member_of(row["entity"], listing, program)
+
+
+class _MemberFields(msgspec.Struct):
+    """What a member takes from its listing, as the listing's canonical JSON has it."""
+
+    since: msgspec.Raw
+    certainty: msgspec.Raw
+    event_ids: msgspec.Raw
+
+
+_MEMBER_FIELDS = msgspec.json.Decoder(_MemberFields)
+
+
+def member_json(entity: str, listing_json: bytes) -> msgspec.Raw:
+    """`canonical_json(member_of(entity, listing))` from the listing's canonical JSON (a
+    stored row's body), without decoding the listing: a member is the listing's `since`,
+    `certainty` and `event_ids`, whose bytes in the body are already canonical, with `entity`.
+    The fields are written in sorted order, as `canonical_json` writes them."""
+    fields = _MEMBER_FIELDS.decode(listing_json)
+    return msgspec.Raw(
+        b"".join(
+            (
+                b'{"certainty":',
+                fields.certainty,
+                b',"entity":',
+                msgspec.json.encode(entity),
+                b',"event_ids":',
+                fields.event_ids,
+                b',"since":',
+                fields.since,
+                b"}",
+            )
+        )
+    )
+
+
+def _member_json(row: asyncpg.Record, program: str | None) -> msgspec.Raw | None:
+    """`_member`'s canonical JSON: without a programme straight from the body; with one the
+    listing is decoded (which designations are open under it decides the member)."""
+    if program is None:
+        return member_json(row["entity"], row["body"])
+    member = _member(row, program)
+    return None if member is None else msgspec.Raw(canonical_json(member))
 
 
 def _members_args(
@@ -196,6 +255,23 @@ async def stream_list_members(
     async with contextlib.aclosing(_rows(pool, query, args)) as rows:
         async for row in rows:
             member = _member(row, program)
+            if member is not None:
+                yield member
+
+
+async def stream_list_members_json(
+    pool: asyncpg.Pool,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+    program: str | None = None,
+) -> AsyncIterator[msgspec.Raw]:
+    """`stream_list_members` as each member's canonical JSON (what an NDJSON line is), made
+    from the stored listing's bytes (`member_json`) rather than through a `Member`."""
+    query, args = _members_args(list_id, as_of, known_at, "", None)
+    async with contextlib.aclosing(_rows(pool, query, args)) as rows:
+        async for row in rows:
+            member = _member_json(row, program)
             if member is not None:
                 yield member
 
@@ -229,30 +305,71 @@ async def list_members_page(
     """At most `limit` members (under `program`), from `cursor` on (None: the first page).
     Without a programme one keyset query of `limit + 1` rows; with one, rows are read through
     a cursor until `limit + 1` members are found (rows outside the programme are passed by)."""
+    return await _members_page(
+        pool, list_id, as_of, known_at, program, limit=limit, cursor=cursor, member=_member
+    )
+
+
+async def list_members_page_json(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None = None,
+    program: str | None = None,
+    *,
+    limit: int,
+    cursor: PageCursor | None = None,
+) -> Page:
+    """`list_members_page` whose items are the members' canonical JSON (`msgspec.Raw`, encoded
+    as they are inside a larger answer), made from the stored listings' bytes."""
+    return await _members_page(
+        pool, list_id, as_of, known_at, program, limit=limit, cursor=cursor, member=_member_json
+    )
+
+
+async def _members_page(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    list_id: str,
+    as_of: _dt.date,
+    known_at: _dt.datetime | None,
+    program: str | None,
+    *,
+    limit: int,
+    cursor: PageCursor | None,
+    member: Callable[[asyncpg.Record, str | None], object | None],
+) -> Page:
     if limit < 1:
         raise ValueError("limit must be at least 1")
     after = cursor.after if cursor is not None else ""
-    found: list[Member] = []
+    found: list = []
+    last_entity = after
     if program is None:
         query, args = _members_args(list_id, as_of, known_at, after, limit + 1)
-        for row in await pool.fetch(query, *args):
-            member = _member(row, None)
-            assert member is not None
-            found.append(member)
+        rows = await pool.fetch(query, *args)
+        for row in rows[:limit]:
+            found.append(member(row, None))
+        more = len(rows) > limit
+        if found:
+            last_entity = rows[len(found) - 1]["entity"]
     else:
         assert isinstance(pool, asyncpg.Pool), "a programme's page streams from a pool"
-        stream = stream_list_members(pool, list_id, as_of, known_at, program, after=after)
-        async with contextlib.aclosing(stream):
-            async for member in stream:
-                found.append(member)
-                if len(found) > limit:
+        query, args = _members_args(list_id, as_of, known_at, after, None)
+        more = False
+        async with contextlib.aclosing(_rows(pool, query, args)) as stream:
+            async for row in stream:
+                item = member(row, program)
+                if item is None:
+                    continue
+                if len(found) == limit:
+                    more = True
                     break
-    members = tuple(found[:limit])
+                found.append(item)
+                last_entity = row["entity"]
     next_cursor = None
-    if len(found) > limit:
+    if more:
         question = members_question(list_id, as_of, program)
-        next_cursor = encode_cursor(PageCursor(question, known_at, members[-1].entity))
-    return Page(items=members, next_cursor=next_cursor)
+        next_cursor = encode_cursor(PageCursor(question, known_at, last_entity))
+    return Page(items=tuple(found), next_cursor=next_cursor)
 
 
 async def count_list_members(

@@ -134,6 +134,43 @@ async def test_sql_members_and_changes_equal_the_pure_fold(
             )
 
 
+async def _member_json_is_the_members_encoded(
+    pool: asyncpg.Pool,
+    list_id: str,
+    day: _dt.date,
+    known_at: _dt.datetime | None,
+    program: str | None,
+    limit: int,
+) -> None:
+    """What the routes write (each member's JSON cut from its stored listing): the whole list,
+    the stream and the pages are the members encoded, byte for byte, with the same cursors."""
+    members = await readmodel.list_members(pool, list_id, day, known_at, program)
+    encoded = [projections.canonical_json(m) for m in members]
+    whole = await readmodel.list_members_json(pool, list_id, day, known_at, program)
+    assert [bytes(m) for m in whole] == encoded
+    stream = readmodel.stream_list_members_json(pool, list_id, day, known_at, program)
+    assert [bytes(m) async for m in stream] == encoded
+    paged: list[bytes] = []
+    cursor = None
+    for _ in range(len(members) + 1):
+        page = await readmodel.list_members_page_json(
+            pool, list_id, day, known_at, program, limit=limit, cursor=cursor
+        )
+        same = await readmodel.list_members_page(
+            pool, list_id, day, known_at, program, limit=limit, cursor=cursor
+        )
+        assert page.next_cursor == same.next_cursor
+        assert [bytes(m) for m in page.items] == [projections.canonical_json(m) for m in same.items]
+        paged.extend(bytes(m) for m in page.items)
+        if page.next_cursor is None:
+            break
+        cursor = readmodel.decode_cursor(
+            page.next_cursor, readmodel.members_question(list_id, day, program)
+        )
+    assert page.next_cursor is None
+    assert paged == encoded
+
+
 async def _pages_and_streams_equal_the_whole_answer(
     pool: asyncpg.Pool,
     day: _dt.date,
@@ -164,6 +201,8 @@ async def _pages_and_streams_equal_the_whole_answer(
             )
         assert page.next_cursor is None
         assert tuple(paged) == whole
+        for program in (None, *PROGRAMS):
+            await _member_json_is_the_members_encoded(pool, list_id, day, known_at, program, limit)
     whole_changes = await readmodel.changes(pool, start, end, known_at)
     streamed_changes = [c async for c in readmodel.stream_changes(pool, start, end, known_at)]
     assert tuple(streamed_changes) == whole_changes
