@@ -115,9 +115,10 @@ ORDER BY rest, hit.entity
 """
 # Entities that have, for each word's range [lo, hi) ($2, $3), a key in it, among keys with one
 # of the roles $4. The rarest word's entities (the one with the fewest keys, counted up to $5)
-# are found first (from at most $5 of its keys), and each is probed for the other words. With the
-# characters their keys have beyond the ranges' starts (the least for each word, summed): a
-# lower bound of a prefix match's quality. Fewest first.
+# are found first (from at most $5 of its keys), and each is checked for every word by reading
+# its keys once (one index range; `OFFSET 0` keeps the planner from turning that back into one
+# probe per entity and word). With the characters their keys have beyond the ranges' starts (the
+# least for each word, summed): a lower bound of a prefix match's quality. Fewest first.
 KEYS_IN_RANGES = """
 WITH w AS (
     SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
@@ -139,13 +140,15 @@ WITH w AS (
 )
 SELECT d.entity, sum(r.rest)::integer AS rest
 FROM driver AS d
-CROSS JOIN w
 CROSS JOIN LATERAL (
-    SELECT min(length(k.key)) - length(w.lo) AS rest FROM rm_name_keys AS k
-    WHERE k.generation = $1 AND k.entity = d.entity AND k.key >= w.lo AND k.key < w.hi
-      AND k.roles & $4 <> 0
+    SELECT min(length(own.key)) - length(w.lo) AS rest
+    FROM (SELECT k.key FROM rm_name_keys AS k
+          WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $4 <> 0
+          OFFSET 0) AS own
+    JOIN w ON own.key >= w.lo AND own.key < w.hi
+    GROUP BY w.word, w.lo
 ) AS r
-GROUP BY d.entity HAVING count(r.rest) = cardinality($2::text[])
+GROUP BY d.entity HAVING count(*) = cardinality($2::text[])
 ORDER BY rest, d.entity
 """
 # The distinct keys near the query's keys: in the ranges of keys that begin like one ($2: the
@@ -215,8 +218,10 @@ UNION SELECT reverse(rkey) FROM tail_down WHERE rkey IS NOT NULL
 """
 # Entities that have, for each of $5 words, one of its keys ($2: each for the word $3, $4 edits
 # away), among keys with one of the roles $6. As in KEYS_IN_RANGES, the rarest word's entities
-# first (at most $7), each probed for the others; with the edits their keys are away (the least
-# for each word, summed): a lower bound of a fuzzy match's edits. Fewest first.
+# first (at most $7), each one's keys read once and met with the near keys (a word of a common
+# name has dozens of near keys: probing each entity for each of them was most of a slow
+# search); with the edits their keys are away (the least for each word, summed): a lower bound
+# of a fuzzy match's edits. Fewest first.
 KEYS_EQUAL_WITH_EDITS = """
 WITH near AS (
     SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS n (key, word, edits)
@@ -239,13 +244,15 @@ WITH near AS (
 )
 SELECT d.entity, sum(r.edits)::integer AS edits
 FROM driver AS d
-CROSS JOIN generate_series(0, $5 - 1) AS w (word)
 CROSS JOIN LATERAL (
-    SELECT min(near.edits) AS edits FROM near
-    JOIN rm_name_keys AS k ON k.generation = $1 AND k.entity = d.entity AND k.key = near.key
-    WHERE near.word = w.word AND k.roles & $6 <> 0
+    SELECT min(near.edits) AS edits
+    FROM (SELECT k.key FROM rm_name_keys AS k
+          WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $6 <> 0
+          OFFSET 0) AS own
+    JOIN near ON near.key = own.key
+    GROUP BY near.word
 ) AS r
-GROUP BY d.entity HAVING count(r.edits) = $5
+GROUP BY d.entity HAVING count(*) = $5
 ORDER BY edits, d.entity
 """
 # The entities $2 that pass the filters ($3 kind, $4 country), each with its names (the name,
