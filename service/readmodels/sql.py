@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from service.eventlog.store import SELECT_RECORDED
 
-PROJECTION_VERSION = 4  # 2: only changed rows are closed and reopened; 3: designations;
-# 4: name search (migration 0014)
+PROJECTION_VERSION = 5  # 2: only changed rows are closed and reopened; 3: designations;
+# 4: name search (migration 0014); 5: Han transliteration keys without province or city words
 PROJECTOR_LOCK_KEY = 0x726D_5F70_726F_6A  # "rm_proj"
 PAGE = 2000
 
