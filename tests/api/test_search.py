@@ -362,3 +362,20 @@ async def test_a_typo_in_one_word_finds_only_the_names_with_every_word(
     hits = await found(writer, "Kim Yonng Chol", limit=5)
     assert [h["id"] for h in hits] == ["kim-yong-chol", "kim-yong-chul"]
     assert [h["matched"]["kind"] for h in hits] == ["fuzzy", "fuzzy"]
+
+
+async def test_two_common_words_find_only_the_names_with_both(writer: AsyncTestClient) -> None:
+    # `beta` in 72 names, `alpha` in 83: the candidates of the rarest word are many, so they
+    # are narrowed to those with the other word before each is checked for every word.
+    crowd = [entity(f"beta-{i:02}", {"en": f"Beta Trading {i:02}"}) for i in range(70)]
+    crowd += [entity(f"alpha-{i:02}", {"en": f"Alpha Holdings {i:02}"}) for i in range(80)]
+    crowd += [
+        entity("alpha-beta", {"en": "Alpha Beta"}),
+        entity("beta-alpha-group", {"en": "Beta Alpha Group"}),
+        entity("alpha-x-beta", {"en": "Alpha Xylo Beta"}),
+    ]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    hits = await found(writer, "alpha beta", limit=10)
+    assert hits[0]["id"] == "alpha-beta" and hits[0]["matched"]["kind"] == "exact"
+    assert {h["id"] for h in hits[1:]} == {"beta-alpha-group", "alpha-x-beta"}
+    assert {h["matched"]["kind"] for h in hits[1:]} == {"tokens"}
