@@ -130,7 +130,6 @@ async def load(conn: asyncpg.Connection, rows: list[dict]) -> None:
                 None,
                 msgspec.json.encode({"en": row["names"][0]}),
                 msgspec.json.encode(row["names"][1:]),
-                "",
             )
         )
         for span in spans:
@@ -140,7 +139,7 @@ async def load(conn: asyncpg.Connection, rows: list[dict]) -> None:
     await conn.copy_records_to_table(
         "rm_entities",
         records=entities,
-        columns=("generation", "entity", "kind", "country", "names", "aliases", "search"),
+        columns=("generation", "entity", "kind", "country", "names", "aliases"),
     )
     await conn.copy_records_to_table("rm_entity_names", records=names, columns=search.NAME_COLUMNS)
     await conn.copy_records_to_table("rm_name_keys", records=keys, columns=search.KEY_COLUMNS)

@@ -131,20 +131,30 @@ def key_rows(spans: Iterable[NameSpan]) -> list[tuple[int, int, str, str]]:
 
 
 def keys_from_rows(rows: Iterable[tuple[int, str]]) -> NameKeys:
-    """The `NameKeys` of one name from its stored `(roles, key)` rows."""
-    found: dict[int, set[str]] = {
-        r: set() for r in (ROLE_EXACT, ROLE_CORE, ROLE_LATIN, ROLE_TOKEN, ROLE_CORE_TOKEN)
-    }
+    """The `NameKeys` of one name from its stored `(roles, key)` rows. (A search ranks hundreds
+    of candidates with a dozen names each: this runs for every name, so one test per role.)"""
+    exact: list[str] = []
+    core: list[str] = []
+    latin: list[str] = []
+    tokens: list[str] = []
+    core_tokens: list[str] = []
     for roles, key in rows:
-        for role, keys in found.items():
-            if roles & role:
-                keys.add(key)
+        if roles & ROLE_TOKEN:
+            tokens.append(key)
+        if roles & ROLE_CORE_TOKEN:
+            core_tokens.append(key)
+        if roles & ROLE_EXACT:
+            exact.append(key)
+        if roles & ROLE_CORE:
+            core.append(key)
+        if roles & ROLE_LATIN:
+            latin.append(key)
     return NameKeys(
-        exact=frozenset(found[ROLE_EXACT]),
-        core=frozenset(found[ROLE_CORE]),
-        tokens=frozenset(found[ROLE_TOKEN]),
-        core_tokens=frozenset(found[ROLE_CORE_TOKEN]),
-        latin=frozenset(found[ROLE_LATIN]),
+        exact=frozenset(exact),
+        core=frozenset(core),
+        tokens=frozenset(tokens),
+        core_tokens=frozenset(core_tokens),
+        latin=frozenset(latin),
     )
 
 

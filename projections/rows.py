@@ -11,7 +11,6 @@ the touched entities' facts) and the rebuild (fed the whole log) write the same 
 from __future__ import annotations
 
 import datetime as _dt
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,14 +31,6 @@ OPEN_RECORDED = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 """`recorded_to` of a row that is still the log's knowledge."""
 
 
-def normalize(text: str) -> str:
-    """Search form of a name: NFKC, case-folded, white space collapsed, and NUL (which a
-    PostgreSQL text value cannot hold) as U+FFFD, so any name the log holds can be stored and
-    searched for (names themselves are stored as JSON, which escapes it)."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("\x00", "\ufffd")
-    return " ".join(folded.split())
-
-
 @dataclass(frozen=True, slots=True)
 class EntityRecord:
     entity: str
@@ -47,7 +38,6 @@ class EntityRecord:
     country: str | None
     names: bytes
     aliases: bytes
-    search: str
     names_over_time: tuple[NameSpan, ...] = ()
     """Every name and alias it was ever registered under, with when it bore it (search)."""
 
@@ -77,28 +67,15 @@ def entity_record(entity: str, facts: Sequence[Fact]) -> EntityRecord | None:
     """The entity as known now: names and aliases of its latest registration or rename (world
     order), and every name and alias it was ever registered or renamed under, for search."""
     chosen = effective(facts, None)
-    registrations = [
-        f.event
-        for f in chosen
-        if isinstance(f.event, EntityRegistered) and f.event.entity == entity
-    ]
-    if not registrations:
+    if not any(isinstance(f.event, EntityRegistered) and f.event.entity == entity for f in chosen):
         return None
-    registrations += [
-        f.event for f in chosen if isinstance(f.event, EntityRenamed) and f.event.entity == entity
-    ]
     state: EntityState = state_as_of(entity, chosen, NOW_DAY)
-    words = {entity}
-    for event in registrations:
-        words.update(event.names.values())
-        words.update(event.aliases)
     return EntityRecord(
         entity=entity,
         kind=state.kind,
         country=state.country,
         names=msgspec.json.encode(state.names),
         aliases=msgspec.json.encode(list(state.aliases)),
-        search="\n".join(sorted(normalize(w) for w in words)),
         names_over_time=tuple(entity_name_spans(entity, facts)),
     )
 
@@ -314,7 +291,7 @@ class Folding:
 
     def record_rows(self) -> list[tuple]:
         return [
-            (self.generation, r.entity, r.kind, r.country, r.names, r.aliases, r.search)
+            (self.generation, r.entity, r.kind, r.country, r.names, r.aliases)
             for _, r in sorted(self.records.items())
         ]
 

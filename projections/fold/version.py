@@ -7,6 +7,8 @@ so a cache that revalidates learns of the new reading (see docs/designations.md)
 
 1: listings keyed by list. 2: designations, unmatched delistings, names over time, ownership.
 3: changes tell a designation started or ended on a list the company stays on.
+4: search also finds a Han name by its romanised form without the province or city word
+(`Fujian Jinhua ...` for `福建省晋华...`).
 """
 
-FOLD_VERSION = 3
+FOLD_VERSION = 4

@@ -20,7 +20,9 @@ so that they are never required to match. A name that is nothing but legal forms
 
 Non-Latin names (Han, Arabic, Cyrillic, Hangul, ...) also get a Latin transliteration key
 (`rigour.text.translit.ascii_text`: ICU's transforms, pinyin for Han), lossy and therefore a
-key of its own.
+key of its own. A Han name with a province or city word after its place name (`福建省晋华`,
+`深圳市大疆`) gets a second one without it: the romanised name leaves it out (`Fujian Jinhua`,
+not `Fujian Sheng Jinhua`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ HAN_LEGAL_SUFFIXES: tuple[str, ...] = tuple(
     )
 )
 
+# Province, city and autonomous-region words (simplified script: the transliteration is taken
+# of the simplified form), after a place name of two characters or more.
+_HAN_PLACE_WORDS = re.compile(f"(?<={_HAN_CLASS}{{2}})(?:自治区|省|市)")
 _APOSTROPHES = re.compile("['’‘ʼʹʻ`´′＇]")
 _HYPHENS = re.compile(r"[\-‐‑‒–—―﹣－]")
 # Combining diacritics (Latin, Greek, Cyrillic) and Arabic vowel marks, dropped after NFKD.
@@ -106,7 +111,9 @@ class NameKeys(msgspec.Struct, frozen=True, kw_only=True):
     - `core_tokens`: the words of the core name, apostrophes dropped and split at hyphens:
       what a query requires of a name for a whole-word match.
     - `latin`: for a name with non-Latin letters, the `exact` and `core` keys of its ASCII
-      transliteration (`曹興誠` -> `caoxingcheng`); empty for a Latin name.
+      transliteration (`曹興誠` -> `caoxingcheng`), and for a Han name with a province or
+      city word after its place name the same without that word (`福建省晋华` ->
+      `fujianshengjinhua` and `fujianjinhua`); empty for a Latin name.
     """
 
     exact: frozenset[str]
@@ -251,9 +258,9 @@ def name_keys(name: str) -> NameKeys:
         for form in {to_hans(variant, variants=False), to_hant(variant, variants=False)}:
             tokens.update(_words(form))
     if not "".join(exact).isascii():
-        base = forms[0]
-        latin.add(_transliterate(base))
-        latin.add(_transliterate(" ".join(_core_words(_words(base)))))
+        for base in {forms[0], _HAN_PLACE_WORDS.sub("", forms[0])}:
+            latin.add(_transliterate(base))
+            latin.add(_transliterate(" ".join(_core_words(_words(base)))))
         latin.discard("")
     exact.discard("")
     core.discard("")

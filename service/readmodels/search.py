@@ -61,6 +61,8 @@ FUZZY_CANDIDATES = 300
 """At most this many entities from the rarest word of a fuzzy lookup: a word a typo away from a
 common one (`chon`: `chin`, `chong`, `hon`) has thousands, each to be probed for the other
 words."""
+FEW_KEYS = 64
+"""Keys of each word counted first when choosing the rarest word of a lookup (`KEYS_IN_RANGES`)."""
 DISTINCT_KEYS = 20
 """At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
@@ -114,21 +116,42 @@ GROUP BY hit.entity
 ORDER BY rest, hit.entity
 """
 # Entities that have, for each word's range [lo, hi) ($2, $3), a key in it, among keys with one
-# of the roles $4. The rarest word's entities (the one with the fewest keys, counted up to $5)
-# are found first (from at most $5 of its keys), and each is probed for the other words. With the
-# characters their keys have beyond the ranges' starts (the least for each word, summed): a
+# of the roles $4. The words' keys are counted (up to $6 first, which settles the rarest when
+# some word has fewer, else up to $5: counting a common word's keys was most of the lookup when
+# another word is rare); the rarest word's entities (from at most $5 of its keys) are the
+# candidates, and when they are many ($6 or more) and the next rarest word's keys all fit in $5,
+# only those among its entities too (one read of its keys instead of a probe per candidate).
+# Each candidate is then checked for every word by reading its keys once (one index range;
+# `OFFSET 0` keeps the planner from turning that back into one probe per entity and word). With
+# the characters their keys have beyond the ranges' starts (the least for each word, summed): a
 # lower bound of a prefix match's quality. Fewest first.
 KEYS_IN_RANGES = """
 WITH w AS (
     SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
+), few AS (
+    SELECT w.*, (SELECT count(*) FROM (
+                     SELECT 1 FROM rm_name_keys AS k
+                     WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi
+                       AND k.roles & $4 <> 0
+                     LIMIT $6) AS c) AS keys
+    FROM w
+), counted AS (
+    SELECT few.lo, few.hi, few.word,
+           CASE WHEN (SELECT min(keys) FROM few) < $6 THEN few.keys
+                ELSE (SELECT count(*) FROM (
+                          SELECT 1 FROM rm_name_keys AS k
+                          WHERE k.generation = $1 AND k.key >= few.lo AND k.key < few.hi
+                            AND k.roles & $4 <> 0
+                          LIMIT $5) AS c)
+           END AS keys
+    FROM few
+), placed AS (
+    SELECT counted.*, row_number() OVER (ORDER BY keys, word) AS place FROM counted
 ), rarest AS (
-    SELECT w.lo, w.hi FROM w
-    ORDER BY (SELECT count(*) FROM (
-                  SELECT 1 FROM rm_name_keys AS k
-                  WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi
-                    AND k.roles & $4 <> 0
-                  LIMIT $5) AS c), w.word
-    LIMIT 1
+    SELECT placed.lo, placed.hi FROM placed WHERE place = 1
+), second AS (
+    SELECT placed.lo, placed.hi FROM placed
+    WHERE place = 2 AND keys < $5 AND (SELECT keys FROM placed WHERE place = 1) >= $6
 ), driver AS (
     SELECT DISTINCT x.entity FROM rarest CROSS JOIN LATERAL (
         SELECT k.entity FROM rm_name_keys AS k
@@ -136,17 +159,25 @@ WITH w AS (
           AND k.roles & $4 <> 0
         LIMIT $5
     ) AS x
+    WHERE NOT EXISTS (SELECT 1 FROM second)
+       OR x.entity IN (SELECT k.entity FROM second JOIN rm_name_keys AS k
+                       ON k.generation = $1 AND k.key >= second.lo AND k.key < second.hi
+                       WHERE k.roles & $4 <> 0)
+), hit AS (
+    SELECT d.entity, w.word, min(length(own.key)) - length(w.lo) AS rest
+    FROM driver AS d
+    CROSS JOIN LATERAL (
+        SELECT k.key FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $4 <> 0
+        OFFSET 0
+    ) AS own
+    JOIN w ON own.key >= w.lo AND own.key < w.hi
+    GROUP BY d.entity, w.word, w.lo
 )
-SELECT d.entity, sum(r.rest)::integer AS rest
-FROM driver AS d
-CROSS JOIN w
-CROSS JOIN LATERAL (
-    SELECT min(length(k.key)) - length(w.lo) AS rest FROM rm_name_keys AS k
-    WHERE k.generation = $1 AND k.entity = d.entity AND k.key >= w.lo AND k.key < w.hi
-      AND k.roles & $4 <> 0
-) AS r
-GROUP BY d.entity HAVING count(r.rest) = cardinality($2::text[])
-ORDER BY rest, d.entity
+SELECT hit.entity, sum(hit.rest)::integer AS rest
+FROM hit
+GROUP BY hit.entity HAVING count(*) = cardinality($2::text[])
+ORDER BY rest, hit.entity
 """
 # The distinct keys near the query's keys: in the ranges of keys that begin like one ($2: the
 # key itself, $3, $8: the range) or end like one (reversed keys: $4, $5, $9), among keys with
@@ -215,8 +246,10 @@ UNION SELECT reverse(rkey) FROM tail_down WHERE rkey IS NOT NULL
 """
 # Entities that have, for each of $5 words, one of its keys ($2: each for the word $3, $4 edits
 # away), among keys with one of the roles $6. As in KEYS_IN_RANGES, the rarest word's entities
-# first (at most $7), each probed for the others; with the edits their keys are away (the least
-# for each word, summed): a lower bound of a fuzzy match's edits. Fewest first.
+# first (at most $7), each one's keys read once and met with the near keys (a word of a common
+# name has dozens of near keys: probing each entity for each of them was most of a slow
+# search); with the edits their keys are away (the least for each word, summed): a lower bound
+# of a fuzzy match's edits. Fewest first.
 KEYS_EQUAL_WITH_EDITS = """
 WITH near AS (
     SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS n (key, word, edits)
@@ -239,13 +272,15 @@ WITH near AS (
 )
 SELECT d.entity, sum(r.edits)::integer AS edits
 FROM driver AS d
-CROSS JOIN generate_series(0, $5 - 1) AS w (word)
 CROSS JOIN LATERAL (
-    SELECT min(near.edits) AS edits FROM near
-    JOIN rm_name_keys AS k ON k.generation = $1 AND k.entity = d.entity AND k.key = near.key
-    WHERE near.word = w.word AND k.roles & $6 <> 0
+    SELECT min(near.edits) AS edits
+    FROM (SELECT k.key FROM rm_name_keys AS k
+          WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $6 <> 0
+          OFFSET 0) AS own
+    JOIN near ON near.key = own.key
+    GROUP BY near.word
 ) AS r
-GROUP BY d.entity HAVING count(r.edits) = $5
+GROUP BY d.entity HAVING count(*) = $5
 ORDER BY edits, d.entity
 """
 # The entities $2 that pass the filters ($3 kind, $4 country), each with its names (the name,
@@ -579,6 +614,7 @@ async def _in_ranges(
         [hi for _, hi in pairs],
         roles,
         CANDIDATES,
+        FEW_KEYS,
     )
     return [(r["entity"], r["rest"]) for r in rows]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from service.eventlog.store import SELECT_RECORDED
 
-PROJECTION_VERSION = 4  # 2: only changed rows are closed and reopened; 3: designations;
-# 4: name search (migration 0014)
+PROJECTION_VERSION = 5  # 2: only changed rows are closed and reopened; 3: designations;
+# 4: name search (migration 0014); 5: Han transliteration keys without province or city words
 PROJECTOR_LOCK_KEY = 0x726D_5F70_726F_6A  # "rm_proj"
 PAGE = 2000
 
@@ -60,13 +60,13 @@ JOIN unnest($2::text[], $3::text[], $4::text[], $5::date[], $6::timestamptz[])
 WHERE i.ctid = current.row_id AND i.recorded_to = 'infinity'
 """
 UPSERT_ENTITIES = """
-INSERT INTO rm_entities (generation, entity, kind, country, names, aliases, search)
+INSERT INTO rm_entities (generation, entity, kind, country, names, aliases)
 SELECT * FROM unnest(
-    $1::integer[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::text[]
+    $1::integer[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[]
 )
 ON CONFLICT (generation, entity) DO UPDATE SET
     kind = excluded.kind, country = excluded.country, names = excluded.names,
-    aliases = excluded.aliases, search = excluded.search
+    aliases = excluded.aliases
 """
 ITEM_COLUMNS = (
     "generation",
@@ -80,7 +80,7 @@ ITEM_COLUMNS = (
     "present",
     "body",
 )
-ENTITY_COLUMNS = ("generation", "entity", "kind", "country", "names", "aliases", "search")
+ENTITY_COLUMNS = ("generation", "entity", "kind", "country", "names", "aliases")
 DROP_OTHER_ITEMS = "DELETE FROM rm_items WHERE generation <> $1"
 DROP_OTHER_ENTITIES = "DELETE FROM rm_entities WHERE generation <> $1"
 CLEAR_ITEMS = "DELETE FROM rm_items WHERE generation = $1"

@@ -324,3 +324,58 @@ async def test_every_word_must_match_however_common_the_others_are(
     hits = await found(writer, "Gro Kum", limit=5)
     assert [h["id"] for h in hits][:2] == ["kuma-group", "kuma-trading-group"]
     assert hits[0]["matched"]["kind"] == "prefix"
+
+
+async def test_a_romanised_name_without_the_province_word_finds_the_chinese_name(
+    writer: AsyncTestClient,
+) -> None:
+    # The romanised name leaves out 省 (province) and 市 (city), which the Chinese name has.
+    crowd = [
+        entity("fujian-jinhua", {"en": "JHICC", "zh-Hans": "福建省晋华集成电路有限公司"}),
+        entity("dji", {"en": "DJI", "zh-Hant": "深圳市大疆創新科技有限公司"}),
+        entity("fujian-other", {"en": "Fujian Sheng Trading", "zh-Hans": "福建省贸易有限公司"}),
+    ]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    for query, expected in [
+        ("Fujian Jinhua Jicheng Dianlu", "fujian-jinhua"),
+        ("Fujian Sheng Jinhua Jicheng Dianlu", "fujian-jinhua"),
+        ("Shenzhen Dajiang Chuangxin Keji", "dji"),
+    ]:
+        hits = await found(writer, query, limit=5)
+        assert [h["id"] for h in hits] == [expected], query
+        assert hits[0]["matched"]["kind"] == "transliteration", query
+
+
+async def test_a_typo_in_one_word_finds_only_the_names_with_every_word(
+    writer: AsyncTestClient,
+) -> None:
+    # `kim` in 150 names, `chol` in 100 of them: each candidate of the rarest word is checked
+    # for the near keys of every other word, and one without a word is no match.
+    crowd = [entity(f"kim-{i:03}", {"en": f"Kim Sol {i:03}"}, kind="person") for i in range(50)]
+    crowd += [entity(f"chol-{i:03}", {"en": f"Kim Chol {i:03}"}, kind="person") for i in range(100)]
+    crowd += [
+        entity("kim-yong-chol", {"en": "Kim Yong Chol"}, kind="person"),
+        entity("kim-yong-sun", {"en": "Kim Yong Sun"}, kind="person"),
+        entity("kim-yong-chul", {"en": "Kim Yong-Chul Trading"}, kind="person"),
+    ]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    hits = await found(writer, "Kim Yonng Chol", limit=5)
+    assert [h["id"] for h in hits] == ["kim-yong-chol", "kim-yong-chul"]
+    assert [h["matched"]["kind"] for h in hits] == ["fuzzy", "fuzzy"]
+
+
+async def test_two_common_words_find_only_the_names_with_both(writer: AsyncTestClient) -> None:
+    # `beta` in 72 names, `alpha` in 83: the candidates of the rarest word are many, so they
+    # are narrowed to those with the other word before each is checked for every word.
+    crowd = [entity(f"beta-{i:02}", {"en": f"Beta Trading {i:02}"}) for i in range(70)]
+    crowd += [entity(f"alpha-{i:02}", {"en": f"Alpha Holdings {i:02}"}) for i in range(80)]
+    crowd += [
+        entity("alpha-beta", {"en": "Alpha Beta"}),
+        entity("beta-alpha-group", {"en": "Beta Alpha Group"}),
+        entity("alpha-x-beta", {"en": "Alpha Xylo Beta"}),
+    ]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    hits = await found(writer, "alpha beta", limit=10)
+    assert hits[0]["id"] == "alpha-beta" and hits[0]["matched"]["kind"] == "exact"
+    assert {h["id"] for h in hits[1:]} == {"beta-alpha-group", "alpha-x-beta"}
+    assert {h["matched"]["kind"] for h in hits[1:]} == {"tokens"}

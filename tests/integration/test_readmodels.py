@@ -325,7 +325,7 @@ FROM rm_items WHERE generation = (SELECT live FROM rm_state)
 ORDER BY entity, aspect, key, recorded_from, valid_from
 """
 _DUMP_ENTITIES = """
-SELECT entity, kind, country, names, aliases, search FROM rm_entities
+SELECT entity, kind, country, names, aliases FROM rm_entities
 WHERE generation = (SELECT live FROM rm_state) ORDER BY entity
 """
 

@@ -150,6 +150,29 @@ def test_non_latin_names_get_a_latin_key() -> None:
     assert name_keys("Huawei").latin == frozenset()
 
 
+@pytest.mark.parametrize(
+    ("name", "romanised"),
+    [
+        ("福建省晋华集成电路有限公司", "fujianjinhuajichengdianlu"),  # province
+        ("福建省晉華集成電路有限公司", "fujianjinhuajichengdianlu"),  # the same, traditional
+        ("深圳市大疆创新科技有限公司", "shenzhendajiangchuangxinkeji"),  # city
+        ("新疆维吾尔自治区公安厅", "xinjiangweiwuergonganting"),  # autonomous region
+    ],
+)
+def test_a_han_name_is_also_transliterated_without_its_province_or_city_word(
+    name: str, romanised: str
+) -> None:
+    keys = name_keys(name)
+    assert romanised in keys.latin
+    assert compact(ascii_text(normalise(name))) in keys.latin  # the whole one stays
+    assert romanised in name_keys(romanised.title()).exact  # what a romanised query types
+
+
+def test_a_province_or_city_character_after_one_character_is_part_of_a_word() -> None:
+    assert name_keys("城市").latin == frozenset({"chengshi"})
+    assert name_keys("省").latin == frozenset({"sheng"})
+
+
 def test_han_and_latin_letters_are_separate_words() -> None:
     assert {"sk", "海力士"} <= name_keys("SK海力士").tokens
 
