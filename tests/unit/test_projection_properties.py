@@ -264,8 +264,10 @@ def test_changes_agree_with_entity_states(data: st.DataObject, log: list[Fact]) 
         and certainty(fact.event.occurred, second) == "definite"
     }
     for change, plain in zip(found, expected, strict=True):
-        if change.change == "lost":
+        if change.change == "lost" and change.aspect != "designation":
             # The ids of the item as it was, then the removing event unless already among them.
+            # (A designation lost while its listing stays names its own events only: the read
+            # models keep no removal per designation; docs/designations.md, Not done yet.)
             assert change.event_ids[: len(plain.event_ids)] == plain.event_ids
             assert len(change.event_ids) <= len(plain.event_ids) + 1
             assert len(set(change.event_ids)) == len(change.event_ids)
