@@ -133,7 +133,7 @@ class Projector:
     FACT_CACHE = 200_000
     ANALYZE_AFTER = 5_000
     KEEP_ENTITIES = 5_000
-    KEEP_FACTS = 200_000
+    KEEP_FACTS = 100_000
 
     def __init__(
         self,
