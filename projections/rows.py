@@ -129,9 +129,19 @@ class FactIndex:
     shared: dict[str, dict[int, Fact]] = field(default_factory=lambda: defaultdict(dict))
     issuances: dict[object, Fact] = field(default_factory=dict)
     superseded: set[object] = field(default_factory=set)
+    positions: set[int] = field(default_factory=set)
+    """The position of every fact added (the projector, loading an entity's history into an
+    index it keeps between pages, adds only what it does not hold yet)."""
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __contains__(self, position: object) -> bool:
+        return position in self.positions
 
     def add(self, fact: Fact) -> None:
         event = fact.event
+        self.positions.add(fact.position)
         entity = event.entity
         self.own[entity].append(fact)
         for old in event.supersedes:
@@ -201,6 +211,22 @@ class Folding:
     def stored(self, entity: str, rows: Rows) -> None:
         if rows:
             self.current[entity] = dict.fromkeys(rows)
+
+    def written(self) -> None:
+        """What this folding gave has been stored: the rows it opened are now stored rows, and
+        it has nothing more to write. The projector, keeping a folding from one page to the
+        next, calls this once a page is committed; an entity's segmentation and current rows
+        then carry over, so the next page folds only what that page changes."""
+        for entity in self.dirty:
+            self.current[entity] = dict.fromkeys(self.current[entity])
+        self.closed, self.db_closes, self.dirty, self.records = [], [], set(), {}
+
+    def forget(self, entity: str) -> None:
+        """Keep nothing of `entity`'s fold (its facts stay in `memory`): before it is folded
+        again it must be given its stored rows (`stored`), as a fresh folding would be."""
+        self.current.pop(entity, None)
+        self._segmentations.pop(entity, None)
+        self._found.pop(entity, None)
 
     def feed(self, fact: Fact) -> None:
         # A group is applied before the next group's first fact joins the memory, so the

@@ -326,12 +326,22 @@ class WholeSegmentation:
         start = min(
             bisect.bisect_left(self._days, first_changed), bisect.bisect_left(days, first_changed)
         )
+        # When breakpoint `start` is the same day before and after, the states folded there for
+        # the facts before the first that moved stand too (a fact appended on a day already
+        # known, after the others of that day in world order, folds on from them).
+        before_start = bisect.bisect_right(self._since, start - 1)
+        held = before_start
+        if start < min(len(self._days), len(days)) and self._days[start] == days[start]:
+            held = bisect.bisect_right(self._since, start)
+        held = min(held, same + 1)
+        resume = held > before_start
         if start == 0:
+            prefix, since = self._prefix[:held], self._since[:held]
             self._reset()
+            self._prefix, self._since = prefix, since
         else:
-            kept = min(bisect.bisect_right(self._since, start - 1), same + 1)
-            del self._prefix[kept:]
-            del self._since[kept:]
+            del self._prefix[held:]
+            del self._since[held:]
             before = days[start - 1]
             still_open = {ref: o for ref, o in self._open.items() if o.start <= before}
             self._open = {
@@ -343,13 +353,15 @@ class WholeSegmentation:
             self._segments = [(c, s) for c, s in self._segments if c.end <= before]
         self._days = days
         self.refolded_from = start
-        self._evaluate(start)
+        self._evaluate(start, resume=resume)
         return self._result
 
     def _reset(self) -> None:
         self._prefix, self._since, self._segments, self._open, self._result = [], [], [], {}, []
 
-    def _evaluate(self, start: int) -> None:
+    def _evaluate(self, start: int, *, resume: bool = False) -> None:
+        """Evaluate the breakpoints from `start` on. `resume`: the prefix states already hold
+        the fold at breakpoint `start` of some facts; fold on from the last of them."""
         entity, known_at = self.entity, self.known_at
         chosen, sensitive, days = self._chosen, self._sensitive, self._days
         prefix, since, open_rows = self._prefix, self._since, self._open
@@ -359,7 +371,10 @@ class WholeSegmentation:
         seen: tuple[object, ...] = ()
         for index in range(start, len(days)):
             day = days[index]
-            if index == 0:
+            if resume and index == start:
+                state, removed = prefix[-1]
+                prefix[-1] = (msgspec.structs.replace(state, as_of=day), removed)
+            elif index == 0:
                 prefix[:] = [(initial_state(entity, day, known_at), {})]
                 since[:] = [0]
             else:

@@ -32,16 +32,18 @@ async def fold_page(
     history: Iterable[Fact],
     facts: Iterable[Fact],
 ) -> int:
-    """Fold `facts` (a page of the log) into the rows of the `affected` entities, given their
-    facts from before the page (`history`) and their current rows in `folding`'s generation;
-    close the rows it replaces, write the rows, entity records and names it makes. Returns the
-    number of item rows written."""
+    """Fold `facts` (a page of the log) into the rows of the entities `folding` is restricted
+    to, given their facts from before the page (`history`, those `folding.memory` lacks) and
+    their current rows in `folding`'s generation (read here for the `affected` entities: those
+    whose rows `folding` does not hold yet); close the rows it replaces, write the rows, entity
+    records and names it makes. Returns the number of item rows written."""
     generation = folding.generation
     for fact in history:
         folding.memory.add(fact)
     stored: dict[str, list[asyncpg.Record]] = defaultdict(list)
-    for row in await conn.fetch(sql.CURRENT_ROWS_OF, generation, affected):
-        stored[row["entity"]].append(row)
+    if affected:
+        for row in await conn.fetch(sql.CURRENT_ROWS_OF, generation, affected):
+            stored[row["entity"]].append(row)
     for entity, found in stored.items():
         folding.stored(entity, rows_of_db(found))
     for fact in facts:

@@ -7,9 +7,14 @@ a new version: those of its current rows that no longer hold are closed at that 
 and the new ones open there (rows that still hold stay open, with their own `recorded_from`).
 So an answer at (D, K) is an indexed lookup, and equals the pure fold by construction.
 
-The projector and the rebuild share one core (`_Folding`): the incremental projector feeds it the
+The projector and the rebuild share one core (`Folding`): the incremental projector feeds it the
 facts it reads for the touched entities; the rebuild feeds it one entity partition at a time. Both
 process the log one `recorded_at` group at a time, so they write the same rows byte for byte.
+
+The projector keeps its folding from one page to the next (`Kept`): the facts it has read, and
+per recently touched entity its segmentation and current rows. A page then reads the history and
+stored rows of the entities it has not kept only, and folds a kept entity on from where the last
+page left it, so its cost follows the page's facts, not the entities' histories.
 
 Rows and checkpoint are written in one transaction, under a transaction-scoped advisory lock, so
 several processes may run the projector: one works at a time, none repeats another's work.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 
 import asyncpg
@@ -71,13 +77,54 @@ def first_of(entity: str, facts: Iterable[Fact]) -> int:
     return last
 
 
+class Kept:
+    """The fold a projector keeps between pages, valid only where the next page starts from the
+    very state it was left in: the same live generation, at the same checkpoint.
+
+    `folding` holds every fact it was given (`memory`) and, for each entity of `entities`, its
+    segmentation and current rows as stored by the last page that touched it. Each entity of
+    `entities` has all its facts up to `checkpoint` in `memory` (its own stream and the streams
+    of the rules that name it: what `sql.FACTS_OF` reads), and every later page's facts too.
+    """
+
+    def __init__(self, live: int, checkpoint: int) -> None:
+        self.live = live
+        self.checkpoint = checkpoint
+        self.folding = Folding(live)
+        self.entities: OrderedDict[str, None] = OrderedDict()
+        """The entities whose fold is kept, the least recently folded first."""
+
+    def holds(self, live: int, checkpoint: int) -> bool:
+        return self.live == live and self.checkpoint == checkpoint
+
+    def folded(self, entities: Iterable[str], upto: int) -> None:
+        """The page up to `upto` that folded `entities` is committed."""
+        self.folding.written()
+        for entity in entities:
+            self.entities[entity] = None
+            self.entities.move_to_end(entity)
+        self.checkpoint = upto
+
+    def evict(self, entities: int) -> None:
+        """Forget the least recently folded entities beyond the `entities` most recent."""
+        while len(self.entities) > entities:
+            entity, _ = self.entities.popitem(last=False)
+            self.folding.forget(entity)
+
+
 class Projector:
     """Keeps the read models current, a page of append transactions at a time.
 
-    Per page: one query for the entities it touches (the targets of rules whose stream moved),
-    one for their facts up to the checkpoint, one for their current rows; then the groups are
-    folded in memory exactly as the rebuild folds them, and written with one UPDATE (closing the
-    replaced rows), one COPY and one upsert, with the checkpoint, in one transaction.
+    Per page: one query for the entities it touches (the targets of rules whose stream moved);
+    for those of them whose fold it has not kept (`Kept`), one for their facts up to the
+    checkpoint and one for their current rows; then the groups are folded in memory exactly as
+    the rebuild folds them, and written with one UPDATE (closing the replaced rows), one COPY and
+    one upsert, with the checkpoint, in one transaction.
+
+    The fold is kept for the `keep_entities` entities folded most recently, and as long as it
+    holds at most `keep_facts` facts (past that it is dropped whole, and the next page starts
+    afresh). It is dropped too when a page fails, or when the page does not start where the last
+    one ended (another projector moved the checkpoint, or a rebuild swapped the generation).
 
     Decoded facts are kept by position (the log never changes below the checkpoint), up to
     `FACT_CACHE` of them, so a rule's long stream is not decoded again for every page.
@@ -85,12 +132,23 @@ class Projector:
 
     FACT_CACHE = 200_000
     ANALYZE_AFTER = 5_000
+    KEEP_ENTITIES = 5_000
+    KEEP_FACTS = 100_000
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        keep_entities: int = KEEP_ENTITIES,
+        keep_facts: int = KEEP_FACTS,
+    ) -> None:
         self._pool = pool
         self._facts: dict[int, Fact] = {}
         self._written = 0
         self._analyze_at = self.ANALYZE_AFTER
+        self._keep_entities = keep_entities
+        self._keep_facts = keep_facts
+        self._kept: Kept | None = None
         self.set_aside = 0
         """Entities this projector has set aside (rm_quarantine) since it started."""
 
@@ -139,11 +197,15 @@ class Projector:
             return await self._step(page, isolate=True)
 
     async def _step(self, page: int, *, isolate: bool) -> tuple[bool, int]:
+        kept, self._kept = self._kept, None  # given back once the page is committed
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(sql.LOCK, PROJECTOR_LOCK_KEY)
             live, checkpoint, _version = await conn.fetchrow(sql.STATE)
+            if kept is not None and not kept.holds(live, checkpoint):
+                kept = None
             rows = list(await conn.fetch(sql.EVENTS_AFTER, checkpoint, page))
             if not rows:
+                self._kept = kept
                 return True, checkpoint
             if len(rows) == page:  # never split an append transaction across two steps
                 last = recorded_from_row(rows[-1])
@@ -163,18 +225,25 @@ class Projector:
             targets = await conn.fetch(sql.TARGETS_OF_RULES, sorted(subjects), upto)
             affected = sorted((direct | {r["ref"] for r in targets}) - held)
             if not isolate:
-                await self._project(conn, live, checkpoint, affected, facts)
+                if kept is None and self._keep_entities > 0:
+                    kept = Kept(live, checkpoint)
+                await self._project(conn, live, checkpoint, affected, facts, kept)
             else:
+                kept = None  # each entity is folded afresh, on its own
                 for entity in affected:
                     try:
                         async with conn.transaction():  # a savepoint: one entity's writes
-                            await self._project(conn, live, checkpoint, [entity], facts)
+                            await self._project(conn, live, checkpoint, [entity], facts, None)
                     except TRANSIENT_ERRORS:
                         raise
                     except Exception as exc:
                         await self._set_aside(conn, live, entity, first_of(entity, facts), exc)
             await conn.execute(sql.SET_POSITION, upto)
-            return len(rows) < page, upto
+        if kept is not None and len(kept.folding.memory) <= self._keep_facts:
+            kept.folded(affected, upto)
+            kept.evict(self._keep_entities)
+            self._kept = kept
+        return len(rows) < page, upto
 
     async def _project(
         self,
@@ -183,11 +252,23 @@ class Projector:
         checkpoint: int,
         affected: list[str],
         facts: list[Fact],
+        kept: Kept | None,
     ) -> None:
-        """Fold `facts` (a page) into the rows of `affected`, and write them."""
-        history = [self._fact(row) for row in await conn.fetch(sql.FACTS_OF, affected, checkpoint)]
-        folding = Folding(live, only=set(affected))
-        self._written += await fold_page(conn, folding, affected, history, facts)
+        """Fold `facts` (a page) into the rows of `affected`, and write them: with the fold
+        `kept` from the pages before (reading the history and stored rows only of the entities
+        it has not kept), else afresh."""
+        if kept is None:
+            folding, unknown = Folding(live), affected
+        else:
+            folding = kept.folding
+            unknown = [entity for entity in affected if entity not in kept.entities]
+        folding.only = set(affected)
+        history: list[Fact] = []
+        if unknown:
+            for row in await conn.fetch(sql.FACTS_OF, unknown, checkpoint):
+                if row["position"] not in folding.memory:
+                    history.append(self._fact(row))
+        self._written += await fold_page(conn, folding, unknown, history, facts)
 
     async def _set_aside(
         self, conn: asyncpg.Connection, live: int, entity: str, position: int, error: Exception

@@ -368,6 +368,51 @@ async def test_rebuild_in_partitions_and_worker_processes_equals_incremental(
     assert await _dump(pool) == incremental
 
 
+async def _project_in_pages(projector: Projector, page: int) -> None:
+    while not (await projector.step(page))[0]:
+        pass
+
+
+async def test_a_projector_keeping_few_entities_and_facts_writes_what_the_rebuild_writes(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """The projector keeps its fold from page to page. Kept for 3 entities only, in pages of
+    about 40 events, it forgets entities and reads their history and rows again all the time,
+    and past a fifth of the log's facts drops the whole fold: its rows are still the rebuild's."""
+    projector = Projector(pool, keep_entities=3, keep_facts=max(BIG_LOG_EVENTS // 5, 50))
+    for i, batch in enumerate(_big_log(BIG_LOG_EVENTS, seed=19)):
+        await store.append(batch)
+        if i % 3 == 0:
+            await _project_in_pages(projector, 40)
+    await projector.catch_up()
+    incremental = await _dump(pool)
+    assert len(incremental[0]) > 500
+    await rebuild(pool)
+    assert await _dump(pool) == incremental
+
+
+async def test_projectors_taking_turns_across_a_rebuild_write_what_the_rebuild_writes(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    """A kept fold holds only where the next page starts from the state its last page left:
+    here two projectors take turns (each moving the checkpoint under the other's kept fold),
+    and a rebuild swaps the generation beneath both half way."""
+    projectors = [Projector(pool), Projector(pool)]
+    batches = _big_log(BIG_LOG_EVENTS // 2, seed=23)
+    half = len(batches) // 2
+    for i, batch in enumerate(batches):
+        await store.append(batch)
+        # The projector that stepped just before the rebuild steps again just after it: at
+        # the checkpoint its fold was kept at, but in another generation.
+        await _project_in_pages(projectors[(i if i <= half else i + 1) % 2], 60)
+        if i == half:
+            await rebuild(pool)
+    incremental = await _dump(pool)
+    assert await pool.fetchval("SELECT live FROM rm_state") == 2
+    await rebuild(pool)
+    assert await _dump(pool) == incremental
+
+
 _CURRENT_ROWS = """
 SELECT entity, aspect, key, valid_from, valid_to, present, body FROM rm_items
 WHERE generation = (SELECT live FROM rm_state) AND recorded_to = 'infinity'

@@ -100,6 +100,66 @@ def test_folding_fed_in_two_parts_writes_what_one_pass_writes(log: list[Fact], c
     assert sorted(after.closed + after.open_rows()) == opened_later
 
 
+@PROPERTY
+@given(logs(), st.lists(st.integers(min_value=1, max_value=40), max_size=5), st.data())
+def test_a_folding_kept_from_page_to_page_writes_what_one_pass_writes(
+    log: list[Fact], cuts: list[int], data: st.DataObject
+) -> None:
+    """The projector keeps its folding from one page to the next: `written` once a page is
+    stored, and `forget` for an entity it no longer keeps (given its stored rows again before it
+    is folded next). Page after page, with any entities forgotten between pages, the rows stored
+    are those one pass writes."""
+    pages = _pages(log, cuts)
+    stored: list[list] = []  # rm_items as the pages leave it
+    kept = Folding(GENERATION)
+    forgotten: set[str] = set()
+    for page in pages:
+        for entity in sorted(forgotten):
+            kept.stored(entity, _current_of(stored, entity))
+        for fact in page:
+            kept.feed(fact)
+        kept.flush()
+        for entity, aspect, key, valid_from, recorded_to in kept.db_closes:
+            (row,) = [
+                r
+                for r in stored
+                if r[1:5] == [entity, aspect, key, valid_from] and r[7] == OPEN_RECORDED
+            ]
+            row[7] = recorded_to
+        stored.extend(list(row) for row in kept.closed + kept.open_rows())
+        kept.written()
+        assert (kept.closed, kept.db_closes, kept.open_rows(), kept.records) == ([], [], [], {})
+        forgotten = data.draw(st.sets(st.sampled_from(sorted({f.event.entity for f in log}))))
+        for entity in forgotten:
+            kept.forget(entity)
+    one_pass = sorted(row for rows in _history(log).values() for row in rows)
+    assert sorted(tuple(row) for row in stored) == one_pass
+
+
+def _pages(log: list[Fact], cuts: list[int]) -> list[list[Fact]]:
+    """`log` cut near each of `cuts`, never inside an append transaction."""
+    at = 0
+    pages = []
+    for length in cuts:
+        end = min(at + length, len(log))
+        while 0 < end < len(log) and log[end].recorded_at == log[end - 1].recorded_at:
+            end += 1
+        pages.append(log[at:end])
+        at = end
+    pages.append(log[at:])
+    return pages
+
+
+def _current_of(stored: list[list], entity: str) -> tuple:
+    return tuple(
+        sorted(
+            (r[2], r[3], r[4], r[5], r[8], r[9])
+            for r in stored
+            if r[1] == entity and r[7] == OPEN_RECORDED
+        )
+    )
+
+
 def _group_open(rows: list[tuple]) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = defaultdict(list)
     for generation, entity, aspect, key, valid_from, valid_to, _, _, present, body in rows:

@@ -6,6 +6,7 @@ import datetime as _dt
 import itertools
 import uuid
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,6 +130,55 @@ def test_an_event_dated_after_everything_known_refolds_only_the_tail() -> None:
     build.listed("acme", "2020-06-01", on="eu-sanctions")  # backdated: from its own day
     assert incremental.update(build.facts) == segments("acme", build.facts)
     assert breakpoints(build.facts)[incremental.refolded_from] == _dt.date(2020, 6, 1)
+
+
+@PROPERTY
+@given(
+    logs(),
+    st.lists(
+        st.sampled_from([P("2021"), P("2021-06"), P("2021-06-15"), P("2022-03-01")]),
+        min_size=1,
+        max_size=3,
+    ),
+    st.data(),
+)
+def test_facts_on_the_days_already_known_fed_one_at_a_time_segment_as_from_scratch(
+    log: list[Fact], days: list[PartialDate], data: st.DataObject
+) -> None:
+    """Appends on a day the entity already has (a breakpoint before and after): the fold kept
+    at that breakpoint for the facts before the new one carries on. Every fact of the log moved
+    to one of a few days, fed one at a time, segments as `segments()` does from scratch."""
+    known_at = data.draw(moments_for(log))
+    moved = [
+        Fact(
+            position=f.position,
+            recorded_at=f.recorded_at,
+            event=msgspec.structs.replace(f.event, occurred=days[f.position % len(days)]),
+        )
+        for f in log
+    ]
+    for entity in COMPANIES:
+        for kind in (Segmentation, WholeSegmentation):
+            incremental = kind(entity, known_at)
+            for cut in range(len(moved) + 1):
+                expected = segments(entity, moved[:cut], known_at)
+                assert incremental.update(moved[:cut]) == expected, (entity, cut)
+
+
+def test_a_listing_repeated_on_its_day_folds_on_from_the_states_kept_there() -> None:
+    build = LogBuilder()
+    build.register("acme", "2020-01-01")
+    for _ in range(4):
+        build.listed("acme", "2022-05-01")
+    incremental = WholeSegmentation("acme")
+    incremental.update(build.facts)
+    kept = list(incremental._prefix)
+    build.listed("acme", "2022-05-01")
+    assert incremental.update(build.facts) == segments("acme", build.facts)
+    # The registration's breakpoint is untouched, and at the listings' own day the states of
+    # the four listings before are the very ones folded before: only the fifth is folded.
+    assert incremental.refolded_from == 1
+    assert all(a is b for a, b in zip(incremental._prefix[:5], kept[:5], strict=True))
 
 
 @st.composite
