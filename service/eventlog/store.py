@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from events import GENESIS_HASH, AnyEvent, RecordedEvent, canonical, chain_hash, type_name, with_id
+from events import GENESIS_HASH, AnyEvent, RecordedEvent, canonical, type_name, with_id
 from events.admission import Candidate, Rejection, admit
+from events.codec import ChainAt
 from service.errors import (
     DatabaseUnavailable,
     DomainError,
@@ -362,6 +363,7 @@ class EventStore:
         if head["recorded_at"] is not None and recorded_at <= head["recorded_at"]:
             recorded_at = head["recorded_at"] + _dt.timedelta(microseconds=1)
 
+        chain = ChainAt(recorded_at)
         overlay = _Overlay(
             known={r["id"]: recorded_from_row(r) for r in known_rows},
             registered=registered,
@@ -373,7 +375,7 @@ class EventStore:
         for batch in group:
             try:
                 accepted, stored, position, prev_hash = self._apply(
-                    batch, overlay, position, prev_hash, recorded_at
+                    batch, overlay, position, prev_hash, recorded_at, chain
                 )
             except (UnknownReference, IdConflict, StalePosition) as exc:
                 outcomes.append(exc)
@@ -403,6 +405,7 @@ class EventStore:
         position: int,
         prev_hash: bytes,
         recorded_at: _dt.datetime,
+        chain: ChainAt,
     ) -> tuple[list[tuple[tuple, list[tuple[int, str, str]]]], list[RecordedEvent], int, bytes]:
         """Validate one batch against the overlay; on success fold it in. All or nothing.
 
@@ -430,12 +433,8 @@ class EventStore:
             tag = type_name(event)
             position += 1
             schema_version = type(event).schema_version
-            digest = chain_hash(
-                prev_hash,
-                payload=p.payload,
-                position=position,
-                recorded_at=recorded_at,
-                schema_version=schema_version,
+            digest = chain.hash(
+                prev_hash, payload=p.payload, position=position, schema_version=schema_version
             )
             recorded = RecordedEvent(
                 position=position,
