@@ -314,8 +314,10 @@ class EventStore:
     async def _commit_group(
         self, conn: asyncpg.Connection, group: list[_Batch]
     ) -> list[Appended | BaseException]:
-        ids = {p.id for b in group for p in b.events}
-        superseded = {s for b in group for p in b.events for s in p.event.supersedes}
+        # The ids the group names, as a list: hashing 1,000 UUIDs into a set costs more (a
+        # Python __hash__ each) than the database spends on a repeated element of `= ANY`.
+        wanted = [p.id for b in group for p in b.events]
+        wanted += [s for b in group for p in b.events for s in p.event.supersedes]
         entities = set()
         for batch in group:
             for p in batch.events:
@@ -325,9 +327,7 @@ class EventStore:
 
         await conn.execute(_BEGIN_AND_LOCK)
         try:
-            outcomes = await self._write_group(
-                conn, group, ids, superseded, entities, expected_entities
-            )
+            outcomes = await self._write_group(conn, group, wanted, entities, expected_entities)
             await conn.execute("COMMIT")
         except BaseException:
             if not conn.is_closed():
@@ -340,13 +340,11 @@ class EventStore:
         self,
         conn: asyncpg.Connection,
         group: list[_Batch],
-        ids: set[uuid.UUID],
-        superseded: set[uuid.UUID],
+        wanted: list[uuid.UUID],
         entities: set[str],
         expected_entities: set[str],
     ) -> list[Appended | BaseException]:
         """Under the append lock: validate each batch, chain and insert the accepted ones."""
-        wanted = list(ids | superseded)
         head = await conn.fetchrow(_HEAD_CLOCK_REGISTERED, list(entities), wanted)
         known_rows = await conn.fetch(_BY_IDS, wanted) if head["any_known"] else []
         registered = set(head["registered"])
