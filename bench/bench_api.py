@@ -792,17 +792,17 @@ def _row(fig: Figures, unit: str, ratio: float | None = None, aim: float | None 
         print(f"   {'':<44}a round failed ({fig.failure}); the figures are of the other rounds")
 
 
-def _cpu_line(results: list[AppendResult]) -> str:
+def _cpu_line(results: list[AppendResult], digits: int = 2) -> str:
     """The service's CPU per appended event (median over rounds): API processes, projector
     process; and per trivial request, with the ratio (trivial / append) the rate ratio would
-    be if the API's CPU were the only limit."""
+    be if the API's CPU were the only limit. `digits`: decimals of the milliseconds."""
     api = _median([r.cpu.api * 1000 / r.measure.ok for r in results if r.cpu and r.measure.ok])
     own = _median(
         [r.cpu.projector * 1000 / r.measure.ok for r in results if r.cpu and r.measure.ok]
     )
-    text = f"CPU per event: API {api:.2f} ms"
+    text = f"CPU per event: API {api:.{digits}f} ms"
     if own:
-        text += f" + projector process {own:.2f} ms"
+        text += f" + projector process {own:.{digits}f} ms"
     trivial = [
         r.trivial_cpu.api * 1000 / r.trivial.ok
         for r in results
@@ -1101,7 +1101,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = batched.rate / copy.rate if batched.runs and copy.runs else None
     _row(batched, "ev/s", ratio, BATCH_AIM)
     if batch_costs:
-        print(f"   {'':<44}{_cpu_line(batch_costs)}")
+        print(f"   {'':<44}{_cpu_line(batch_costs, digits=3)}")
     if batch_behind:
         print(
             f"   {'':<44}read-model projector behind at the end: "
