@@ -792,17 +792,17 @@ def _row(fig: Figures, unit: str, ratio: float | None = None, aim: float | None 
         print(f"   {'':<44}a round failed ({fig.failure}); the figures are of the other rounds")
 
 
-def _cpu_line(results: list[AppendResult]) -> str:
+def _cpu_line(results: list[AppendResult], digits: int = 2) -> str:
     """The service's CPU per appended event (median over rounds): API processes, projector
     process; and per trivial request, with the ratio (trivial / append) the rate ratio would
-    be if the API's CPU were the only limit."""
+    be if the API's CPU were the only limit. `digits`: decimals of the milliseconds."""
     api = _median([r.cpu.api * 1000 / r.measure.ok for r in results if r.cpu and r.measure.ok])
     own = _median(
         [r.cpu.projector * 1000 / r.measure.ok for r in results if r.cpu and r.measure.ok]
     )
-    text = f"CPU per event: API {api:.2f} ms"
+    text = f"CPU per event: API {api:.{digits}f} ms"
     if own:
-        text += f" + projector process {own:.2f} ms"
+        text += f" + projector process {own:.{digits}f} ms"
     trivial = [
         r.trivial_cpu.api * 1000 / r.trivial.ok
         for r in results
@@ -825,6 +825,8 @@ def _command(args: argparse.Namespace, origin: str) -> str:
     argv += ["--batches", str(args.batches)]
     if args.skip_reads:
         argv.append("--skip-reads")
+    if args.skip_single:
+        argv.append("--skip-single")
     if args.projector != "default":
         argv += ["--projector", args.projector]
     if args.client != "auto":
@@ -865,6 +867,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--skip-reads", action="store_true", help="measure the appends only (sections 2 and 3)"
+    )
+    parser.add_argument(
+        "--skip-single",
+        action="store_true",
+        help="skip the single-event appends (section 2); with --skip-reads: the batches only",
     )
     parser.add_argument("--entity", default="ymtc", help="the seed company whose state is read")
     parser.add_argument("--workers", type=int, default=1, help="granian worker processes (1)")
@@ -973,7 +980,7 @@ def main(argv: list[str] | None = None) -> int:
         catch_up: dict[int, list[float]] = {k: [] for k in args.writers}
         costs: dict[int, list[AppendResult]] = {k: [] for k in args.writers}
         for round_ in range(1, args.repeat + 1):
-            for k in args.writers:
+            for k in [] if args.skip_single else args.writers:
                 note(f"appends round {round_}/{args.repeat}: raw INSERT x{k}")
                 try:
                     raw[k].runs.append(
@@ -1067,9 +1074,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 _row(fig, "req/s", ratio, READ_AIM)
 
-    print("\n2. Concurrent single-event appends (each client awaits its answer before the next)")
-    print(head.replace("ratio", "ratio"))
-    for k in args.writers:
+    if not args.skip_single:
+        print(
+            "\n2. Concurrent single-event appends (each client awaits its answer before the next)"
+        )
+        print(head)
+    for k in [] if args.skip_single else args.writers:
         _row(trivial[k], "req/s", 1.0 if trivial[k].runs else None)
         ratio = api[k].rate / trivial[k].rate if api[k].runs and trivial[k].runs else None
         _row(api[k], "ev/s", ratio, APPEND_TRIVIAL_AIM)
@@ -1091,7 +1101,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = batched.rate / copy.rate if batched.runs and copy.runs else None
     _row(batched, "ev/s", ratio, BATCH_AIM)
     if batch_costs:
-        print(f"   {'':<44}{_cpu_line(batch_costs)}")
+        print(f"   {'':<44}{_cpu_line(batch_costs, digits=3)}")
     if batch_behind:
         print(
             f"   {'':<44}read-model projector behind at the end: "
@@ -1103,7 +1113,8 @@ def main(argv: list[str] | None = None) -> int:
         "Reproduce, from the repository root, with:"
     )
     print(_command(args, srv.origin), flush=True)
-    figures = (*reads, *raw.values(), *api.values(), *trivial.values(), copy, batched)
+    singles = () if args.skip_single else (*raw.values(), *api.values(), *trivial.values())
+    figures = (*reads, *singles, copy, batched)
     failed = [f for f in figures if not f.runs or f.failure or f.problems()]
     return 1 if failed else 0
 

@@ -8,7 +8,10 @@ CHECKPOINTs, and times only the measured appends. The row count is checked after
 
 1. batched: EventStore.append of `--batch-size` events per call, one writer; beside
    asyncpg `copy_records_to_table` of the same rows (positions, ids, payloads, hashes as the
-   store writes them) into a plain table of the same columns and keys, no triggers.
+   store writes them) into a plain table of the same columns and keys, no triggers; and beside
+   COPY of the same rows and their event_refs, a transaction per batch, into the log's own
+   migrated tables (indexes, checks, triggers): the database's share of a batched append, the
+   floor of what the store can reach.
 2. single event: EventStore.append of one event per call, by 1 and by `--writers` asyncio
    tasks sharing one store and one pool (each awaits its append before the next, so group
    commit can gather the writers); beside one INSERT per transaction on 1 and `--writers`
@@ -232,6 +235,49 @@ async def measure_raw(
     return Result(len(data.measured), seconds)
 
 
+def _refs_of(part: Part) -> list[tuple[int, str, str]]:
+    """The event_refs rows EventStore writes for a part's rows."""
+    return [
+        (row[0], ref, field)
+        for row, event in zip(part.rows, part.events, strict=True)
+        for field, ref in event.referenced_entities().items()
+    ]
+
+
+async def measure_own_copy(admin_url: str, data: DataSet, *, batch: int, label: str) -> Result:
+    """COPY of the store's rows and their event_refs into the migrated schema, `batch` events
+    per transaction (as the store commits a batch), on one connection."""
+    async with _fresh_database(admin_url) as name:
+        conn = await asyncpg.connect(with_database(admin_url, name))
+        try:
+            await migrate(conn)
+
+            async def copy(part: Part) -> None:
+                refs = _refs_of(part)
+                for rows in chunks(part.rows, batch):
+                    first, last = rows[0][0], rows[-1][0]
+                    async with conn.transaction():
+                        await conn.copy_records_to_table("events", records=rows, columns=COLUMNS)
+                        named = [r for r in refs if first <= r[0] <= last]
+                        if named:
+                            await conn.copy_records_to_table(
+                                "event_refs", records=named, columns=("position", "ref", "field")
+                            )
+
+            await copy(data.setup)
+            await copy(data.warmup)
+            await checkpoint(admin_url)
+            start = time.perf_counter()
+            await copy(data.measured)
+            seconds = time.perf_counter() - start
+            count = await conn.fetchval("SELECT count(*) FROM events")
+        finally:
+            await conn.close()
+    if count != data.total:
+        raise RuntimeError(f"{label}: {count} rows, expected {data.total}")
+    return Result(len(data.measured), seconds)
+
+
 def _send_buffer_size() -> int:
     try:
         with open("/proc/sys/net/core/wmem_max") as f:
@@ -414,8 +460,14 @@ def main(argv: list[str] | None = None) -> int:
                 admin, params, data, writers=k, batch=batch, label=label
             )
 
+        def own(data: DataSet, batch: int, label: str):
+            return label, lambda: asyncio.run(
+                measure_own_copy(admin, data, batch=batch, label=label)
+            )
+
         plan = [
             (("raw", 0), raw(batched, 1, b, "raw COPY batched")),
+            (("own", 0), own(batched, b, "COPY into the log's tables")),
             (("store", 0), store(batched, 1, b, "EventStore, batched")),
             (("es", 0), es(batched, 1, b, "eventsourcing, batched")),
         ]
@@ -462,9 +514,17 @@ def main(argv: list[str] | None = None) -> int:
         f = failures.get
         _line("raw asyncpg COPY into a plain table", r["raw", 0], failure=f(("raw", 0), ""))
         _line(
+            "COPY into the log's tables (+ event_refs)",
+            r["own", 0],
+            _ratio("own/raw", r["own", 0], r["raw", 0]),
+            f(("own", 0), ""),
+        )
+        _line(
             "EventStore.append",
             r["store", 0],
-            _ratio("store/raw", r["store", 0], r["raw", 0]),
+            _ratio("store/raw", r["store", 0], r["raw", 0])
+            + "; "
+            + _ratio("store/own", r["store", 0], r["own", 0]),
             f(("store", 0), ""),
         )
 

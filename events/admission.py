@@ -18,7 +18,6 @@ the position the writer expected (0: no event yet).
 from __future__ import annotations
 
 import uuid
-from collections import ChainMap
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -72,7 +71,22 @@ class Candidate:
         return self.event.entity
 
 
-def is_replay(candidate: Candidate, known: Mapping[uuid.UUID, Logged], index: int) -> bool:
+class _InLog:
+    """What the log will hold: the events admitted so far in the batch over those it held.
+    A `get` of one Python call: `ChainMap.get` cost three per event of a batch."""
+
+    __slots__ = ("known", "seen")
+
+    def __init__(self, seen: dict[uuid.UUID, Logged], known: Mapping[uuid.UUID, Logged]) -> None:
+        self.seen = seen
+        self.known = known
+
+    def get(self, key: uuid.UUID) -> Logged | None:
+        found = self.seen.get(key)
+        return found if found is not None else self.known.get(key)
+
+
+def is_replay(candidate: Candidate, known: Mapping[uuid.UUID, Logged] | _InLog, index: int) -> bool:
     """True if the log holds this very event already; refuses an id reused for other bytes."""
     existing = known.get(candidate.id)
     if existing is None:
@@ -105,7 +119,9 @@ def check_references(event: AnyEvent, registered: Set[str], index: int) -> None:
             )
 
 
-def check_supersedes(event: AnyEvent, known: Mapping[uuid.UUID, Logged], index: int) -> None:
+def check_supersedes(
+    event: AnyEvent, known: Mapping[uuid.UUID, Logged] | _InLog, index: int
+) -> None:
     """Every superseded event is in the log and belongs to the same subject."""
     for i, target in enumerate(event.supersedes):
         old = known.get(target)
@@ -157,7 +173,7 @@ def admit(
     # What the log will hold once the events before this one are in: later events of the
     # batch may supersede or reference earlier ones.
     seen: dict[uuid.UUID, Logged] = {}
-    in_log = ChainMap(seen, known)  # type: ignore[arg-type]
+    in_log = _InLog(seen, known)
     registered_now = set(registered)
     new: list[bool] = []
     for index, candidate in enumerate(batch):

@@ -1,6 +1,7 @@
 """The append body's fast passes answer as the exact ones: `scan` (the C parser, with the
-exact token pass only for a body at fault) as `scan_tokens`; and a body whose JSON text
-`json_texts_are_storable` clears holds no text `text_fault` refuses."""
+exact token pass only for a body at fault) as `scan_tokens`; `decode_append_body` (which
+screens a body in C and looks at depth only when decoding fails) as with the exact pass first;
+and a body whose JSON text `json_texts_are_storable` clears holds no text `text_fault` refuses."""
 
 from __future__ import annotations
 
@@ -10,8 +11,18 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.body import BodyMalformed, scan, scan_tokens
-from events.codec import json_texts_are_storable, text_fault
+from events import canonical
+from events.body import (
+    MAX_DEPTH,
+    BodyMalformed,
+    EventBatch,
+    decode_append_body,
+    scan,
+    scan_tokens,
+)
+from events.codec import EventInvalid, json_texts_are_storable, text_fault
+from events.dates import PartialDate
+from events.types import AnyEvent
 
 KEYS = st.sampled_from(["type", "events", "a", "b", "é", "a\\u0062", '\\"', "x y"])
 SCALARS = st.sampled_from(["1", "-2.5e3", "true", "false", "null", '"s"', '"\\u00e9"', '"[{"'])
@@ -99,3 +110,114 @@ def test_a_json_text_cleared_as_storable_holds_no_refused_text(value: object, ho
         assert not faults, faults
     if faults:
         assert not json_texts_are_storable(text)
+
+
+def _nesting(info: msgspec.inspect.Type, seen: frozenset[type] = frozenset()) -> int:
+    """How many JSON objects and arrays deep a value of this type can be (a leaf: 0)."""
+    inspect = msgspec.inspect
+    if isinstance(info, inspect.Metadata):
+        return _nesting(info.type, seen)
+    if isinstance(info, inspect.UnionType):
+        return max(_nesting(t, seen) for t in info.types)
+    if isinstance(info, inspect.StructType):
+        if info.cls in seen:
+            raise AssertionError(f"{info.cls.__name__} nests itself: no bound on depth")
+        inner = seen | {info.cls}
+        return 1 + max((_nesting(f.type, inner) for f in info.fields), default=0)
+    if isinstance(info, inspect.DictType):
+        return 1 + _nesting(info.value_type, seen)
+    if isinstance(info, (inspect.ListType, inspect.VarTupleType, inspect.SetType)):
+        return 1 + _nesting(info.item_type, seen)
+    if isinstance(info, inspect.TupleType):
+        return 1 + max((_nesting(t, seen) for t in info.item_types), default=0)
+    if isinstance(info, inspect.CustomType):
+        assert info.cls is PartialDate, f"{info.cls!r} is decoded by a hook: depth unknown"
+        return 0  # decoded from a string
+    leaves = (
+        inspect.StrType,
+        inspect.IntType,
+        inspect.FloatType,
+        inspect.BoolType,
+        inspect.NoneType,
+        inspect.LiteralType,
+        inspect.UUIDType,
+        inspect.DateType,
+        inspect.DateTimeType,
+        inspect.EnumType,
+    )
+    assert isinstance(info, leaves), f"{info!r} may hold JSON of any depth"
+    return 0
+
+
+def test_a_body_that_decodes_into_the_event_types_is_never_nested_too_deep() -> None:
+    # decode_append_body looks at depth only for a body that fails to decode (events.body).
+    shapes = msgspec.inspect.multi_type_info([AnyEvent, list[AnyEvent], EventBatch])
+    assert max(_nesting(shape) for shape in shapes) < MAX_DEPTH
+
+
+def _decoded_as_before(body: bytes) -> object:
+    """What decode_append_body answered before its screen: the exact pass first, then decode."""
+    try:
+        scan_tokens(body)
+    except BodyMalformed as exc:
+        return ("malformed", exc.detail, exc.field)
+    return _decoded(body)
+
+
+def _decoded(body: bytes) -> object:
+    try:
+        decoded = decode_append_body(body)
+    except BodyMalformed as exc:
+        return ("malformed", exc.detail, exc.field)
+    except EventInvalid as exc:
+        return ("invalid", exc.field)
+    return ("ok", [canonical(e) for e in decoded.events], decoded.expected, decoded.prefix)
+
+
+_REGISTERED = (
+    '{{{event}"type":"EntityRegistered","entity":"acme","kind":"company","names":{{{names}'
+    '"en":"Acme"}},"occurred":"2020-01-02","sources":[{{{source}"url":"https://e.org/a"}}]}}'
+)
+# Pairs put before an object's own: most name a key the object has (valid values, so a key
+# twice is all that is wrong), some with a `:` in a text, plain or escaped, some new keys.
+_PAIRS = st.sampled_from(
+    [
+        ("event", '"entity":"acme"'),
+        ("event", '"entity":"other"'),
+        ("event", '"kind":"person"'),
+        ("event", '"kind":"co:mpany"'),
+        ("event", '"headline":{"en":"a:b"}'),
+        ("event", '"headline":{"en":"a\\u003ab"}'),
+        ("names", '"en":"Other"'),
+        ("names", '"en":"x:y"'),
+        ("names", '"en":"x\\u003ay"'),
+        ("names", '"\\u0065n":"B"'),
+        ("names", '"zh-Hans":"A"'),
+        ("source", '"url":"https://e.org/b"'),
+        ("source", '"url":"https://e.org/a:b"'),
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["{}", "[{}]", '{{"events":[{}]}}']),
+    st.lists(_PAIRS, max_size=3),
+)
+def test_decoding_answers_as_with_the_exact_pass_first(
+    shape: str, inserts: list[tuple[str, str]]
+) -> None:
+    # A key given twice must be refused as before, naming it, whatever the texts hold.
+    where = {"event": "", "names": "", "source": ""}
+    for place, pair in inserts:
+        where[place] += pair + ","
+    body = shape.format(_REGISTERED.format(**where)).encode()
+    assert _decoded(body) == _decoded_as_before(body)
+
+
+@given(st.integers(min_value=28, max_value=40), st.sampled_from(["[", "{"]))
+def test_deep_bodies_are_refused_as_before(depth: int, kind: str) -> None:
+    body = _deep(depth, kind).encode()
+    assert _decoded(body) == _decoded_as_before(body)
+    deep_event = f'{{"type":"EntityRegistered","names":{_deep(depth, kind)}}}'.encode()
+    assert _decoded(deep_event) == _decoded_as_before(deep_event)

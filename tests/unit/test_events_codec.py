@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import events as ev
+from events.codec import ChainAt
 
 slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
 langs = st.sampled_from(ev.LANGS)
@@ -369,3 +370,23 @@ def test_a_flipped_byte_anywhere_breaks_the_hash_chain(
     payload[index] ^= 0x01
     chain[victim] = msgspec.structs.replace(chain[victim], payload=bytes(payload))
     assert ev.verify_chain(chain) == victim + 1
+
+
+@given(
+    st.binary(max_size=64),
+    st.binary(min_size=32, max_size=32),
+    st.integers(min_value=1, max_value=2**62),
+    st.integers(min_value=1, max_value=50),
+    st.datetimes(
+        min_value=dt.datetime(1970, 1, 1),
+        timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5, minutes=-30))]),
+    ),
+)
+def test_the_store_s_envelopes_and_hashes_are_the_chain_s_bytes(
+    payload: bytes, prev_hash: bytes, position: int, schema_version: int, recorded_at: dt.datetime
+) -> None:
+    # The store hashes with ChainAt; the audit export and verify_chain with envelope_bytes.
+    chain = ChainAt(recorded_at)
+    kw = {"payload": payload, "position": position, "schema_version": schema_version}
+    assert chain.envelope(**kw) == ev.envelope_bytes(recorded_at=recorded_at, **kw)
+    assert chain.hash(prev_hash, **kw) == ev.chain_hash(prev_hash, recorded_at=recorded_at, **kw)
