@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
@@ -54,6 +54,7 @@ def test_a_follower_at_the_head_or_that_just_moved_is_not_stuck(samples: list[Sa
 
 @settings(max_examples=300, deadline=None)
 @given(samples=samples)
+@example(samples=[(1, 0, 0.0), (1, 0, 1.0), (1, 0, 0.0)])  # stuck since time 0.0, which is falsy
 def test_a_follower_behind_and_not_moving_is_stuck_for_the_time_since_it_last_moved(
     samples: list[Sample],
 ) -> None:
@@ -68,7 +69,9 @@ def test_a_follower_behind_and_not_moving_is_stuck_for_the_time_since_it_last_mo
         if behind_still and stuck_since is not None:
             assert stuck == pytest.approx(now - stuck_since)
         stuck_since = (
-            None if position >= head else (stuck_since if behind_still and stuck_since else now)
+            None
+            if position >= head
+            else (stuck_since if behind_still and stuck_since is not None else now)
         )
         previous = position
 
