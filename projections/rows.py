@@ -196,10 +196,14 @@ class FactIndex:
                 self._join(target, fact)
 
     def _join(self, entity: str, fact: Fact) -> None:
-        """`fact` is now among `entity`'s facts, with the highest position yet."""
+        """`fact` is now among `entity`'s facts (in the log's order: after all of them)."""
         facts = self.kept.get(entity)
-        if facts is not None and (not facts or facts[-1].position < fact.position):
+        if facts is None:
+            return
+        if not facts or facts[-1].position < fact.position:
             facts.append(fact)
+        elif facts[-1].position != fact.position:  # added out of the log's order
+            del self.kept[entity]
 
     def facts_for(self, entity: str) -> list[Fact]:
         """The entity's facts, in position order (a new list each time)."""
