@@ -120,6 +120,12 @@ class FactIndex:
     take part in a correction (they neither supersede nor are superseded): `evolve` leaves the
     entity's state as it is for those, and no selection depends on them. Leaving them out keeps
     a company's facts small when a rule has been issued thousands of times.
+
+    An entity's facts only ever grow: a fact once in `facts_for(entity)` stays there. The list
+    of each entity asked for is kept, and a fact added later with a higher position than any
+    (the log's order) is appended to the lists it joins; only a fact that joins a list behind
+    its end (an issuance superseded after the fact, the earlier stream of a rule that names the
+    entity for the first time) drops the kept list, to be gathered again when next asked for.
     """
 
     own: dict[str, list[Fact]] = field(default_factory=lambda: defaultdict(list))
@@ -129,6 +135,8 @@ class FactIndex:
     shared: dict[str, dict[int, Fact]] = field(default_factory=lambda: defaultdict(dict))
     issuances: dict[object, Fact] = field(default_factory=dict)
     superseded: set[object] = field(default_factory=set)
+    kept: dict[str, list[Fact]] = field(default_factory=dict)
+    """Per entity asked for, `facts_for` as it stands (in position order)."""
     positions: set[int] = field(default_factory=set)
     """The position of every fact added (the projector, loading an entity's history into an
     index it keeps between pages, adds only what it does not hold yet)."""
@@ -143,24 +151,55 @@ class FactIndex:
         event = fact.event
         self.positions.add(fact.position)
         entity = event.entity
+        kept = self.kept
         self.own[entity].append(fact)
+        self._join(entity, fact)
         for old in event.supersedes:
             self.superseded.add(old)
             earlier = self.issuances.get(old)
             if earlier is not None:
-                self.shared[earlier.event.entity][earlier.position] = earlier
+                rule = earlier.event.entity
+                if earlier.position not in self.shared[rule]:
+                    self.shared[rule][earlier.position] = earlier
+                    for target in self.targets_of.get(rule, ()):
+                        kept.pop(target, None)  # joins behind the end
         if isinstance(event, RuleIssued):
             self.issuances[event.id] = fact
             for target in event.targets:
-                self.rules_naming[target].add(entity)
-                self.targets_of[entity].add(target)
+                if entity not in self.rules_naming[target]:
+                    self.rules_naming[target].add(entity)
+                    self.targets_of[entity].add(target)
+                    if self.shared.get(entity):
+                        kept.pop(target, None)  # the rule's stream so far joins
                 self.naming[(entity, target)].append(fact)
+                self._join(target, fact)
             if event.supersedes or event.id in self.superseded:
                 self.shared[entity][fact.position] = fact
+                for target in self.targets_of.get(entity, ()):
+                    self._join(target, fact)
         else:
             self.shared[entity][fact.position] = fact
+            for target in self.targets_of.get(entity, ()):
+                self._join(target, fact)
+
+    def _join(self, entity: str, fact: Fact) -> None:
+        """`fact` is now among `entity`'s facts (in the log's order: after all of them)."""
+        facts = self.kept.get(entity)
+        if facts is None:
+            return
+        if not facts or facts[-1].position < fact.position:
+            facts.append(fact)
+        elif facts[-1].position != fact.position:  # added out of the log's order
+            del self.kept[entity]
 
     def facts_for(self, entity: str) -> list[Fact]:
+        """The entity's facts, in position order (a new list each time)."""
+        facts = self.kept.get(entity)
+        if facts is None:
+            facts = self.kept[entity] = self._gather(entity)
+        return list(facts)
+
+    def _gather(self, entity: str) -> list[Fact]:
         chosen = {f.position: f for f in self.own.get(entity, ())}
         for rule in self.rules_naming.get(entity, ()):
             chosen.update(self.shared.get(rule, {}))
@@ -207,6 +246,8 @@ class Folding:
         first breakpoint its facts can change."""
         self._found: dict[str, list[Segment]] = {}
         """Per entity, the list its segmentation last returned (the same list: no change)."""
+        self._given: dict[str, tuple[int, Fact]] = {}
+        """Per entity, how many facts its segmentation was last given, and the last of them."""
 
     def stored(self, entity: str, rows: Rows) -> None:
         if rows:
@@ -227,6 +268,7 @@ class Folding:
         self.current.pop(entity, None)
         self._segmentations.pop(entity, None)
         self._found.pop(entity, None)
+        self._given.pop(entity, None)
 
     def feed(self, fact: Fact) -> None:
         # A group is applied before the next group's first fact joins the memory, so the
@@ -267,6 +309,7 @@ class Folding:
         self.current.pop(entity, None)
         self._segmentations.pop(entity, None)
         self._found.pop(entity, None)
+        self._given.pop(entity, None)
         self.dirty.discard(entity)
         self.records.pop(entity, None)
         self.closed = [row for row in self.closed if row[1] != entity]
@@ -277,7 +320,13 @@ class Folding:
         segmentation = self._segmentations.get(entity)
         if segmentation is None:
             segmentation = self._segmentations[entity] = Segmentation(entity)
-        found = segmentation.update(facts)
+        # An entity's facts in the index only ever grow, in position order: when the fact
+        # last given is at the same index, every fact before it is the same one too.
+        given, last = self._given.get(entity, (0, None))
+        unchanged = given if given and len(facts) >= given and facts[given - 1] is last else 0
+        found = segmentation.update(facts, unchanged=unchanged)
+        if facts:
+            self._given[entity] = (len(facts), facts[-1])
         if found is self._found.get(entity):
             rows = None  # the very segments of its last update: its rows stand
         else:

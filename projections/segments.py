@@ -207,6 +207,19 @@ def chosen_for(entity: str, facts: Sequence[Fact], known_at: _dt.datetime | None
 
     `relevant(entity, effective(facts, known_at))` filtered by `_may_touch`, in one pass
     and one sort: the projector and the rebuild ask this once per entity per append."""
+    return _choice(entity, facts, known_at).chosen
+
+
+class _Choice(typing.NamedTuple):
+    chosen: list[Fact]
+    rules: set[str]
+    """The rules whose streams count for the entity: those an issuance or guidance that is not
+    superseded names it in."""
+    superseded: set[int]
+    """Every event id (as an integer) some fact supersedes."""
+
+
+def _choice(entity: str, facts: Sequence[Fact], known_at: _dt.datetime | None) -> _Choice:
     seen = known(facts, known_at)
     superseded: set[int] = set()  # as integers: UUID.__hash__ is Python code, int's is not
     for fact in seen:
@@ -226,17 +239,22 @@ def chosen_for(entity: str, facts: Sequence[Fact], known_at: _dt.datetime | None
         event = fact.event
         if isinstance(event, EventRetracted) or (superseded and event.id.int in superseded):
             continue
-        subject = event.entity
-        if isinstance(event, RuleIssued):
-            if entity in event.targets:  # else not `_may_touch`; if so, relevant
-                chosen[fact.position] = fact
-        elif (
-            subject == entity
-            or (subject in rules and isinstance(event, _RULE_STREAM))
-            or owner_named(fact) == entity
-        ):
+        if _counts_for(entity, fact, rules):
             chosen[fact.position] = fact
-    return sorted(chosen.values(), key=world_key)
+    return _Choice(sorted(chosen.values(), key=world_key), rules, superseded)
+
+
+def _counts_for(entity: str, fact: Fact, rules: set[str]) -> bool:
+    """Whether `chosen_for` takes `fact` (neither retracted nor superseded) for `entity`."""
+    event = fact.event
+    if isinstance(event, RuleIssued):
+        return entity in event.targets  # else not `_may_touch`; if so, relevant
+    subject = event.entity
+    return (
+        subject == entity
+        or (subject in rules and isinstance(event, _RULE_STREAM))
+        or owner_named(fact) == entity
+    )
 
 
 _NAMING = (RuleIssued, GuidanceIssued)
@@ -431,6 +449,10 @@ class Segmentation:
 
     An entity with a fact this does not know to be confined to one item (a rule's own stream,
     an event type not listed below) is evaluated whole, as `segments()` does.
+
+    When the caller vouches that the facts only grew at the end (`unchanged`), only the new
+    ones are looked at, as long as none of them changes the choice of earlier ones (see
+    `_grow`); otherwise every fact is chosen and grouped by item again.
     """
 
     def __init__(self, entity: str, known_at: _dt.datetime | None = None) -> None:
@@ -441,42 +463,127 @@ class Segmentation:
         self._result: list[Segment] = []
         self._refs: dict[int, object] = {}
         """`_item_of` each fact seen, by position (the log never changes a position's event)."""
+        self._given = 0
+        """How many facts the last update was given."""
+        self._choice = _Choice([], set(), set())
+        """`_choice` of those facts."""
+        self._by_item: dict[ItemRef, list[Fact]] = {}
+        """The chosen facts of each item, in world order (none while evaluated whole)."""
+        self._order: list[ItemRef] = []
+        """The items of `_items` in the order of their segments."""
 
-    def update(self, facts: Sequence[Fact]) -> list[Segment]:
-        entity = self.entity
-        chosen = chosen_for(entity, facts, self.known_at)
+    def update(self, facts: Sequence[Fact], *, unchanged: int = 0) -> list[Segment]:
+        """`unchanged`: the caller's word that the first `unchanged` of `facts` are the very
+        facts the last update was given, in the same order (0: nothing is vouched for)."""
+        if unchanged and unchanged == self._given and self._grow(facts[unchanged:]):
+            self._given = len(facts)
+            return self._result
+        self._given = len(facts)
+        self._choice = _choice(self.entity, facts, self.known_at)
         by_item: dict[ItemRef, list[Fact]] = {}
-        refs = self._refs
-        for fact in chosen:
-            ref = refs.get(fact.position, _UNSEEN)
-            if ref is _UNSEEN:
-                ref = refs[fact.position] = _item_of(entity, fact)
+        for fact in self._choice.chosen:
+            ref = self._item_of(fact)
             if ref is _ANY_ITEM:
-                self._items = {}
-                if self._whole is None:
-                    self._whole = WholeSegmentation(entity, self.known_at)
-                self._result = self._whole.update_chosen(chosen)
-                return self._result
+                return self._evaluate_whole()
             if ref is not None:
-                by_item.setdefault(ref, []).append(fact)  # type: ignore[arg-type]
+                by_item.setdefault(ref, []).append(fact)
+        # Evaluated whole before: the items' segments replace the whole's, even if none.
+        changed = self._whole is not None or by_item.keys() != self._items.keys()
         self._whole = None
-        changed = by_item.keys() != self._items.keys()
+        self._by_item = by_item
         parts = {}
         for ref, mine in by_item.items():
             part = self._items.get(ref)
             if part is None:
-                part = WholeSegmentation(entity, self.known_at)
+                part = WholeSegmentation(self.entity, self.known_at)
             elif part._chosen == mine:  # the same facts (the very objects, mostly): as it was
                 parts[ref] = part
                 continue
             part.update_chosen(mine)
             changed = changed or part.refolded_from is not None
             parts[ref] = part
+        if parts.keys() != self._items.keys():
+            self._order = sorted(parts, key=_item_order)
         self._items = parts
         if changed:
-            out = [s for ref in sorted(parts, key=_item_order) for s in parts[ref]._result]
-            self._result = out
+            self._collect()
         return self._result
+
+    def _item_of(self, fact: Fact) -> ItemRef | None:
+        """`_item_of` the fact, each position looked at once (its event never changes)."""
+        ref = self._refs.get(fact.position, _UNSEEN)
+        if ref is _UNSEEN:
+            ref = self._refs[fact.position] = _item_of(self.entity, fact)
+        return ref  # type: ignore[return-value]
+
+    def _evaluate_whole(self) -> list[Segment]:
+        self._items, self._by_item, self._order = {}, {}, []
+        if self._whole is None:
+            self._whole = WholeSegmentation(self.entity, self.known_at)
+        # A copy: the chosen facts grow in place, and the evaluation compares with the last.
+        self._result = self._whole.update_chosen(list(self._choice.chosen))
+        return self._result
+
+    def _collect(self) -> None:
+        items = self._items
+        self._result = [s for ref in self._order for s in items[ref]._result]
+
+    def _grow(self, new: Sequence[Fact]) -> bool:
+        """Take the facts added after those of the last update, if none of them changes the
+        choice of an earlier one: none supersedes or retracts anything, none is superseded
+        already, and none names the entity in a rule whose stream did not count yet. False
+        (nothing done) when one does: then the whole choice is made again."""
+        entity, known_at = self.entity, self.known_at
+        rules, superseded = self._choice.rules, self._choice.superseded
+        taken: list[Fact] = []
+        for fact in new:
+            if known_at is not None and fact.recorded_at > known_at:
+                continue  # not known: as `known` leaves it out
+            event = fact.event
+            if event.supersedes or isinstance(event, EventRetracted):
+                return False
+            if superseded and event.id.int in superseded:
+                return False
+            if isinstance(event, _NAMING) and entity in event.targets and event.entity not in rules:
+                return False
+            if _counts_for(entity, fact, rules):
+                taken.append(fact)
+        if not taken:
+            return True
+        chosen = self._choice.chosen
+        for fact in taken:
+            bisect.insort(chosen, fact, key=world_key)
+        if self._whole is not None:
+            self._evaluate_whole()
+            return True
+        grown: dict[ItemRef, list[Fact]] = {}
+        for fact in taken:
+            ref = self._item_of(fact)
+            if ref is _ANY_ITEM:
+                self._evaluate_whole()
+                return True
+            if ref is not None:
+                mine = grown.get(ref)
+                if mine is None:
+                    # A copy: the item's evaluation compares its new facts with its last.
+                    mine = grown[ref] = list(self._by_item.get(ref, ()))
+                bisect.insort(mine, fact, key=world_key)
+        if not grown:
+            return True
+        changed = False
+        items = self._items
+        for ref, mine in grown.items():
+            self._by_item[ref] = mine
+            part = items.get(ref)
+            if part is None:
+                part = items[ref] = WholeSegmentation(entity, known_at)
+                changed = True
+                self._order = sorted(items, key=_item_order)
+            part.update_chosen(mine)
+            changed = changed or part.refolded_from is not None
+        if changed:
+            self._collect()
+        return True
 
 
 ItemRef = tuple[Aspect, tuple[str, ...]]

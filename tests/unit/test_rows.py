@@ -172,3 +172,21 @@ def _group_open(rows: list[tuple]) -> dict[str, list[tuple]]:
 def test_every_fact_touches_its_own_subject(log: list[Fact]) -> None:
     direct, _ = subjects_of(log)
     assert {fact.event.entity for fact in log} <= direct
+
+
+@PROPERTY
+@given(logs(), st.data())
+def test_fact_index_kept_lists_equal_the_facts_gathered_afresh(
+    log: list[Fact], data: st.DataObject
+) -> None:
+    """`FactIndex` keeps each entity's facts and appends the new ones as they come; whenever
+    asked, between any two facts, the list is the one gathered from its streams afresh (a
+    superseded issuance or a rule naming the entity for the first time included)."""
+    index = FactIndex()
+    entities = sorted({f.event.entity for f in log} | set(COMPANIES))
+    for fact in log:
+        index.add(fact)
+        for entity in data.draw(st.lists(st.sampled_from(entities), max_size=3)):
+            assert index.facts_for(entity) == index._gather(entity)
+    for entity in entities:
+        assert index.facts_for(entity) == index._gather(entity)

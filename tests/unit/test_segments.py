@@ -249,3 +249,23 @@ def test_item_by_item_segmentation_equals_the_whole_one_with_every_event_type(
         incremental = Segmentation(entity, known_at)
         for cut in range(len(log) + 1):
             assert incremental.update(log[:cut]) == segments(entity, log[:cut], known_at)
+
+
+@given(_logs_with_rare_events(), st.data())
+@settings(max_examples=150, deadline=None)
+def test_segmentation_told_the_facts_only_grew_equals_the_full_one(
+    log: list[Fact], data: st.DataObject
+) -> None:
+    """Told that the facts of each update extend those of the last (as the rebuild's fact
+    index guarantees), `Segmentation` looks at the new ones alone unless one of them
+    changes the choice of earlier facts (a correction, a retraction, a rule naming the entity
+    for the first time); either way it answers what `segments()` computes from scratch."""
+    known_at = data.draw(moments_for(log))
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(log)), max_size=8))))
+    for entity in sorted({f.event.entity for f in log} | set(COMPANIES)):
+        incremental = Segmentation(entity, known_at)
+        given_before = 0
+        for cut in [*cuts, len(log)]:
+            found = incremental.update(log[:cut], unchanged=given_before)
+            assert found == segments(entity, log[:cut], known_at), (entity, cut)
+            given_before = cut
