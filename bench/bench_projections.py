@@ -907,6 +907,22 @@ def _walk(
         params["cursor"] = page["next"]
 
 
+def _tree_caught_up(client: httpx.Client, base: str, within: float = 1800.0) -> None:
+    """Wait until the server's Merkle tree holds the whole log (`/v1/log/head` as big as
+    `/health` says the log is). A server started on a log it has no tree of builds one in its
+    worker first (a 1M-event log: about a minute of CPU), and every request timed meanwhile
+    would measure that build, not the route."""
+    deadline = time.monotonic() + within
+    size = client.get(f"{base}/health").json()["log"]["size"]
+    while True:
+        head = client.get(f"{base}/v1/log/head")
+        if head.status_code == 200 and head.json()["size"] >= size:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server's Merkle tree did not reach {size} in {within:.0f} s")
+        time.sleep(0.5)
+
+
 def _stream(client: httpx.Client, url: str) -> tuple[int, int, float]:
     """The whole list as NDJSON: lines, bytes, seconds (from the request to the last byte)."""
     lines = size = 0
@@ -941,6 +957,7 @@ def measure_http(
         def known_at() -> str:
             return (head_recorded_at + _dt.timedelta(microseconds=next(walk))).isoformat()
 
+        _tree_caught_up(client, served.base)
         if _walk(client, address, known_at(), None) != members:  # warm-up, and a check
             raise RuntimeError("the pages do not add up to the list's members")
         _stream(client, address)
