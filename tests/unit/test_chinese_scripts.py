@@ -99,10 +99,31 @@ def test_every_event_type_has_a_readers_name_and_exactly_one_group() -> None:
 CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 
 
+# Characters OpenCC's own tables convert in a chain, so a second conversion of a converted
+# text moves them again: 薴 → 苧 → 苎 and 麼/麽 → 么 → 幺 (simplified), 幺 → 么 → 麼 and 苎 → 苧 → 薴
+# (traditional). Taiwan text reads 么 as a variant of 幺, so 什么 converted again would say
+# 什幺: the service converts a text once, from the script it is written in, never its own output.
+CHAINED_TO_HANS = frozenset("薴麼麽")
+CHAINED_TO_HANT = frozenset("幺苎")
+
+
 @given(st.text(CJK, max_size=30))
 def test_converting_twice_changes_nothing_more(text: str) -> None:
-    assert to_hant(to_hant(text)) == to_hant(text)
-    assert to_hans(to_hans(text)) == to_hans(text)
+    if not CHAINED_TO_HANT & set(text):
+        assert to_hant(to_hant(text)) == to_hant(text)
+    if not CHAINED_TO_HANS & set(text):
+        assert to_hans(to_hans(text)) == to_hans(text)
+
+
+def test_the_chained_characters_are_all_there_are() -> None:
+    """Every CJK character but those listed converts to a fixed point at once, so the property
+    above leaves nothing else out (and a new OpenCC table with another chain fails here)."""
+    for code in range(0x4E00, 0xA000):
+        char = chr(code)
+        if char not in CHAINED_TO_HANS:
+            assert to_hans(to_hans(char)) == to_hans(char), char
+        if char not in CHAINED_TO_HANT:
+            assert to_hant(to_hant(char)) == to_hant(char), char
 
 
 @given(st.text(CJK, max_size=30))
