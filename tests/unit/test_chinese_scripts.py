@@ -100,9 +100,10 @@ CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 
 
 # Characters OpenCC's own tables convert in a chain, so a second conversion of a converted
-# text moves them again: 薴 → 苧 → 苎 and 麼/麽 → 么 → 幺 (simplified), 幺 → 么 → 麼 and 苎 → 苧 → 薴
-# (traditional). Taiwan text reads 么 as a variant of 幺, so 什么 converted again would say
-# 什幺: the service converts a text once, from the script it is written in, never its own output.
+# text moves them again: 薴 → 苧 → 苎 and 麼/麽 → 么 → 幺 (simplified),
+# 幺 → 么 → 麼 and 苎 → 苧 → 薴 (traditional). Taiwan text reads 么 as a variant of 幺, so
+# 什么 converted again would say 什幺: the service converts a text once, from the script it
+# is written in, never its own output.
 CHAINED_TO_HANS = frozenset("薴麼麽")
 CHAINED_TO_HANT = frozenset("幺苎")
 
