@@ -43,6 +43,10 @@ NewDatabase = Callable[[], Awaitable[str]]
 
 # CI sets 100000 for its run against the machine's PostgreSQL; the README command stays quick.
 BIG_LOG_EVENTS = int(os.environ.get("TIMELINE_BIG_LOG_EVENTS", "3000"))
+KEPT_FOLD_LOG_EVENTS = min(BIG_LOG_EVENTS, 10_000)
+"""The kept-fold tests step the projector every append, in small pages, and make it forget and
+read histories again all the time: what they test needs many pages, not CI's 100k-event log
+(at that size the forgetful one ran for more than five minutes; at 10,000 both take ~35 s)."""
 
 
 @pytest.fixture
@@ -379,8 +383,8 @@ async def test_a_projector_keeping_few_entities_and_facts_writes_what_the_rebuil
     """The projector keeps its fold from page to page. Kept for 3 entities only, in pages of
     about 40 events, it forgets entities and reads their history and rows again all the time,
     and past a fifth of the log's facts drops the whole fold: its rows are still the rebuild's."""
-    projector = Projector(pool, keep_entities=3, keep_facts=max(BIG_LOG_EVENTS // 5, 50))
-    for i, batch in enumerate(_big_log(BIG_LOG_EVENTS, seed=19)):
+    projector = Projector(pool, keep_entities=3, keep_facts=max(KEPT_FOLD_LOG_EVENTS // 5, 50))
+    for i, batch in enumerate(_big_log(KEPT_FOLD_LOG_EVENTS, seed=19)):
         await store.append(batch)
         if i % 3 == 0:
             await _project_in_pages(projector, 40)
@@ -398,7 +402,7 @@ async def test_projectors_taking_turns_across_a_rebuild_write_what_the_rebuild_w
     here two projectors take turns (each moving the checkpoint under the other's kept fold),
     and a rebuild swaps the generation beneath both half way."""
     projectors = [Projector(pool), Projector(pool)]
-    batches = _big_log(BIG_LOG_EVENTS // 2, seed=23)
+    batches = _big_log(KEPT_FOLD_LOG_EVENTS // 2, seed=23)
     half = len(batches) // 2
     for i, batch in enumerate(batches):
         await store.append(batch)
