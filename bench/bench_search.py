@@ -142,11 +142,11 @@ async def load(conn: asyncpg.Connection, rows: list[dict]) -> None:
         columns=("generation", "entity", "kind", "country", "names", "aliases"),
     )
     await conn.copy_records_to_table("rm_entity_names", records=names, columns=search.NAME_COLUMNS)
-    await conn.copy_records_to_table("rm_name_keys", records=keys, columns=search.KEY_COLUMNS)
+    await search.write_keys(conn, 1, keys)
     # As autovacuum leaves freshly written tables once it has been by (the projector only
     # analyses them): statistics, and the visibility map that lets index-only scans skip the
     # table.
-    await conn.execute("VACUUM (ANALYZE) rm_entities, rm_entity_names, rm_name_keys")
+    await conn.execute("VACUUM (ANALYZE) rm_entities, rm_entity_names, rm_name_keys, rm_name_vocab")
 
 
 def pct(values: list[float], p: float) -> float:

@@ -202,21 +202,37 @@ def _fuzzy_quality(q: NameKeys, n: NameKeys) -> int | None:
     return best
 
 
-def match_name(q: NameKeys, n: NameKeys) -> tuple[MatchKind, int] | None:
-    """How one name matches a query (the best kind, and its quality), or None."""
+def match_name(
+    q: NameKeys, n: NameKeys, upto: int = len(MATCH_KINDS)
+) -> tuple[MatchKind, int] | None:
+    """How one name matches a query (the best kind, and its quality), or None. Only the kinds
+    ranked before `upto` (an index of `MATCH_KINDS`) are tried: None also when the name
+    matches no better than that."""
+    if upto <= _RANK["exact"]:
+        return None
     if q.exact & n.exact:
         return "exact", 0
+    if upto <= _RANK["core"]:
+        return None
     if q.core & n.core:
         return "core", 0
+    if upto <= _RANK["transliteration"]:
+        return None
     if (q.exact | q.core | q.latin) & n.latin or q.latin & (n.exact | n.core):
         return "transliteration", 0
+    if upto <= _RANK["tokens"]:
+        return None
     required = _required(q)
     if required and required <= n.tokens:
         in_order = any(form.startswith(start) for form in n.exact for start in q.exact)
         return "tokens", 2 * len(n.core_tokens - q.tokens) + (0 if in_order else 1)
+    if upto <= _RANK["prefix"]:
+        return None
     prefix = _prefix_quality(q, n)
     if prefix is not None:
         return "prefix", prefix
+    if upto <= _RANK["fuzzy"]:
+        return None
     fuzzy = _fuzzy_quality(q, n)
     if fuzzy is not None:
         return "fuzzy", fuzzy
@@ -233,7 +249,8 @@ def score(q: Query, c: Candidate) -> Ranked | None:
     best: tuple[int, int, int] | None = None  # (rank, quality, position)
     count = 0
     for position, keys in enumerate(c.keys):
-        found = match_name(q.keys, keys)
+        # Once a name matched, the others count only if they match at least as well.
+        found = match_name(q.keys, keys, len(MATCH_KINDS) if best is None else best[0] + 1)
         if found is None:
             continue
         this = (_RANK[found[0]], found[1], position)

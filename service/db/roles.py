@@ -46,6 +46,7 @@ PRIVILEGES: dict[str, str] = {
     "rm_quarantine": "SELECT, INSERT, UPDATE, DELETE",
     "rm_entity_names": "SELECT, INSERT, UPDATE, DELETE",
     "rm_name_keys": "SELECT, INSERT, UPDATE, DELETE",
+    "rm_name_vocab": "SELECT, INSERT, UPDATE, DELETE",
     "rm_rebuild_partitions": "SELECT, INSERT, UPDATE, DELETE",
     # idempotency keys: claimed, answered, purged after their retention
     "idempotency_keys": "SELECT, INSERT, UPDATE, DELETE",

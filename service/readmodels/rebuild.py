@@ -252,10 +252,7 @@ async def _write_partition(
             await conn.copy_records_to_table(
                 "rm_entity_names", records=result.names, columns=search.NAME_COLUMNS
             )
-        if result.name_keys:
-            await conn.copy_records_to_table(
-                "rm_name_keys", records=result.name_keys, columns=search.KEY_COLUMNS
-            )
+        await search.write_keys(conn, generation, result.name_keys)
         await _quarantine(conn, generation, result.failed)
         await conn.execute(sql.REBUILD_PARTITION_DONE, generation, partitions, upto, partition)
 

@@ -28,6 +28,8 @@ from rapidfuzz.distance import OSA
 from events.types import ENTITY_ID_PATTERN
 from projections import fact_of
 from projections.name_index import (
+    ROLE_CORE_TOKEN,
+    ROLE_EXACT,
     ROLE_FORMS,
     ROLE_TOKEN,
     FormerAware,
@@ -36,7 +38,7 @@ from projections.name_index import (
     entity_name_spans,
     keys_from_rows,
 )
-from projections.names.keys import name_keys
+from projections.names.keys import NameKeys, name_keys
 from projections.names.rank import (
     FUZZY_EDIT,
     FUZZY_WORDWISE,
@@ -62,18 +64,40 @@ FUZZY_CANDIDATES = 300
 common one (`chon`: `chin`, `chong`, `hon`) has thousands, each to be probed for the other
 words."""
 FEW_KEYS = 64
-"""Keys of each word counted first when choosing the rarest word of a lookup (`KEYS_IN_RANGES`)."""
+"""Keys of each word counted first when choosing the rarest word of a lookup (`KEYS_IN_NAMES`)."""
 DISTINCT_KEYS = 20
 """At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
 NAME_COLUMNS = ("generation", "entity", "ordinal", "name", "valid_from", "valid_to")
 KEY_COLUMNS = ("generation", "entity", "ordinal", "roles", "key", "rkey")
 DELETE_NAMES_OF = "DELETE FROM rm_entity_names WHERE generation = $1 AND entity = ANY($2::text[])"
-DELETE_KEYS_OF = "DELETE FROM rm_name_keys WHERE generation = $1 AND entity = ANY($2::text[])"
+DELETE_KEYS_OF = """
+DELETE FROM rm_name_keys WHERE generation = $1 AND entity = ANY($2::text[]) RETURNING roles, key
+"""
 CLEAR_NAMES = "DELETE FROM rm_entity_names WHERE generation = $1"
 CLEAR_KEYS = "DELETE FROM rm_name_keys WHERE generation = $1"
 DROP_OTHER_NAMES = "DELETE FROM rm_entity_names WHERE generation <> $1"
 DROP_OTHER_KEYS = "DELETE FROM rm_name_keys WHERE generation <> $1"
+CLEAR_VOCABULARY = "DELETE FROM rm_name_vocab WHERE generation = $1"
+DROP_OTHER_VOCABULARY = "DELETE FROM rm_name_vocab WHERE generation <> $1"
+# Keys ($3, reversed $4) that some name now has as a word ($2 true) or whole (false): added to
+# the vocabulary (migration 0019) unless there.
+ADD_TO_VOCABULARY = """
+INSERT INTO rm_name_vocab (generation, word, key, rkey)
+SELECT $1, k.word, k.key, k.rkey
+FROM unnest($2::boolean[], $3::text[], $4::text[]) AS k (word, key, rkey)
+ON CONFLICT DO NOTHING
+"""
+# Keys ($3) that may have left every name as a word ($2 true: a key of one of the roles $4) or
+# whole (false: one of the roles $5): out of the vocabulary when none has them so any longer.
+DROP_FROM_VOCABULARY = """
+DELETE FROM rm_name_vocab AS v
+USING unnest($2::boolean[], $3::text[]) AS g (word, key)
+WHERE v.generation = $1 AND v.word = g.word AND v.key = g.key
+  AND NOT EXISTS (SELECT 1 FROM rm_name_keys AS k
+                  WHERE k.generation = $1 AND k.key = g.key
+                    AND k.roles & CASE WHEN g.word THEN $4::integer ELSE $5::integer END <> 0)
+"""
 
 # The lookups are index ranges whose bounds arrive as arrays: the planner cannot see them and
 # estimates a third of the table, so it plans parallel workers, bitmap scans of the table and
@@ -83,6 +107,7 @@ SERIAL = """
 SET LOCAL max_parallel_workers_per_gather = 0;
 SET LOCAL jit = off;
 SET LOCAL enable_bitmapscan = off;
+SET LOCAL plan_cache_mode = force_generic_plan;
 """
 LIVE = "SELECT live FROM rm_state"
 # The live generation, with the entity whose id is $1 and those with a whole-name key in $2 (of
@@ -115,17 +140,22 @@ SELECT hit.entity, min(hit.rest)::integer AS rest FROM (
 GROUP BY hit.entity
 ORDER BY rest, hit.entity
 """
-# Entities that have, for each word's range [lo, hi) ($2, $3), a key in it, among keys with one
-# of the roles $4. The words' keys are counted (up to $6 first, which settles the rarest when
-# some word has fewer, else up to $5: counting a common word's keys was most of the lookup when
-# another word is rare); the rarest word's entities (from at most $5 of its keys) are the
-# candidates, and when they are many ($6 or more) and the next rarest word's keys all fit in $5,
-# only those among its entities too (one read of its keys instead of a probe per candidate).
-# Each candidate is then checked for every word by reading its keys once (one index range;
-# `OFFSET 0` keeps the planner from turning that back into one probe per entity and word). With
-# the characters their keys have beyond the ranges' starts (the least for each word, summed): a
-# lower bound of a prefix match's quality. Fewest first.
-KEYS_IN_RANGES = """
+# Entities with a name that has, for each word's range [lo, hi) ($2, $3), a key in it, among its
+# keys with one of the roles $4. The words' keys are counted (up to $6 first, which settles the
+# rarest when some word has fewer, else up to $5: counting a common word's keys was most of the
+# lookup when another word is rare); the rarest word's entities (from at most $5 of its keys)
+# are the candidates, and when they are many ($6 or more) and the next rarest word's keys all
+# fit in $5, only those among its entities too (one read of its keys instead of a probe per
+# candidate). Each candidate's keys are then read once (one index range; `OFFSET 0` keeps the
+# planner from turning that back into one probe per entity and word) and grouped by name. With,
+# for the best such name, as `rank.match_name` counts them:
+# - `rest`: the characters its keys have beyond the ranges' starts (the least for each word,
+#   summed): a lower bound of a prefix match's quality;
+# - `quality`: that of a whole-word match (the ranges of whole words): twice its core words ($7:
+#   role) other than the query's words ($8), plus one unless one of its exact keys ($9: role)
+#   begins with one of the query's ($10). Of hundreds of names with every word (`Cho Chol`), only
+#   the best few are then ranked.
+KEYS_IN_NAMES = """
 WITH w AS (
     SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
 ), few AS (
@@ -163,89 +193,73 @@ WITH w AS (
        OR x.entity IN (SELECT k.entity FROM second JOIN rm_name_keys AS k
                        ON k.generation = $1 AND k.key >= second.lo AND k.key < second.hi
                        WHERE k.roles & $4 <> 0)
-), hit AS (
-    SELECT d.entity, w.word, min(length(own.key)) - length(w.lo) AS rest
-    FROM driver AS d
+), checked AS (
+    SELECT d.entity FROM driver AS d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM w WHERE NOT EXISTS (
+            SELECT 1 FROM rm_name_keys AS k
+            WHERE k.generation = $1 AND k.entity = d.entity AND k.key >= w.lo AND k.key < w.hi
+              AND k.roles & $4 <> 0))
+), own AS (
+    SELECT d.entity, k.ordinal, k.roles, k.key FROM checked AS d
     CROSS JOIN LATERAL (
-        SELECT k.key FROM rm_name_keys AS k
-        WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $4 <> 0
+        SELECT k.ordinal, k.roles, k.key FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.entity = d.entity
         OFFSET 0
-    ) AS own
-    JOIN w ON own.key >= w.lo AND own.key < w.hi
-    GROUP BY d.entity, w.word, w.lo
+    ) AS k
+), per_word AS (
+    SELECT own.entity, own.ordinal, min(length(own.key)) - length(w.lo) AS rest
+    FROM own JOIN w ON own.key >= w.lo AND own.key < w.hi AND own.roles & $4 <> 0
+    GROUP BY own.entity, own.ordinal, w.word, w.lo
+), per_name AS (
+    SELECT per_word.entity, per_word.ordinal, sum(per_word.rest) AS rest
+    FROM per_word
+    GROUP BY per_word.entity, per_word.ordinal
+    HAVING count(*) = cardinality($2::text[])
+), graded AS (
+    SELECT per_name.entity, per_name.rest,
+           2 * count(DISTINCT own.key) FILTER (
+               WHERE own.roles & $7 <> 0 AND own.key <> ALL($8::text[]))
+           + CASE WHEN bool_or(own.roles & $9 <> 0 AND own.key ^@ ANY($10::text[])) THEN 0
+                  ELSE 1 END AS quality
+    FROM per_name JOIN own USING (entity, ordinal)
+    GROUP BY per_name.entity, per_name.ordinal, per_name.rest
 )
-SELECT hit.entity, sum(hit.rest)::integer AS rest
-FROM hit
-GROUP BY hit.entity HAVING count(*) = cardinality($2::text[])
-ORDER BY rest, hit.entity
+SELECT graded.entity, min(graded.rest)::integer AS rest, min(graded.quality)::integer AS quality
+FROM graded
+GROUP BY graded.entity
 """
 # The distinct keys near the query's keys: in the ranges of keys that begin like one ($2: the
-# key itself, $3, $8: the range) or end like one (reversed keys: $4, $5, $9), among keys with
-# one of the roles $6; the candidates of fuzzy matches, filtered by their distance in code. A
-# range holds few distinct keys but many rows (a word is a key of every name that has it), so
-# the index is walked from one distinct key to the next (one probe each), not row by row, from
-# the query's key outwards in both directions (the keys nearest it in code-point order share
-# the longest beginning with it), at most $7 keys each way.
+# key itself, $3, $8: the range) or end like one (reversed keys: $4, $5, $9), among the words
+# ($6 true) or the whole-name keys (false); the candidates of fuzzy matches, filtered by their
+# distance in code. Read from the vocabulary (migration 0019), from the query's key outwards in
+# both directions (the keys nearest it in code-point order share the longest beginning with
+# it), at most $7 keys each way: each a range scan of one index.
 DISTINCT_KEYS_NEAR = """
-WITH RECURSIVE head_up (key, edge, n) AS (
-    SELECT (SELECT min(k.key) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.key >= w.at AND k.key < w.hi
-              AND k.roles & $6 <> 0),
-           w.hi, 1
-    FROM unnest($2::text[], $3::text[], $8::text[]) AS w (at, lo, hi)
+SELECT x.key FROM unnest($2::text[], $3::text[], $8::text[]) AS w (at, lo, hi)
+CROSS JOIN LATERAL (
+    (SELECT v.key FROM rm_name_vocab AS v
+     WHERE v.generation = $1 AND v.word = $6 AND v.key >= w.at AND v.key < w.hi
+     ORDER BY v.key LIMIT $7)
     UNION ALL
-    SELECT (SELECT min(k.key) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.key > head_up.key AND k.key < head_up.edge
-              AND k.roles & $6 <> 0),
-           head_up.edge, head_up.n + 1
-    FROM head_up WHERE head_up.key IS NOT NULL AND head_up.n < $7
-),
-head_down (key, edge, n) AS (
-    SELECT (SELECT max(k.key) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.key < w.at AND k.key >= w.lo
-              AND k.roles & $6 <> 0),
-           w.lo, 1
-    FROM unnest($2::text[], $3::text[], $8::text[]) AS w (at, lo, hi)
+    (SELECT v.key FROM rm_name_vocab AS v
+     WHERE v.generation = $1 AND v.word = $6 AND v.key < w.at AND v.key >= w.lo
+     ORDER BY v.key DESC LIMIT $7)
+) AS x
+UNION
+SELECT reverse(x.rkey) FROM unnest($4::text[], $5::text[], $9::text[]) AS w (at, lo, hi)
+CROSS JOIN LATERAL (
+    (SELECT v.rkey FROM rm_name_vocab AS v
+     WHERE v.generation = $1 AND v.word = $6 AND v.rkey >= w.at AND v.rkey < w.hi
+     ORDER BY v.rkey LIMIT $7)
     UNION ALL
-    SELECT (SELECT max(k.key) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.key < head_down.key AND k.key >= head_down.edge
-              AND k.roles & $6 <> 0),
-           head_down.edge, head_down.n + 1
-    FROM head_down WHERE head_down.key IS NOT NULL AND head_down.n < $7
-),
-tail_up (rkey, edge, n) AS (
-    SELECT (SELECT min(k.rkey) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.rkey >= w.at AND k.rkey < w.hi
-              AND k.roles & $6 <> 0),
-           w.hi, 1
-    FROM unnest($4::text[], $5::text[], $9::text[]) AS w (at, lo, hi)
-    UNION ALL
-    SELECT (SELECT min(k.rkey) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.rkey > tail_up.rkey AND k.rkey < tail_up.edge
-              AND k.roles & $6 <> 0),
-           tail_up.edge, tail_up.n + 1
-    FROM tail_up WHERE tail_up.rkey IS NOT NULL AND tail_up.n < $7
-),
-tail_down (rkey, edge, n) AS (
-    SELECT (SELECT max(k.rkey) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.rkey < w.at AND k.rkey >= w.lo
-              AND k.roles & $6 <> 0),
-           w.lo, 1
-    FROM unnest($4::text[], $5::text[], $9::text[]) AS w (at, lo, hi)
-    UNION ALL
-    SELECT (SELECT max(k.rkey) FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.rkey < tail_down.rkey AND k.rkey >= tail_down.edge
-              AND k.roles & $6 <> 0),
-           tail_down.edge, tail_down.n + 1
-    FROM tail_down WHERE tail_down.rkey IS NOT NULL AND tail_down.n < $7
-)
-SELECT key FROM head_up WHERE key IS NOT NULL
-UNION SELECT key FROM head_down WHERE key IS NOT NULL
-UNION SELECT reverse(rkey) FROM tail_up WHERE rkey IS NOT NULL
-UNION SELECT reverse(rkey) FROM tail_down WHERE rkey IS NOT NULL
+    (SELECT v.rkey FROM rm_name_vocab AS v
+     WHERE v.generation = $1 AND v.word = $6 AND v.rkey < w.at AND v.rkey >= w.lo
+     ORDER BY v.rkey DESC LIMIT $7)
+) AS x
 """
 # Entities that have, for each of $5 words, one of its keys ($2: each for the word $3, $4 edits
-# away), among keys with one of the roles $6. As in KEYS_IN_RANGES, the rarest word's entities
+# away), among keys with one of the roles $6. As in KEYS_IN_NAMES, the rarest word's entities
 # first (at most $7), each one's keys read once and met with the near keys (a word of a common
 # name has dozens of near keys: probing each entity for each of them was most of a slow
 # search); with the edits their keys are away (the least for each word, summed): a lower bound
@@ -323,32 +337,78 @@ _ANY_REST = "\U0010ffff"
 
 
 async def replace_names(conn: asyncpg.Connection, generation: int, folding: Folding) -> None:
-    """Replace the stored names and keys of the entities whose names `folding` recomputed."""
+    """Replace the stored names and keys of the entities whose names `folding` recomputed, and
+    keep the vocabulary: keys no name has any longer leave it, new keys join it."""
     renamed = sorted(folding.records)
     if not renamed:
         return
     await conn.execute(DELETE_NAMES_OF, generation, renamed)
-    await conn.execute(DELETE_KEYS_OF, generation, renamed)
-    await write_names(conn, folding)
-
-
-async def write_names(conn: asyncpg.Connection, folding: Folding) -> None:
+    held = _vocabulary(await conn.fetch(DELETE_KEYS_OF, generation, renamed))
     names = folding.name_rows()
     if names:
         await conn.copy_records_to_table("rm_entity_names", records=names, columns=NAME_COLUMNS)
-    keys = folding.name_key_rows()
-    if keys:
-        await conn.copy_records_to_table("rm_name_keys", records=keys, columns=KEY_COLUMNS)
+    rows = folding.name_key_rows()
+    if rows:
+        await conn.copy_records_to_table("rm_name_keys", records=rows, columns=KEY_COLUMNS)
+    # Every key these entities held is in the vocabulary: only what is new to them is added,
+    # and only what they no longer have may have left it.
+    now = _vocabulary((r[3], r[4]) for r in rows)
+    await _add_to_vocabulary(conn, generation, now - held)
+    gone = sorted(held - now)
+    if gone:
+        await conn.execute(
+            DROP_FROM_VOCABULARY,
+            generation,
+            [word for word, _ in gone],
+            [key for _, key in gone],
+            ROLE_TOKEN,
+            ROLE_FORMS,
+        )
+
+
+async def write_keys(conn: asyncpg.Connection, generation: int, rows: Sequence[tuple]) -> None:
+    """Store new rows of rm_name_keys (`KEY_COLUMNS`) of `generation` and their vocabulary."""
+    if rows:
+        await conn.copy_records_to_table("rm_name_keys", records=rows, columns=KEY_COLUMNS)
+        await _add_to_vocabulary(conn, generation, _vocabulary((r[3], r[4]) for r in rows))
+
+
+def _vocabulary(rows: Iterable[Sequence]) -> set[tuple[bool, str]]:
+    """`(word, key)` of the vocabulary from `(roles, key)` of rm_name_keys: a key in a word role
+    is a word; in a whole-name role, a whole-name key; in both, both."""
+    out: set[tuple[bool, str]] = set()
+    for roles, key in rows:
+        if roles & ROLE_TOKEN:
+            out.add((True, key))
+        if roles & ROLE_FORMS:
+            out.add((False, key))
+    return out
+
+
+async def _add_to_vocabulary(
+    conn: asyncpg.Connection, generation: int, entries: set[tuple[bool, str]]
+) -> None:
+    if entries:
+        ordered = sorted(entries)
+        await conn.execute(
+            ADD_TO_VOCABULARY,
+            generation,
+            [word for word, _ in ordered],
+            [key for _, key in ordered],
+            [key[::-1] for _, key in ordered],
+        )
 
 
 async def clear(conn: asyncpg.Pool | asyncpg.Connection, generation: int) -> None:
     await conn.execute(CLEAR_NAMES, generation)
     await conn.execute(CLEAR_KEYS, generation)
+    await conn.execute(CLEAR_VOCABULARY, generation)
 
 
 async def drop_other(conn: asyncpg.Pool | asyncpg.Connection, generation: int) -> None:
     await conn.execute(DROP_OTHER_NAMES, generation)
     await conn.execute(DROP_OTHER_KEYS, generation)
+    await conn.execute(DROP_OTHER_VOCABULARY, generation)
 
 
 # ------------------------------------------------------------------------------------ search
@@ -546,7 +606,7 @@ async def _search(
         return _page(found, cut, limit)
     # 2. every word, whole
     if required:
-        words = await _in_ranges(conn, generation, required, ROLE_TOKEN, exactly=True)
+        words = await _in_names(conn, generation, required, keys, exactly=True)
         if await rank_in_order(words, MATCH_KINDS.index("tokens")):
             return _page(found, cut, limit)
     elif settled(MATCH_KINDS.index("tokens"), None):
@@ -565,7 +625,7 @@ async def _search(
         )
         bounds += [(r["entity"], r["rest"]) for r in rows]
     if required:
-        bounds += await _in_ranges(conn, generation, required, ROLE_TOKEN, exactly=False)
+        bounds += await _in_names(conn, generation, required, keys, exactly=False)
     if await rank_in_order(bounds, MATCH_KINDS.index("prefix")):
         return _page(found, cut, limit)
     # 4. fuzzy
@@ -601,22 +661,27 @@ def _page(found: _Found, cut: tuple | None, limit: int) -> tuple[list[Hit], list
     return hits, more
 
 
-async def _in_ranges(
-    conn: asyncpg.Connection, generation: int, words: list[str], roles: int, *, exactly: bool
+async def _in_names(
+    conn: asyncpg.Connection, generation: int, words: list[str], keys: NameKeys, *, exactly: bool
 ) -> list[Bound]:
-    """Entities with a key (of one of `roles`) equal to, or beginning with, each of `words`;
-    bounded by the characters their keys have beyond the words."""
+    """Entities with a name that has a word equal to (`exactly`), or beginning with, each of
+    `words`: bounded by the quality of the best such name's whole-word match (the quality
+    itself), or by the characters its words have beyond the query's."""
     pairs = [_ranges(w, exactly) for w in words]
     rows = await conn.fetch(
-        KEYS_IN_RANGES,
+        KEYS_IN_NAMES,
         generation,
         [lo for lo, _ in pairs],
         [hi for _, hi in pairs],
-        roles,
+        ROLE_TOKEN,
         CANDIDATES,
         FEW_KEYS,
+        ROLE_CORE_TOKEN,
+        sorted(keys.tokens),
+        ROLE_EXACT,
+        sorted(keys.exact),
     )
-    return [(r["entity"], r["rest"]) for r in rows]
+    return [(r["entity"], r["quality"] if exactly else r["rest"]) for r in rows]
 
 
 async def _fuzzy(
@@ -665,9 +730,9 @@ async def _fuzzy(
 async def _near_keys(
     conn: asyncpg.Connection, generation: int, targets: list[tuple[str, int]], roles: int
 ) -> list[tuple[str, int, int]]:
-    """`(key, target index, edits)` for every indexed key (of one of `roles`) within the
-    allowed edits of a target `(text, allowed edits)`; a target allowing none only meets
-    itself."""
+    """`(key, target index, edits)` for every indexed key (of one of `roles`: words, or
+    whole-name keys) within the allowed edits of a target `(text, allowed edits)`; a target
+    allowing none only meets itself."""
     heads: list[tuple[str, str, str]] = []
     tails: list[tuple[str, str, str]] = []
     for text, allowed in targets:
@@ -684,7 +749,7 @@ async def _near_keys(
         [lo for _, lo, _ in heads],
         [at for at, _, _ in tails],
         [lo for _, lo, _ in tails],
-        roles,
+        roles == ROLE_TOKEN,
         DISTINCT_KEYS,
         [hi for _, _, hi in heads],
         [hi for _, _, hi in tails],

@@ -16,6 +16,7 @@ from service.eventlog.store import EventStore
 from service.ingest.un import registration_raw
 from service.ingest.un_list import read_un_list
 from service.readmodels.queries import checkpoint
+from service.readmodels.rebuild import rebuild
 from tests.support.apitools import SOURCE, assert_problem
 
 
@@ -379,3 +380,48 @@ async def test_two_common_words_find_only_the_names_with_both(writer: AsyncTestC
     assert hits[0]["id"] == "alpha-beta" and hits[0]["matched"]["kind"] == "exact"
     assert {h["id"] for h in hits[1:]} == {"beta-alpha-group", "alpha-x-beta"}
     assert {h["matched"]["kind"] for h in hits[1:]} == {"tokens"}
+
+
+_VOCABULARY_GAPS = """
+WITH held AS (
+    SELECT DISTINCT generation, true AS word, key, rkey FROM rm_name_keys WHERE roles & 8 <> 0
+    UNION
+    SELECT DISTINCT generation, false, key, rkey FROM rm_name_keys WHERE roles & 7 <> 0
+)
+SELECT
+    (SELECT count(*) FROM (SELECT * FROM held EXCEPT SELECT * FROM rm_name_vocab) AS m) AS missing,
+    (SELECT count(*) FROM (SELECT * FROM rm_name_vocab EXCEPT SELECT * FROM held) AS s) AS stale,
+    (SELECT count(DISTINCT generation) FROM rm_name_vocab) AS generations
+"""
+
+
+async def test_the_vocabulary_holds_every_key_names_have_and_no_other_through_renames_and_rebuild(
+    writer: AsyncTestClient, pool: asyncpg.Pool
+) -> None:
+    """The fuzzy lookups read the distinct keys from `rm_name_vocab`: a key some name has and
+    the vocabulary lacks would never be found by a typo, and one no name has would take the
+    place of a nearer key."""
+    events = [
+        entity("quokka", {"en": "Quokka Lighting Works"}, "Qlw Optics", occurred="2001"),
+        entity("wombat", {"en": "Wombatt Lightning"}, occurred="2001"),
+    ]
+    response = await writer.post("/v1/events", json=events)
+    assert response.status_code == 201
+    typo = response.json()["events"][1]["id"]
+    assert [h["id"] for h in await found(writer, "Quoka Lighting")] == ["quokka"]
+    renamed = entity("quokka", {"en": "Numbat Optronics"}, occurred="2010")
+    corrected = entity("wombat", {"en": "Wombat Lighting"}, occurred="2001")
+    corrected["supersedes"] = [typo]
+    assert (await writer.post("/v1/events", json=[renamed, corrected])).status_code == 201
+    assert [h["id"] for h in await found(writer, "Numbet Optronics")] == ["quokka"]
+    gaps = dict(await pool.fetchrow(_VOCABULARY_GAPS))
+    assert gaps == {"missing": 0, "stale": 0, "generations": 1}
+    vocabulary = {(r["word"], r["key"]) for r in await pool.fetch("SELECT * FROM rm_name_vocab")}
+    # A former name's keys stay (the entity still has it, as a former name); a corrected
+    # name's keys go with it.
+    assert {(True, "quokka"), (True, "lighting"), (False, "numbatoptronics")} <= vocabulary
+    assert (False, "wombatlighting") in vocabulary and (True, "wombatlighting") not in vocabulary
+    assert not {key for _, key in vocabulary} & {"wombatt", "lightning", "wombattlightning"}
+    await rebuild(pool)
+    assert dict(await pool.fetchrow(_VOCABULARY_GAPS)) == gaps
+    assert [h["id"] for h in await found(writer, "Numbet Optronics")] == ["quokka"]

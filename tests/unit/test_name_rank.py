@@ -13,6 +13,8 @@ from projections.names.rank import (
     Ranked,
     allowed_edits,
     candidate,
+    match_name,
+    query,
     rank,
 )
 
@@ -220,3 +222,16 @@ def test_the_order_of_the_candidates_does_not_matter(entities, query, random) ->
     shuffled = list(entities)
     random.shuffle(shuffled)
     assert rank(query, shuffled) == rank(query, entities)
+
+
+@settings(max_examples=300, deadline=None)
+@given(names, queries, st.integers(min_value=0, max_value=len(MATCH_KINDS)))
+def test_a_name_tried_only_for_the_better_kinds_matches_as_when_tried_for_all(
+    name: str, text: str, upto: int
+) -> None:
+    """`score` tries a candidate's later names only for kinds as good as the best match so far:
+    that gives the same match, or none where the full match would rank no better."""
+    keys = candidate("entity", "other", [name]).keys[0]
+    full = match_name(query(text).keys, keys)
+    tried = match_name(query(text).keys, keys, upto)
+    assert tried == (full if full is not None and MATCH_KINDS.index(full[0]) < upto else None)
