@@ -99,31 +99,7 @@ WHERE v.generation = $1 AND v.word = g.word AND v.key = g.key
                     AND k.roles & CASE WHEN g.word THEN $4::integer ELSE $5::integer END <> 0)
 """
 
-# The lookups are index ranges whose bounds arrive as arrays: the planner cannot see them and
-# estimates a third of the table, so it plans parallel workers, bitmap scans of the table and
-# JIT compilation, each costing more than the few index entries a range holds. Every search
-# runs in one transaction (one snapshot for all its stages) with index scans only.
-SERIAL = """
-SET LOCAL max_parallel_workers_per_gather = 0;
-SET LOCAL jit = off;
-SET LOCAL enable_bitmapscan = off;
-SET LOCAL plan_cache_mode = force_generic_plan;
-"""
 LIVE = "SELECT live FROM rm_state"
-# The live generation, with the entity whose id is $1 and those with a whole-name key in $2 (of
-# one of the roles $3, at most $4): the first stage in the round trip that reads the generation.
-FIRST_STAGE = """
-SELECT s.live, x.entity
-FROM rm_state AS s
-LEFT JOIN LATERAL (
-    SELECT e.entity FROM rm_entities AS e
-    WHERE e.generation = s.live AND e.entity = $1
-    UNION
-    (SELECT k.entity FROM rm_name_keys AS k
-     WHERE k.generation = s.live AND k.key = ANY($2::text[]) AND k.roles & $3 <> 0
-     LIMIT $4)
-) AS x ON true
-"""
 # Entities with a key (of one of the roles $4) in one of the ranges [lo, hi) ($2, $3), at most
 # $5 keys from each range; with the fewest characters a key of theirs has beyond its range's
 # start: a prefix match's quality. Fewest first.
@@ -297,26 +273,62 @@ CROSS JOIN LATERAL (
 GROUP BY d.entity HAVING count(*) = $5
 ORDER BY edits, d.entity
 """
-# The entities $2 that pass the filters ($3 kind, $4 country), each with its names (the name,
-# as JSON, and a span it was borne, one element per span) and keys, as parallel arrays: all a
-# candidate's ranking needs, in one round trip.
+# The candidates to rank: the entities $2, and for the first stage of a search the entity whose
+# id is $5 and those with a whole-name key in $6 (of one of the roles $7, at most $8); of those,
+# the ones that pass the filters ($3 kind, $4 country), each with its names (the name, as JSON,
+# and a span it was borne, one element per span) and keys, as parallel arrays: all a candidate's
+# ranking needs. With the generation read ($1, or the live one when null) on a row of its own
+# when there is no candidate: the first stage is one round trip.
+# A search's transaction: one snapshot for all its stages, and settings for its lookups. They
+# are index ranges whose bounds arrive as arrays, which the planner cannot see: it estimates a
+# third of the table, so it plans parallel workers, bitmap scans of the table and JIT
+# compilation, each costing more than the few index entries a range holds; and it plans each
+# statement again, where the generic plan is as good. One round trip, before the first stage.
+BEGIN_SEARCH = """
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SET LOCAL max_parallel_workers_per_gather = 0;
+SET LOCAL jit = off;
+SET LOCAL enable_bitmapscan = off;
+SET LOCAL plan_cache_mode = force_generic_plan;
+"""
+# The same settings within a caller's transaction.
+SEARCH_SETTINGS = BEGIN_SEARCH.split(";", 1)[1]
 CANDIDATES_OF = """
-SELECT e.entity, e.kind, e.country, e.names, e.aliases,
-       n.ordinals AS name_ordinals, n.names AS name_texts, n.froms, n.tos,
-       k.ordinals AS key_ordinals, k.roles, k.keys
-FROM rm_entities AS e
-CROSS JOIN LATERAL (
-    SELECT array_agg(n.ordinal) AS ordinals, array_agg(n.name) AS names,
-           array_agg(n.valid_from) AS froms, array_agg(n.valid_to) AS tos
-    FROM rm_entity_names AS n WHERE n.generation = e.generation AND n.entity = e.entity
-) AS n
-CROSS JOIN LATERAL (
-    SELECT array_agg(k.ordinal) AS ordinals, array_agg(k.roles) AS roles,
-           array_agg(k.key) AS keys
-    FROM rm_name_keys AS k WHERE k.generation = e.generation AND k.entity = e.entity
-) AS k
-WHERE e.generation = $1 AND e.entity = ANY($2::text[])
-  AND ($3::text IS NULL OR e.kind = $3) AND ($4::text IS NULL OR e.country = $4)
+WITH s AS (
+    SELECT coalesce($1, r.live) AS live FROM rm_state AS r
+), x AS (
+    SELECT unnest($2::text[]) AS entity
+    UNION
+    SELECT e.entity FROM rm_entities AS e
+    WHERE e.generation = (SELECT s.live FROM s) AND e.entity = $5
+    UNION
+    (SELECT k.entity FROM rm_name_keys AS k
+     WHERE k.generation = (SELECT s.live FROM s) AND k.key = ANY($6::text[])
+       AND k.roles & $7 <> 0
+     LIMIT $8)
+)
+SELECT s.live, c.* FROM s LEFT JOIN LATERAL (
+    SELECT e.entity, e.kind, e.country, e.names, e.aliases,
+           n.ordinals AS name_ordinals, n.names AS name_texts, n.froms, n.tos,
+           k.ordinals AS key_ordinals, k.roles, k.keys
+    FROM x
+    CROSS JOIN LATERAL (
+        SELECT e.* FROM rm_entities AS e
+        WHERE e.generation = s.live AND e.entity = x.entity
+          AND ($3::text IS NULL OR e.kind = $3) AND ($4::text IS NULL OR e.country = $4)
+        LIMIT 1
+    ) AS e
+    CROSS JOIN LATERAL (
+        SELECT array_agg(n.ordinal) AS ordinals, array_agg(n.name) AS names,
+               array_agg(n.valid_from) AS froms, array_agg(n.valid_to) AS tos
+        FROM rm_entity_names AS n WHERE n.generation = e.generation AND n.entity = e.entity
+    ) AS n
+    CROSS JOIN LATERAL (
+        SELECT array_agg(k.ordinal) AS ordinals, array_agg(k.roles) AS roles,
+               array_agg(k.key) AS keys
+        FROM rm_name_keys AS k WHERE k.generation = e.generation AND k.entity = e.entity
+    ) AS k
+) AS c ON true
 """
 LIST = """
 SELECT entity, kind, country, names, aliases FROM rm_entities
@@ -497,7 +509,7 @@ def _fuzzy_piece(length: int, edits: int) -> int:
 @contextlib.asynccontextmanager
 async def _serial(conn: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
     """A connection in a read-only REPEATABLE READ transaction (one snapshot for every stage)
-    without parallel workers (see `SERIAL`)."""
+    with the settings of `BEGIN_SEARCH`."""
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as held, _snapshot(held):
             yield held
@@ -508,11 +520,21 @@ async def _serial(conn: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyn
 
 @contextlib.asynccontextmanager
 async def _snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    # Within a caller's transaction (a savepoint), its snapshot is the one there is.
-    own = {} if conn.is_in_transaction() else {"isolation": "repeatable_read", "readonly": True}
-    async with conn.transaction(**own):
-        await conn.execute(SERIAL)
+    if conn.is_in_transaction():
+        # Within a caller's transaction (a savepoint), its snapshot is the one there is.
+        async with conn.transaction():
+            await conn.execute(SEARCH_SETTINGS)
+            yield
+        return
+    await conn.execute(BEGIN_SEARCH)
+    try:
         yield
+    except BaseException:
+        # A connection that cannot roll back is broken: the pool closes it on release.
+        with contextlib.suppress(Exception):
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 async def search(
@@ -591,17 +613,23 @@ async def _search(
     forms = sorted(keys.exact | keys.core | keys.latin)
     required = sorted(keys.core_tokens or keys.tokens)
 
-    # 1. id and whole-name keys
-    rows = await conn.fetch(
-        FIRST_STAGE,
-        q.id_key if _ENTITY_ID.fullmatch(q.id_key) else None,
-        forms,
-        ROLE_FORMS,
-        CANDIDATES,
+    # 1. id and whole-name keys, and their candidates' rows
+    generation = await _rank(
+        conn,
+        None,
+        q,
+        [],
+        day,
+        kind,
+        country,
+        known_at,
+        store,
+        found,
+        first=(
+            q.id_key if _ENTITY_ID.fullmatch(q.id_key) else None,
+            forms,
+        ),
     )
-    generation = rows[0]["live"]
-    stage = {r["entity"] for r in rows if r["entity"] is not None}
-    await rank_new(stage)
     if settled(MATCH_KINDS.index("transliteration"), None):
         return _page(found, cut, limit)
     # 2. every word, whole
@@ -766,7 +794,7 @@ async def _near_keys(
 
 async def _rank(
     conn: asyncpg.Pool | asyncpg.Connection,
-    generation: int,
+    generation: int | None,
     q: Query,
     entities: list[str],
     day: _dt.date,
@@ -775,14 +803,24 @@ async def _rank(
     known_at: _dt.datetime | None,
     store: EventStore | None,
     found: _Found,
-) -> None:
-    """Score `entities` for the query on `day` and keep those that match and pass the filters."""
-    records = {
-        r["entity"]: r for r in await conn.fetch(CANDIDATES_OF, generation, entities, kind, country)
-    }
+    *,
+    first: tuple[str | None, list[str]] | None = None,
+) -> int:
+    """Score `entities` for the query on `day` and keep those that match and pass the filters;
+    `first`: also the entity with that id and those with one of those whole-name keys (the
+    first stage: `generation` is then read). Returns the generation."""
+    by_id, forms = first if first is not None else (None, [])
+    rows = await conn.fetch(
+        CANDIDATES_OF, generation, entities, kind, country, by_id, forms, ROLE_FORMS, CANDIDATES
+    )
+    generation = rows[0]["live"]
+    records = {r["entity"]: r for r in rows if r["entity"] is not None}
+    if first is not None:
+        entities = sorted(set(records) - found.seen)
+        found.seen.update(entities)
     entities = [e for e in entities if e in records]
     if not entities:
-        return
+        return generation
     spans: dict[str, list[NameSpan]] = {e: [] for e in entities}
     keys: dict[str, dict[int, object]] = {e: {} for e in entities}
     if known_at is not None and store is not None:
@@ -828,6 +866,7 @@ async def _rank(
         ranked = score(q, seen.candidate)
         if ranked is not None:
             found.ranked[entity] = (ranked, seen.former, records[entity])
+    return generation
 
 
 async def list_entities(

@@ -5,6 +5,7 @@ and a cursor for the next page."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +16,7 @@ from events import EntityRegistered, PartialDate, Source
 from service.eventlog.store import EventStore
 from service.ingest.un import registration_raw
 from service.ingest.un_list import read_un_list
+from service.readmodels import search
 from service.readmodels.queries import checkpoint
 from service.readmodels.rebuild import rebuild
 from tests.support.apitools import SOURCE, assert_problem
@@ -425,3 +427,34 @@ async def test_the_vocabulary_holds_every_key_names_have_and_no_other_through_re
     await rebuild(pool)
     assert dict(await pool.fetchrow(_VOCABULARY_GAPS)) == gaps
     assert [h["id"] for h in await found(writer, "Numbet Optronics")] == ["quokka"]
+
+
+class _FailingStore:
+    """A log that fails when a search reads names as it knew them."""
+
+    async def events_of(self, entities: list[str], *, known_at: object) -> list:
+        raise RuntimeError("the log is unreachable")
+
+
+async def test_a_search_that_fails_midway_leaves_its_connection_out_of_its_transaction(
+    writer: AsyncTestClient, pool: asyncpg.Pool
+) -> None:
+    """A search opens its transaction itself (one round trip with its settings): when a stage
+    fails, the transaction is rolled back before the error goes on, and the connection serves
+    the next query with the server's own settings."""
+    assert (await writer.post("/v1/events", json=REPORTED)).status_code == 201
+    assert (await found(writer, "Huawei"))[0]["id"] == "huawei"  # projected
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="unreachable"):
+            await search.search(
+                conn,
+                "Huawei",
+                day=datetime.date(2024, 1, 1),
+                known_at=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+                store=_FailingStore(),  # type: ignore[arg-type]
+            )
+        assert not conn.is_in_transaction()
+        assert await conn.fetchval("SHOW enable_bitmapscan") == "on"
+        hits, _ = await search.search(conn, "Huawei", day=datetime.date(2024, 1, 1))
+        assert hits[0].id == "huawei"
+        assert not conn.is_in_transaction()
