@@ -207,44 +207,51 @@ GROUP BY graded.entity
 """
 # The distinct keys near the query's keys: in the ranges of keys that begin like one ($2: the
 # key itself, $3, $8: the range) or end like one (reversed keys: $4, $5, $9), among the words
-# ($6 true) or the whole-name keys (false); the candidates of fuzzy matches, filtered by their
+# (where $6, or $10 for the reversed keys, is true) or the whole-name keys (false), each with
+# the kind it was read among; the candidates of fuzzy matches, filtered by their
 # distance in code. Read from the vocabulary (migration 0019), from the query's key outwards in
 # both directions (the keys nearest it in code-point order share the longest beginning with
 # it), at most $7 keys each way: each a range scan of one index.
 DISTINCT_KEYS_NEAR = """
-SELECT x.key FROM unnest($2::text[], $3::text[], $8::text[]) AS w (at, lo, hi)
+SELECT w.word, x.key
+FROM unnest($2::text[], $3::text[], $8::text[], $6::boolean[]) AS w (at, lo, hi, word)
 CROSS JOIN LATERAL (
     (SELECT v.key FROM rm_name_vocab AS v
-     WHERE v.generation = $1 AND v.word = $6 AND v.key >= w.at AND v.key < w.hi
+     WHERE v.generation = $1 AND v.word = w.word AND v.key >= w.at AND v.key < w.hi
      ORDER BY v.key LIMIT $7)
     UNION ALL
     (SELECT v.key FROM rm_name_vocab AS v
-     WHERE v.generation = $1 AND v.word = $6 AND v.key < w.at AND v.key >= w.lo
+     WHERE v.generation = $1 AND v.word = w.word AND v.key < w.at AND v.key >= w.lo
      ORDER BY v.key DESC LIMIT $7)
 ) AS x
 UNION
-SELECT reverse(x.rkey) FROM unnest($4::text[], $5::text[], $9::text[]) AS w (at, lo, hi)
+SELECT w.word, reverse(x.rkey)
+FROM unnest($4::text[], $5::text[], $9::text[], $10::boolean[]) AS w (at, lo, hi, word)
 CROSS JOIN LATERAL (
     (SELECT v.rkey FROM rm_name_vocab AS v
-     WHERE v.generation = $1 AND v.word = $6 AND v.rkey >= w.at AND v.rkey < w.hi
+     WHERE v.generation = $1 AND v.word = w.word AND v.rkey >= w.at AND v.rkey < w.hi
      ORDER BY v.rkey LIMIT $7)
     UNION ALL
     (SELECT v.rkey FROM rm_name_vocab AS v
-     WHERE v.generation = $1 AND v.word = $6 AND v.rkey < w.at AND v.rkey >= w.lo
+     WHERE v.generation = $1 AND v.word = w.word AND v.rkey < w.at AND v.rkey >= w.lo
      ORDER BY v.rkey DESC LIMIT $7)
 ) AS x
 """
-# Entities that have, for each of $5 words, one of its keys ($2: each for the word $3, $4 edits
-# away), among keys with one of the roles $6. As in KEYS_IN_NAMES, the rarest word's entities
-# first (at most $7), each one's keys read once and met with the near keys (a word of a common
-# name has dozens of near keys: probing each entity for each of them was most of a slow
-# search); with the edits their keys are away (the least for each word, summed): a lower bound
-# of a fuzzy match's edits. Fewest first.
+# The candidates of fuzzy matches, from the keys near the query's ($2: each for the word $3, $4
+# edits away), in one round trip:
+# - whole-name keys (word 0), among keys with one of the roles $8: the entities that have one
+#   (at most $7 a key), with the least edits (`whole`);
+# - words (1 to $5), among keys with one of the roles $6: the entities that have, for each word,
+#   one of its keys. As in KEYS_IN_NAMES, the rarest word's entities first (at most $7), each
+#   one's keys read once and met with the near keys (a word of a common name has dozens of near
+#   keys: probing each entity for each of them was most of a slow search); with the edits their
+#   keys are away (the least for each word, summed).
+# The edits are a lower bound of a fuzzy match's.
 KEYS_EQUAL_WITH_EDITS = """
 WITH near AS (
     SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS n (key, word, edits)
 ), rarest AS (
-    SELECT w.word FROM generate_series(0, $5 - 1) AS w (word)
+    SELECT w.word FROM generate_series(1, $5) AS w (word)
     ORDER BY (SELECT count(*) FROM (
                   SELECT 1 FROM near
                   JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = near.key
@@ -260,18 +267,26 @@ WITH near AS (
     WHERE near.word = (SELECT word FROM rarest)
     LIMIT $7
 )
-SELECT d.entity, sum(r.edits)::integer AS edits
+SELECT d.entity, sum(r.edits)::integer AS edits, false AS whole
 FROM driver AS d
 CROSS JOIN LATERAL (
     SELECT min(near.edits) AS edits
     FROM (SELECT k.key FROM rm_name_keys AS k
           WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $6 <> 0
           OFFSET 0) AS own
-    JOIN near ON near.key = own.key
+    JOIN near ON near.key = own.key AND near.word > 0
     GROUP BY near.word
 ) AS r
 GROUP BY d.entity HAVING count(*) = $5
-ORDER BY edits, d.entity
+UNION ALL
+SELECT x.entity, min(near.edits)::integer, true
+FROM near CROSS JOIN LATERAL (
+    SELECT k.entity FROM rm_name_keys AS k
+    WHERE k.generation = $1 AND k.key = near.key AND k.roles & $8 <> 0
+    LIMIT $7
+) AS x
+WHERE near.word = 0
+GROUP BY x.entity
 """
 # The candidates to rank: the entities $2, and for the first stage of a search the entity whose
 # id is $5 and those with a whole-name key in $6 (of one of the roles $7, at most $8); of those,
@@ -718,74 +733,69 @@ async def _fuzzy(
     """Candidates for fuzzy matches: entities with a whole-name key within the allowed edits of
     one of the query's, or with every query word within its allowed edits of a word. Keys that
     begin or end like the query's (the part a few edits most likely leave intact) are read
-    from the index, those near enough kept (`OSA` distance, as `rank` counts it), and the
+    from the vocabulary, those near enough kept (`OSA` distance, as `rank` counts it), and the
     entities that have them looked up. Bounded by `rank`'s quality for their edits."""
-    bounds: list[Bound] = []
     # Whole-name keys without their legal forms: names share those (every other Chinese name
     # ends in 有限公司), so the ends of the keys with them point at half the index.
-    fuzzy_forms = [(key, allowed_edits(len(key))) for key in cores if allowed_edits(len(key))]
-    if fuzzy_forms:
-        near = await _near_keys(conn, generation, fuzzy_forms, ROLE_FORMS)
-        if near:
-            rows = await conn.fetch(
-                KEYS_EQUAL_WITH_EDITS,
-                generation,
-                [key for key, _, _ in near],
-                [0] * len(near),
-                [edits for _, _, edits in near],
-                1,
-                ROLE_FORMS,
-                FUZZY_CANDIDATES,
-            )
-            bounds += [(r["entity"], r["edits"] * FUZZY_EDIT) for r in rows]
-    words = [(word, allowed_edits(len(word))) for word in required]
-    if any(allowed for _, allowed in words):
-        near = await _near_keys(conn, generation, words, ROLE_TOKEN)
-        rows = await conn.fetch(
-            KEYS_EQUAL_WITH_EDITS,
-            generation,
-            [key for key, _, _ in near],
-            [word for _, word, _ in near],
-            [edits for _, _, edits in near],
-            len(words),
-            ROLE_TOKEN,
-            FUZZY_CANDIDATES,
-        )
-        bounds += [(r["entity"], FUZZY_WORDWISE + r["edits"] * FUZZY_EDIT) for r in rows]
-    return bounds
+    targets = [(key, allowed_edits(len(key)), False) for key in cores if allowed_edits(len(key))]
+    words = [(word, allowed_edits(len(word)), True) for word in required]
+    if not any(allowed for _, allowed, _ in words):
+        words = []
+    if not targets and not words:
+        return []
+    near = await _near_keys(conn, generation, targets + words)
+    # Whole-name keys are word 0, the query's words 1 to n.
+    keyed = [(key, max(0, i - len(targets) + 1), edits) for key, i, edits in near]
+    rows = await conn.fetch(
+        KEYS_EQUAL_WITH_EDITS,
+        generation,
+        [key for key, _, _ in keyed],
+        [word for _, word, _ in keyed],
+        [edits for _, _, edits in keyed],
+        len(words),
+        ROLE_TOKEN,
+        FUZZY_CANDIDATES,
+        ROLE_FORMS,
+    )
+    return [
+        (r["entity"], r["edits"] * FUZZY_EDIT + (0 if r["whole"] else FUZZY_WORDWISE)) for r in rows
+    ]
 
 
 async def _near_keys(
-    conn: asyncpg.Connection, generation: int, targets: list[tuple[str, int]], roles: int
+    conn: asyncpg.Connection, generation: int, targets: list[tuple[str, int, bool]]
 ) -> list[tuple[str, int, int]]:
-    """`(key, target index, edits)` for every indexed key (of one of `roles`: words, or
-    whole-name keys) within the allowed edits of a target `(text, allowed edits)`; a target
-    allowing none only meets itself."""
-    heads: list[tuple[str, str, str]] = []
-    tails: list[tuple[str, str, str]] = []
-    for text, allowed in targets:
+    """`(key, target index, edits)` for every indexed key within the allowed edits of a target
+    `(text, allowed edits, a word: else a whole-name key)`, among the keys of its kind; a
+    target allowing none only meets itself."""
+    heads: list[tuple[str, str, str, bool]] = []
+    tails: list[tuple[str, str, str, bool]] = []
+    for text, allowed, word in targets:
         if not allowed:
-            heads.append((text, *_ranges(text, True)))
+            heads.append((text, *_ranges(text, True), word))
             continue
         piece = _fuzzy_piece(len(text), allowed)
-        heads.append((text, *_ranges(text[:piece], False)))
-        tails.append((text[::-1], *_ranges(text[::-1][:piece], False)))
+        heads.append((text, *_ranges(text[:piece], False), word))
+        tails.append((text[::-1], *_ranges(text[::-1][:piece], False), word))
     rows = await conn.fetch(
         DISTINCT_KEYS_NEAR,
         generation,
-        [at for at, _, _ in heads],
-        [lo for _, lo, _ in heads],
-        [at for at, _, _ in tails],
-        [lo for _, lo, _ in tails],
-        roles == ROLE_TOKEN,
+        [at for at, _, _, _ in heads],
+        [lo for _, lo, _, _ in heads],
+        [at for at, _, _, _ in tails],
+        [lo for _, lo, _, _ in tails],
+        [word for _, _, _, word in heads],
         DISTINCT_KEYS,
-        [hi for _, _, hi in heads],
-        [hi for _, _, hi in tails],
+        [hi for _, _, hi, _ in heads],
+        [hi for _, _, hi, _ in tails],
+        [word for _, _, _, word in tails],
     )
     near: list[tuple[str, int, int]] = []
     for row in rows:
         key = row["key"]
-        for i, (text, allowed) in enumerate(targets):
+        for i, (text, allowed, word) in enumerate(targets):
+            if word != row["word"]:
+                continue
             edits = OSA.distance(text, key, score_cutoff=allowed) if allowed else int(text != key)
             if edits <= allowed:
                 near.append((key, i, edits))
