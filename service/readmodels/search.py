@@ -100,22 +100,6 @@ WHERE v.generation = $1 AND v.word = g.word AND v.key = g.key
 """
 
 LIVE = "SELECT live FROM rm_state"
-# Entities with a key (of one of the roles $4) in one of the ranges [lo, hi) ($2, $3), at most
-# $5 keys from each range; with the fewest characters a key of theirs has beyond its range's
-# start: a prefix match's quality. Fewest first.
-KEYS_IN_ANY_RANGE = """
-SELECT hit.entity, min(hit.rest)::integer AS rest FROM (
-    SELECT x.entity, length(x.key) - length(w.lo) AS rest
-    FROM unnest($2::text[], $3::text[]) AS w (lo, hi)
-    CROSS JOIN LATERAL (
-        SELECT k.entity, k.key FROM rm_name_keys AS k
-        WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi AND k.roles & $4 <> 0
-        LIMIT $5
-    ) AS x
-) AS hit
-GROUP BY hit.entity
-ORDER BY rest, hit.entity
-"""
 # Entities with a name that has, for each word's range [lo, hi) ($2, $3), a key in it, among its
 # keys with one of the roles $4. The words' keys are counted (up to $6 first, which settles the
 # rarest when some word has fewer, else up to $5: counting a common word's keys was most of the
@@ -131,6 +115,9 @@ ORDER BY rest, hit.entity
 #   role) other than the query's words ($8), plus one unless one of its exact keys ($9: role)
 #   begins with one of the query's ($10). Of hundreds of names with every word (`Cho Chol`), only
 #   the best few are then ranked.
+# And in the same round trip, the entities with a whole-name key (of one of the roles $13) in
+# one of the ranges [lo, hi) ($11, $12), at most $5 keys from each range, with the fewest
+# characters a key of theirs has beyond its range's start as `rest` (a prefix of the whole name).
 KEYS_IN_NAMES = """
 WITH w AS (
     SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
@@ -204,6 +191,15 @@ WITH w AS (
 SELECT graded.entity, min(graded.rest)::integer AS rest, min(graded.quality)::integer AS quality
 FROM graded
 GROUP BY graded.entity
+UNION ALL
+SELECT x.entity, min(length(x.key) - length(f.lo))::integer, NULL
+FROM unnest($11::text[], $12::text[]) AS f (lo, hi)
+CROSS JOIN LATERAL (
+    SELECT k.entity, k.key FROM rm_name_keys AS k
+    WHERE k.generation = $1 AND k.key >= f.lo AND k.key < f.hi AND k.roles & $13 <> 0
+    LIMIT $5
+) AS x
+GROUP BY x.entity
 """
 # The distinct keys near the query's keys: in the ranges of keys that begin like one ($2: the
 # key itself, $3, $8: the range) or end like one (reversed keys: $4, $5, $9), among the words
@@ -655,20 +651,10 @@ async def _search(
     elif settled(MATCH_KINDS.index("tokens"), None):
         return _page(found, cut, limit)
     # 3. prefixes of the whole name or of every word
-    bounds: list[Bound] = []
     starts = [_ranges(s, False) for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
-    if starts:
-        rows = await conn.fetch(
-            KEYS_IN_ANY_RANGE,
-            generation,
-            [lo for lo, _ in starts],
-            [hi for _, hi in starts],
-            ROLE_FORMS,
-            CANDIDATES,
-        )
-        bounds += [(r["entity"], r["rest"]) for r in rows]
-    if required:
-        bounds += await _in_names(conn, generation, required, keys, exactly=False)
+    bounds: list[Bound] = []
+    if starts or required:
+        bounds = await _in_names(conn, generation, required, keys, exactly=False, starts=starts)
     if await rank_in_order(bounds, MATCH_KINDS.index("prefix")):
         return _page(found, cut, limit)
     # 4. fuzzy
@@ -705,11 +691,18 @@ def _page(found: _Found, cut: tuple | None, limit: int) -> tuple[list[Hit], list
 
 
 async def _in_names(
-    conn: asyncpg.Connection, generation: int, words: list[str], keys: NameKeys, *, exactly: bool
+    conn: asyncpg.Connection,
+    generation: int,
+    words: list[str],
+    keys: NameKeys,
+    *,
+    exactly: bool,
+    starts: Sequence[tuple[str, str]] = (),
 ) -> list[Bound]:
     """Entities with a name that has a word equal to (`exactly`), or beginning with, each of
     `words`: bounded by the quality of the best such name's whole-word match (the quality
-    itself), or by the characters its words have beyond the query's."""
+    itself), or by the characters its words have beyond the query's; and those with a
+    whole-name key in one of the ranges `starts`, by the characters beyond its start."""
     pairs = [_ranges(w, exactly) for w in words]
     rows = await conn.fetch(
         KEYS_IN_NAMES,
@@ -723,6 +716,9 @@ async def _in_names(
         sorted(keys.tokens),
         ROLE_EXACT,
         sorted(keys.exact),
+        [lo for lo, _ in starts],
+        [hi for _, hi in starts],
+        ROLE_FORMS,
     )
     return [(r["entity"], r["quality"] if exactly else r["rest"]) for r in rows]
 
