@@ -111,10 +111,14 @@ LIVE = "SELECT live FROM rm_state"
 # for the best such name, as `rank.match_name` counts them:
 # - `rest`: the characters its keys have beyond the ranges' starts (the least for each word,
 #   summed): a lower bound of a prefix match's quality;
-# - `quality`: that of a whole-word match (the ranges of whole words): twice its core words ($7:
-#   role) other than the query's words ($8), plus one unless one of its exact keys ($9: role)
-#   begins with one of the query's ($10). Of hundreds of names with every word (`Cho Chol`), only
-#   the best few are then ranked.
+# - `quality`, when each word is a whole word of it (no character beyond a range's start): that
+#   of a whole-word match: twice its core words ($7: role) other than the query's words ($8),
+#   plus one unless one of its exact keys ($9: role) begins with one of the query's ($10). Of
+#   hundreds of names with every word (`Cho Chol`), only the best few are then ranked.
+# With prefix ranges, one lookup gives the candidates of whole-word matches and of prefixes: a
+# name with every word has a key in every word's prefix range, and the rarest word's range is
+# read in key order, the word itself first: when it holds more keys than are read, those left
+# are longer words, whose names are no whole-word match.
 # And in the same round trip, the entities with a whole-name key (of one of the roles $13) in
 # one of the ranges [lo, hi) ($11, $12), at most $5 keys from each range, with the fewest
 # characters a key of theirs has beyond its range's start as `rest` (a prefix of the whole name).
@@ -188,7 +192,8 @@ WITH w AS (
     FROM per_name JOIN own USING (entity, ordinal)
     GROUP BY per_name.entity, per_name.ordinal, per_name.rest
 )
-SELECT graded.entity, min(graded.rest)::integer AS rest, min(graded.quality)::integer AS quality
+SELECT graded.entity, min(graded.rest)::integer AS rest,
+       (min(graded.quality) FILTER (WHERE graded.rest = 0))::integer AS quality
 FROM graded
 GROUP BY graded.entity
 UNION ALL
@@ -643,19 +648,16 @@ async def _search(
     )
     if settled(MATCH_KINDS.index("transliteration"), None):
         return _page(found, cut, limit)
-    # 2. every word, whole
+    # 2. every word, whole; 3. prefixes of the whole name or of every word: one lookup
+    starts = [_ranges(s, False) for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
+    hits = await _in_names(conn, generation, required, keys, starts) if starts or required else []
     if required:
-        words = await _in_names(conn, generation, required, keys, exactly=True)
+        words = [(r["entity"], r["quality"]) for r in hits if r["quality"] is not None]
         if await rank_in_order(words, MATCH_KINDS.index("tokens")):
             return _page(found, cut, limit)
     elif settled(MATCH_KINDS.index("tokens"), None):
         return _page(found, cut, limit)
-    # 3. prefixes of the whole name or of every word
-    starts = [_ranges(s, False) for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
-    bounds: list[Bound] = []
-    if starts or required:
-        bounds = await _in_names(conn, generation, required, keys, exactly=False, starts=starts)
-    if await rank_in_order(bounds, MATCH_KINDS.index("prefix")):
+    if await rank_in_order([(r["entity"], r["rest"]) for r in hits], MATCH_KINDS.index("prefix")):
         return _page(found, cut, limit)
     # 4. fuzzy
     await rank_in_order(
@@ -695,16 +697,13 @@ async def _in_names(
     generation: int,
     words: list[str],
     keys: NameKeys,
-    *,
-    exactly: bool,
-    starts: Sequence[tuple[str, str]] = (),
-) -> list[Bound]:
-    """Entities with a name that has a word equal to (`exactly`), or beginning with, each of
-    `words`: bounded by the quality of the best such name's whole-word match (the quality
-    itself), or by the characters its words have beyond the query's; and those with a
-    whole-name key in one of the ranges `starts`, by the characters beyond its start."""
-    pairs = [_ranges(w, exactly) for w in words]
-    rows = await conn.fetch(
+    starts: Sequence[tuple[str, str]],
+) -> list[asyncpg.Record]:
+    """`(entity, rest, quality)` of the entities with a name that has a word beginning with
+    each of `words` (`KEYS_IN_NAMES`), and of those with a whole-name key in one of the ranges
+    `starts`."""
+    pairs = [_ranges(w, False) for w in words]
+    return await conn.fetch(
         KEYS_IN_NAMES,
         generation,
         [lo for lo, _ in pairs],
@@ -720,7 +719,6 @@ async def _in_names(
         [hi for _, hi in starts],
         ROLE_FORMS,
     )
-    return [(r["entity"], r["quality"] if exactly else r["rest"]) for r in rows]
 
 
 async def _fuzzy(

@@ -458,3 +458,18 @@ async def test_a_search_that_fails_midway_leaves_its_connection_out_of_its_trans
         hits, _ = await search.search(conn, "Huawei", day=datetime.date(2024, 1, 1))
         assert hits[0].id == "huawei"
         assert not conn.is_in_transaction()
+
+
+async def test_a_whole_word_match_is_found_when_its_words_prefixes_are_too_many_to_read(
+    writer: AsyncTestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole words and prefixes are looked up together, by each word's prefix range; a range
+    with more keys than a lookup reads is read in key order, the word itself first, so what is
+    left unread is only longer words."""
+    monkeypatch.setattr(search, "CANDIDATES", 4)
+    crowd = [entity(f"deltas-{i}", {"en": f"Deltas Omegas {i}"}) for i in range(6)]
+    crowd.append(entity("delta-omega", {"en": "Delta Omega Works"}))
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    hits = await found(writer, "delta omega", limit=10)
+    assert hits[0]["id"] == "delta-omega"
+    assert hits[0]["matched"]["kind"] == "tokens"
