@@ -241,13 +241,16 @@ CROSS JOIN LATERAL (
 # The candidates of fuzzy matches, from the keys near the query's ($2: each for the word $3, $4
 # edits away), in one round trip:
 # - whole-name keys (word 0), among keys with one of the roles $8: the entities that have one
-#   (at most $7 a key), with the least edits (`whole`);
-# - words (1 to $5), among keys with one of the roles $6: the entities that have, for each word,
-#   one of its keys. As in KEYS_IN_NAMES, the rarest word's entities first (at most $7), each
-#   one's keys read once and met with the near keys (a word of a common name has dozens of near
-#   keys: probing each entity for each of them was most of a slow search); with the edits their
-#   keys are away (the least for each word, summed).
-# The edits are a lower bound of a fuzzy match's.
+#   (at most $7 a key) (`whole`);
+# - words (1 to $5), among keys with one of the roles $6: the entities with a name that has, for
+#   each word, one of its keys. As in KEYS_IN_NAMES, the rarest word's entities first (at most
+#   $7 of them, the nearest first, then by id), each one's keys read once and met with the near
+#   keys (a word of a common name has dozens of near keys: probing each entity for each of them
+#   was most of a slow search).
+# With the `cost` of the best name as `rank` counts a fuzzy match's quality: the edits its keys
+# are away (the least for each word, summed) times $9, and for a match word by word, its core
+# words ($11: role) other than the query's words ($12), at most $10 (a single word a typo away
+# from `Inspur` is in a hundred names: only those with the fewest other words are ranked).
 KEYS_EQUAL_WITH_EDITS = """
 WITH near AS (
     SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS n (key, word, edits)
@@ -260,27 +263,39 @@ WITH near AS (
                   LIMIT $7) AS c), w.word
     LIMIT 1
 ), driver AS (
-    SELECT DISTINCT x.entity FROM near CROSS JOIN LATERAL (
+    SELECT x.entity FROM near CROSS JOIN LATERAL (
         SELECT k.entity FROM rm_name_keys AS k
         WHERE k.generation = $1 AND k.key = near.key AND k.roles & $6 <> 0
         LIMIT $7
     ) AS x
     WHERE near.word = (SELECT word FROM rarest)
+    GROUP BY x.entity
+    ORDER BY min(near.edits), x.entity
     LIMIT $7
 )
-SELECT d.entity, sum(r.edits)::integer AS edits, false AS whole
+SELECT d.entity, min(m.edits * $9 + least(x.extra, $10))::integer AS cost, false AS whole
 FROM driver AS d
 CROSS JOIN LATERAL (
-    SELECT min(near.edits) AS edits
-    FROM (SELECT k.key FROM rm_name_keys AS k
-          WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $6 <> 0
-          OFFSET 0) AS own
-    JOIN near ON near.key = own.key AND near.word > 0
-    GROUP BY near.word
-) AS r
-GROUP BY d.entity HAVING count(*) = $5
+    SELECT per_word.ordinal, sum(per_word.edits) AS edits
+    FROM (
+        SELECT own.ordinal, near.word, min(near.edits) AS edits
+        FROM (SELECT k.ordinal, k.key FROM rm_name_keys AS k
+              WHERE k.generation = $1 AND k.entity = d.entity AND k.roles & $6 <> 0
+              OFFSET 0) AS own
+        JOIN near ON near.key = own.key AND near.word > 0
+        GROUP BY own.ordinal, near.word
+    ) AS per_word
+    GROUP BY per_word.ordinal
+    HAVING count(*) = $5
+) AS m
+CROSS JOIN LATERAL (
+    SELECT count(*) AS extra FROM rm_name_keys AS k
+    WHERE k.generation = $1 AND k.entity = d.entity AND k.ordinal = m.ordinal
+      AND k.roles & $11 <> 0 AND k.key <> ALL($12::text[])
+) AS x
+GROUP BY d.entity
 UNION ALL
-SELECT x.entity, min(near.edits)::integer, true
+SELECT x.entity, min(near.edits)::integer * $9, true
 FROM near CROSS JOIN LATERAL (
     SELECT k.entity FROM rm_name_keys AS k
     WHERE k.generation = $1 AND k.key = near.key AND k.roles & $8 <> 0
@@ -750,10 +765,12 @@ async def _fuzzy(
         ROLE_TOKEN,
         FUZZY_CANDIDATES,
         ROLE_FORMS,
+        FUZZY_EDIT,
+        FUZZY_WORDWISE - 1,
+        ROLE_CORE_TOKEN,
+        required,
     )
-    return [
-        (r["entity"], r["edits"] * FUZZY_EDIT + (0 if r["whole"] else FUZZY_WORDWISE)) for r in rows
-    ]
+    return [(r["entity"], r["cost"] + (0 if r["whole"] else FUZZY_WORDWISE)) for r in rows]
 
 
 async def _near_keys(
