@@ -243,10 +243,12 @@ CROSS JOIN LATERAL (
 # - whole-name keys (word 0), among keys with one of the roles $8: the entities that have one
 #   (at most $7 a key) (`whole`);
 # - words (1 to $5), among keys with one of the roles $6: the entities with a name that has, for
-#   each word, one of its keys. As in KEYS_IN_NAMES, the rarest word's entities first (at most
-#   $7 of them, the nearest first, then by id), each one's keys read once and met with the near
-#   keys (a word of a common name has dozens of near keys: probing each entity for each of them
-#   was most of a slow search).
+#   each word, one of its keys. As in KEYS_IN_NAMES, the rarest word's entities (its near keys'
+#   rows counted up to $13) first, only those the next rarest word's near keys name too when
+#   it has fewer rows than that (one read of them, hashed), at most $7 of them, the nearest
+#   first, then by id; each one's keys read once and met with the near keys (a word of a common
+#   name has dozens of near keys: probing each entity for each of them was most of a slow
+#   search).
 # With the `cost` of the best name as `rank` counts a fuzzy match's quality: the edits its keys
 # are away (the least for each word, summed) times $9, and for a match word by word, its core
 # words ($11: role) other than the query's words ($12), at most $10 (a single word a typo away
@@ -254,21 +256,30 @@ CROSS JOIN LATERAL (
 KEYS_EQUAL_WITH_EDITS = """
 WITH near AS (
     SELECT * FROM unnest($2::text[], $3::integer[], $4::integer[]) AS n (key, word, edits)
-), rarest AS (
-    SELECT w.word FROM generate_series(1, $5) AS w (word)
-    ORDER BY (SELECT count(*) FROM (
-                  SELECT 1 FROM near
-                  JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = near.key
-                  WHERE near.word = w.word AND k.roles & $6 <> 0
-                  LIMIT $7) AS c), w.word
-    LIMIT 1
+), placed AS MATERIALIZED (
+    SELECT w.word, row_number() OVER (ORDER BY c.rows, w.word) AS place, c.rows
+    FROM generate_series(1, $5) AS w (word)
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS rows FROM (
+            SELECT 1 FROM near
+            JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = near.key
+            WHERE near.word = w.word AND k.roles & $6 <> 0
+            LIMIT $13) AS r
+    ) AS c
+), second AS (
+    SELECT placed.word FROM placed WHERE placed.place = 2 AND placed.rows < $13
 ), driver AS (
     SELECT x.entity FROM near CROSS JOIN LATERAL (
         SELECT k.entity FROM rm_name_keys AS k
         WHERE k.generation = $1 AND k.key = near.key AND k.roles & $6 <> 0
         LIMIT $7
     ) AS x
-    WHERE near.word = (SELECT word FROM rarest)
+    WHERE near.word = (SELECT placed.word FROM placed WHERE placed.place = 1)
+      AND (NOT EXISTS (SELECT 1 FROM second)
+           OR x.entity IN (SELECT k.entity FROM second
+                           JOIN near AS n2 ON n2.word = second.word
+                           JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = n2.key
+                           WHERE k.roles & $6 <> 0))
     GROUP BY x.entity
     ORDER BY min(near.edits), x.entity
     LIMIT $7
@@ -769,6 +780,7 @@ async def _fuzzy(
         FUZZY_WORDWISE - 1,
         ROLE_CORE_TOKEN,
         required,
+        CANDIDATES,
     )
     return [(r["entity"], r["cost"] + (0 if r["whole"] else FUZZY_WORDWISE)) for r in rows]
 
