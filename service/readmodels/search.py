@@ -1,15 +1,16 @@
-"""Name search over the read models (migrations 0014, 0016): the tables' SQL, their upkeep for
-the projector and the rebuild, and the ranked search (docs/name-search.md).
+"""Name search over the read models (migrations 0014, 0016, 0019, 0020): the tables' SQL, their
+upkeep for the projector and the rebuild, and the ranked search (docs/name-search.md).
 
 A search looks up candidates in `rm_name_keys` by the query's keys (`projections.names`), in
 stages that follow the order of the match kinds: (1) the id and whole-name keys (exact, core,
-transliteration), (2) every query word as a whole word, (3) prefixes of the whole name or of
-every word, (4) fuzzy candidates: the distinct keys nearest the query's in the index, kept when
-within the allowed edits. Each stage gives its candidates with a lower bound of their quality;
-they are ranked with `projections.names.rank.score` on their names as of the day asked for, a
-chunk at a time, best bound first, until the page is known (`limit + 1` results that no
-candidate not yet ranked can beat), and the later stages are then skipped. Every lookup is
-bounded (`CANDIDATES`, `FUZZY_CANDIDATES`, `DISTINCT_KEYS`), and a search reads one snapshot.
+transliteration), (2) every query word as a whole word and (3) prefixes of the whole name or of
+every word, in one lookup, (4) fuzzy candidates: the distinct keys nearest the query's in the
+vocabulary (`rm_name_vocab`), kept when within the allowed edits. Each stage gives its
+candidates with a lower bound of their quality; they are ranked with
+`projections.names.rank.score` on their names as of the day asked for, a chunk at a time, best
+bound first, until the page is known (`limit + 1` results that no candidate not yet ranked can
+beat), and the later stages are then skipped. Every lookup is bounded (`CANDIDATES`,
+`FUZZY_CANDIDATES`, `DISTINCT_KEYS`), and a search reads one snapshot.
 """
 
 from __future__ import annotations
