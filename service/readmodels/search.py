@@ -60,7 +60,7 @@ CANDIDATES = 2000
 CHUNK = 16
 """Candidates are ranked this many at a time, in the order of their lower bound, beyond those
 the page needs."""
-FUZZY_CANDIDATES = 300
+FUZZY_CANDIDATES = 100
 """At most this many entities from the rarest word of a fuzzy lookup: a word a typo away from a
 common one (`chon`: `chin`, `chong`, `hon`) has thousands, each to be probed for the other
 words."""
@@ -162,11 +162,12 @@ WITH w AS (
                        ON k.generation = $1 AND k.key >= second.lo AND k.key < second.hi
                        WHERE k.roles & $4 <> 0)
 ), checked AS (
+    -- each other word probed, the rarest first (the first it lacks rules an entity out)
     SELECT d.entity FROM driver AS d
     WHERE NOT EXISTS (
-        SELECT 1 FROM w WHERE NOT EXISTS (
+        SELECT 1 FROM placed AS p WHERE p.place > 1 AND NOT EXISTS (
             SELECT 1 FROM rm_name_keys AS k
-            WHERE k.generation = $1 AND k.entity = d.entity AND k.key >= w.lo AND k.key < w.hi
+            WHERE k.generation = $1 AND k.entity = d.entity AND k.key >= p.lo AND k.key < p.hi
               AND k.roles & $4 <> 0))
 ), own AS (
     SELECT d.entity, k.ordinal, k.roles, k.key FROM checked AS d
