@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 
 import asyncpg
 import msgspec
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from events.types import ENTITY_ID_PATTERN
@@ -815,15 +816,19 @@ async def _near_keys(
         [hi for _, _, hi, _ in tails],
         [word for _, _, _, word in tails],
     )
-    near: list[tuple[str, int, int]] = []
+    read: dict[bool, list[str]] = {True: [], False: []}
     for row in rows:
-        key = row["key"]
-        for i, (text, allowed, word) in enumerate(targets):
-            if word != row["word"]:
-                continue
-            edits = OSA.distance(text, key, score_cutoff=allowed) if allowed else int(text != key)
-            if edits <= allowed:
-                near.append((key, i, edits))
+        read[row["word"]].append(row["key"])
+    near: list[tuple[str, int, int]] = []
+    for i, (text, allowed, word) in enumerate(targets):
+        if not allowed:
+            near.extend((key, i, 0) for key in read[word] if key == text)
+            continue
+        # One pass in C over the keys read (a long query reads hundreds, for dozens of targets).
+        found = process.extract(
+            text, read[word], scorer=OSA.distance, score_cutoff=allowed, limit=None
+        )
+        near.extend((key, i, int(edits)) for key, edits, _ in found)
     return near
 
 
