@@ -9,6 +9,8 @@ so a cache that revalidates learns of the new reading (see docs/designations.md)
 3: changes tell a designation started or ended on a list the company stays on.
 4: search also finds a Han name by its romanised form without the province or city word
 (`Fujian Jinhua ...` for `福建省晋华...`).
+5: a fuzzy search's capped candidates are the nearest (at most 100), then by id, not whichever
+the plan met first (300): the lower answers of some searches for common words differ.
 """
 
-FOLD_VERSION = 4
+FOLD_VERSION = 5
