@@ -103,13 +103,15 @@ WHERE v.generation = $1 AND v.word = g.word AND v.key = g.key
 
 LIVE = "SELECT live FROM rm_state"
 # Entities with a name that has, for each word's range [lo, hi) ($2, $3), a key in it, among its
-# keys with one of the roles $4. The words' keys are counted (up to $6 first, which settles the
-# rarest when some word has fewer, else up to $5: counting a common word's keys was most of the
-# lookup when another word is rare); the rarest word's entities (from at most $5 of its keys)
-# are the candidates, and when they are many ($6 or more) and the next rarest word's keys all
-# fit in $5, only those among its entities too (one read of its keys instead of a probe per
-# candidate). Each candidate's keys are then read once (one index range; `OFFSET 0` keeps the
-# planner from turning that back into one probe per entity and word) and grouped by name. With,
+# keys with one of the roles $4. The words' keys are counted up to $6 first, which settles the
+# rarest when some word has fewer; else up to four times that, else up to $5 (counting a common
+# word's keys was most of the lookup when another word is rare, and a long name of common words
+# counted a dozen words to $5). The rarest word's entities (from at most $5 of its keys) are the
+# candidates, and when they are many ($6 or more) and the next rarest word's keys were all
+# counted, only those among its entities too (one read of its keys instead of a probe per
+# candidate). Each is probed for every other word, the rarest first; the keys of those that
+# have them all are read once (one index range; `OFFSET 0` keeps the planner from turning that
+# back into one probe per entity and word) and grouped by name. With,
 # for the best such name, as `rank.match_name` counts them:
 # - `rest`: the characters its keys have beyond the ranges' starts (the least for each word,
 #   summed): a lower bound of a prefix match's quality;
@@ -134,23 +136,36 @@ WITH w AS (
                        AND k.roles & $4 <> 0
                      LIMIT $6) AS c) AS keys
     FROM w
-), counted AS (
+), more AS (
     SELECT few.lo, few.hi, few.word,
            CASE WHEN (SELECT min(keys) FROM few) < $6 THEN few.keys
                 ELSE (SELECT count(*) FROM (
                           SELECT 1 FROM rm_name_keys AS k
                           WHERE k.generation = $1 AND k.key >= few.lo AND k.key < few.hi
                             AND k.roles & $4 <> 0
-                          LIMIT $5) AS c)
-           END AS keys
+                          LIMIT $6 * 4) AS c)
+           END AS keys,
+           CASE WHEN (SELECT min(keys) FROM few) < $6 THEN $6 ELSE $6 * 4 END AS cap
     FROM few
+), counted AS (
+    SELECT more.lo, more.hi, more.word,
+           CASE WHEN (SELECT min(keys) FROM more) < more.cap THEN more.keys
+                ELSE (SELECT count(*) FROM (
+                          SELECT 1 FROM rm_name_keys AS k
+                          WHERE k.generation = $1 AND k.key >= more.lo AND k.key < more.hi
+                            AND k.roles & $4 <> 0
+                          LIMIT $5) AS c)
+           END AS keys,
+           CASE WHEN (SELECT min(keys) FROM more) < more.cap THEN more.cap ELSE $5 END AS cap
+    FROM more
 ), placed AS (
     SELECT counted.*, row_number() OVER (ORDER BY keys, word) AS place FROM counted
 ), rarest AS (
     SELECT placed.lo, placed.hi FROM placed WHERE place = 1
 ), second AS (
+    -- the next rarest word, when all its keys were counted (so few enough to read)
     SELECT placed.lo, placed.hi FROM placed
-    WHERE place = 2 AND keys < $5 AND (SELECT keys FROM placed WHERE place = 1) >= $6
+    WHERE place = 2 AND keys < cap AND (SELECT keys FROM placed WHERE place = 1) >= $6
 ), driver AS (
     SELECT DISTINCT x.entity FROM rarest CROSS JOIN LATERAL (
         SELECT k.entity FROM rm_name_keys AS k
