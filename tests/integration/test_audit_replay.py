@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from projections import Fact, canonical_json, fact_of, state_as_of
@@ -50,6 +50,9 @@ async def exported(pool: asyncpg.Pool, **kwargs: object) -> bytes:
     return out.getvalue()
 
 
+SELECT_ANY_ID = "SELECT EXISTS (SELECT 1 FROM events WHERE id = ANY($1::uuid[]))"
+
+
 async def append_in_batches(store: EventStore, events: list, cuts: list[int]) -> None:
     """Append in several transactions, so that recorded_at takes several values."""
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
@@ -71,6 +74,11 @@ async def test_replay_of_an_export_equals_the_projection_of_the_store(
     # every check is against the whole log as stored.
     generated = data.draw(logs(max_events=30))
     cuts = data.draw(st.lists(st.integers(0, 40), max_size=4))
+    # Each log's ids start at a drawn base; Hypothesis draws small bases often (and shrinks
+    # towards them), so a later example can reuse an earlier one's ids with other content,
+    # which the log rightly refuses. Such an example is not one this test is about.
+    ids = [fact.event.id for fact in generated]
+    assume(not await pool.fetchval(SELECT_ANY_ID, ids))
     await append_in_batches(store, [fact.event for fact in generated], cuts)
 
     stored = await store.read_after(0, 1_000_000)
