@@ -57,7 +57,8 @@ from projections.rows import Folding
 from service.eventlog.store import EventStore
 
 CANDIDATES = 2000
-"""At most this many entities (or distinct keys, for fuzzy candidates) from one lookup."""
+"""At most this many keys read from one range of a lookup (a whole-name key, a word, a prefix),
+and counted for each word of a fuzzy lookup."""
 CHUNK = 16
 """Candidates are ranked this many at a time, in the order of their lower bound, beyond those
 the page needs."""
@@ -333,12 +334,6 @@ FROM near CROSS JOIN LATERAL (
 WHERE near.word = 0
 GROUP BY x.entity
 """
-# The candidates to rank: the entities $2, and for the first stage of a search the entity whose
-# id is $5 and those with a whole-name key in $6 (of one of the roles $7, at most $8); of those,
-# the ones that pass the filters ($3 kind, $4 country), each with its names (the name, as JSON,
-# and a span it was borne, one element per span) and keys, as parallel arrays: all a candidate's
-# ranking needs. With the generation read ($1, or the live one when null) on a row of its own
-# when there is no candidate: the first stage is one round trip.
 # A search's transaction: one snapshot for all its stages, and settings for its lookups. They
 # are index ranges whose bounds arrive as arrays, which the planner cannot see: it estimates a
 # third of the table, so it plans parallel workers, bitmap scans of the table and JIT
@@ -353,6 +348,12 @@ SET LOCAL plan_cache_mode = force_generic_plan;
 """
 # The same settings within a caller's transaction.
 SEARCH_SETTINGS = BEGIN_SEARCH.split(";", 1)[1]
+# The candidates to rank: the entities $2, and for the first stage of a search the entity whose
+# id is $5 and those with a whole-name key in $6 (of one of the roles $7, at most $8); of those,
+# the ones that pass the filters ($3 kind, $4 country), each with its names (the name, as JSON,
+# and a span it was borne, one element per span) and keys, as parallel arrays: all a candidate's
+# ranking needs. With the generation read ($1, or the live one when null) on a row of its own
+# when there is no candidate: the first stage is one round trip.
 CANDIDATES_OF = """
 WITH s AS (
     SELECT coalesce($1, r.live) AS live FROM rm_state AS r
