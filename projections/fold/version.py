@@ -11,6 +11,8 @@ so a cache that revalidates learns of the new reading (see docs/designations.md)
 (`Fujian Jinhua ...` for `福建省晋华...`).
 5: a fuzzy search's capped candidates are the nearest (at most 100), then by id, not whichever
 the plan met first (300): the lower answers of some searches for common words differ.
+6: a search picks its rarest word by the rows the vocabulary counts, not by counting each word's
+rows up to 2,000: where two words had 2,000 or more, a fuzzy search may keep other candidates.
 """
 
-FOLD_VERSION = 5
+FOLD_VERSION = 6

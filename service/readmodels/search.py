@@ -20,6 +20,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 import asyncpg
@@ -66,8 +67,13 @@ FUZZY_CANDIDATES = 100
 """At most this many entities from the rarest word of a fuzzy lookup: a word a typo away from a
 common one (`chon`: `chin`, `chong`, `hon`) has thousands, each to be probed for the other
 words."""
-FEW_KEYS = 64
-"""Keys of each word counted first when choosing the rarest word of a lookup (`KEYS_IN_NAMES`)."""
+SUMMED_KEYS = 256
+"""At most this many of the vocabulary's keys in a word's range are summed for its rows, when
+choosing the rarest word of a lookup (`KEYS_IN_NAMES`)."""
+READ_OVER_PROBES = 10
+"""The next rarest word's rows are read (and hashed) rather than each candidate probed for it
+when they are at most this many times the candidates: reading an index entry costs a few tenths
+of a microsecond, a probe a few microseconds."""
 DISTINCT_KEYS = 20
 """At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
@@ -83,33 +89,35 @@ DROP_OTHER_NAMES = "DELETE FROM rm_entity_names WHERE generation <> $1"
 DROP_OTHER_KEYS = "DELETE FROM rm_name_keys WHERE generation <> $1"
 CLEAR_VOCABULARY = "DELETE FROM rm_name_vocab WHERE generation = $1"
 DROP_OTHER_VOCABULARY = "DELETE FROM rm_name_vocab WHERE generation <> $1"
-# Keys ($3, reversed $4) that some name now has as a word ($2 true) or whole (false): added to
-# the vocabulary (migration 0019) unless there.
-ADD_TO_VOCABULARY = """
-INSERT INTO rm_name_vocab (generation, word, key, rkey)
-SELECT $1, k.word, k.key, k.rkey
-FROM unnest($2::boolean[], $3::text[], $4::text[]) AS k (word, key, rkey)
-ON CONFLICT DO NOTHING
+# Postings gained ($5) by keys ($3, reversed $4) as a word ($2 true) or a whole name (false):
+# added to the vocabulary (migration 0021), or to the postings of a key already there.
+ADD_POSTINGS = """
+INSERT INTO rm_name_vocab AS v (generation, word, key, rkey, postings)
+SELECT $1, g.word, g.key, g.rkey, g.postings
+FROM unnest($2::boolean[], $3::text[], $4::text[], $5::integer[]) AS g (word, key, rkey, postings)
+ON CONFLICT (generation, word, key) DO UPDATE SET postings = v.postings + excluded.postings
 """
-# Keys ($3) that may have left every name as a word ($2 true: a key of one of the roles $4) or
-# whole (false: one of the roles $5): out of the vocabulary when none has them so any longer.
-DROP_FROM_VOCABULARY = """
-DELETE FROM rm_name_vocab AS v
-USING unnest($2::boolean[], $3::text[]) AS g (word, key)
-WHERE v.generation = $1 AND v.word = g.word AND v.key = g.key
-  AND NOT EXISTS (SELECT 1 FROM rm_name_keys AS k
-                  WHERE k.generation = $1 AND k.key = g.key
-                    AND k.roles & CASE WHEN g.word THEN $4::integer ELSE $5::integer END <> 0)
+# Postings lost ($4) by keys ($3) as a word ($2 true) or a whole name (false): a key left with
+# none leaves the vocabulary. (Both parts read the rows as they were: each takes its own.)
+DROP_POSTINGS = """
+WITH g AS (
+    SELECT * FROM unnest($2::boolean[], $3::text[], $4::integer[]) AS g (word, key, postings)
+), gone AS (
+    DELETE FROM rm_name_vocab AS v USING g
+    WHERE v.generation = $1 AND v.word = g.word AND v.key = g.key AND v.postings <= g.postings
+)
+UPDATE rm_name_vocab AS v SET postings = v.postings - g.postings
+FROM g
+WHERE v.generation = $1 AND v.word = g.word AND v.key = g.key AND v.postings > g.postings
 """
 
 LIVE = "SELECT live FROM rm_state"
 # Entities with a name that has, for each word's range [lo, hi) ($2, $3), a key in it, among its
-# keys with one of the roles $4. The words' keys are counted up to $6 first, which settles the
-# rarest when some word has fewer; else up to four times that, else up to $5 (counting a common
-# word's keys was most of the lookup when another word is rare, and a long name of common words
-# counted a dozen words to $5). The rarest word's entities (from at most $5 of its keys) are the
-# candidates, and when they are many ($6 or more) and the next rarest word's keys were all
-# counted, only those among its entities too (one read of its keys instead of a probe per
+# keys with one of the roles $4. Each word's rows are the postings of the vocabulary's words in
+# its range (migration 0021; summed over at most $6 of them: a range with more is common
+# whatever they hold). The rarest word's entities (from at most $5 of its rows) are the
+# candidates; when the next rarest word's rows are at most $14 times as many as the rarest's,
+# only those among its entities too (one read of its rows, hashed, costs less than a probe per
 # candidate). Each is probed for every other word, the rarest first; the keys of those that
 # have them all are read once (one index range; `OFFSET 0` keeps the planner from turning that
 # back into one probe per entity and word) and grouped by name. With,
@@ -130,43 +138,21 @@ LIVE = "SELECT live FROM rm_state"
 KEYS_IN_NAMES = """
 WITH w AS (
     SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
-), few AS (
-    SELECT w.*, (SELECT count(*) FROM (
-                     SELECT 1 FROM rm_name_keys AS k
-                     WHERE k.generation = $1 AND k.key >= w.lo AND k.key < w.hi
-                       AND k.roles & $4 <> 0
-                     LIMIT $6) AS c) AS keys
-    FROM w
-), more AS (
-    SELECT few.lo, few.hi, few.word,
-           CASE WHEN (SELECT min(keys) FROM few) < $6 THEN few.keys
-                ELSE (SELECT count(*) FROM (
-                          SELECT 1 FROM rm_name_keys AS k
-                          WHERE k.generation = $1 AND k.key >= few.lo AND k.key < few.hi
-                            AND k.roles & $4 <> 0
-                          LIMIT $6 * 4) AS c)
-           END AS keys,
-           CASE WHEN (SELECT min(keys) FROM few) < $6 THEN $6 ELSE $6 * 4 END AS cap
-    FROM few
-), counted AS (
-    SELECT more.lo, more.hi, more.word,
-           CASE WHEN (SELECT min(keys) FROM more) < more.cap THEN more.keys
-                ELSE (SELECT count(*) FROM (
-                          SELECT 1 FROM rm_name_keys AS k
-                          WHERE k.generation = $1 AND k.key >= more.lo AND k.key < more.hi
-                            AND k.roles & $4 <> 0
-                          LIMIT $5) AS c)
-           END AS keys,
-           CASE WHEN (SELECT min(keys) FROM more) < more.cap THEN more.cap ELSE $5 END AS cap
-    FROM more
-), placed AS (
-    SELECT counted.*, row_number() OVER (ORDER BY keys, word) AS place FROM counted
+), placed AS MATERIALIZED (
+    SELECT w.*, c.postings, c.exact, row_number() OVER (ORDER BY c.postings, w.word) AS place
+    FROM w CROSS JOIN LATERAL (
+        SELECT coalesce(sum(v.postings), 0) AS postings, count(*) < $6 AS exact FROM (
+            SELECT v.postings FROM rm_name_vocab AS v
+            WHERE v.generation = $1 AND v.word AND v.key >= w.lo AND v.key < w.hi
+            LIMIT $6) AS v
+    ) AS c
 ), rarest AS (
     SELECT placed.lo, placed.hi FROM placed WHERE place = 1
 ), second AS (
-    -- the next rarest word, when all its keys were counted (so few enough to read)
+    -- the next rarest word, when its rows are few enough to read
     SELECT placed.lo, placed.hi FROM placed
-    WHERE place = 2 AND keys < cap AND (SELECT keys FROM placed WHERE place = 1) >= $6
+    WHERE place = 2 AND exact
+      AND postings <= $14 * (SELECT least(postings, $5) FROM placed WHERE place = 1)
 ), driver AS (
     SELECT DISTINCT x.entity FROM rarest CROSS JOIN LATERAL (
         SELECT k.entity FROM rm_name_keys AS k
@@ -262,9 +248,10 @@ CROSS JOIN LATERAL (
 # - whole-name keys (word 0), among keys with one of the roles $8: the entities that have one
 #   (at most $7 a key) (`whole`);
 # - words (1 to $5), among keys with one of the roles $6: the entities with a name that has, for
-#   each word, one of its keys. As in KEYS_IN_NAMES, the rarest word's entities (its near keys'
-#   rows counted up to $13) first, only those the next rarest word's near keys name too when
-#   it has fewer rows than that (one read of them, hashed), at most $7 of them, the nearest
+#   each word, one of its keys. As in KEYS_IN_NAMES, the rarest word's entities (its rows: the
+#   postings of its near keys in the vocabulary) first, only those the next rarest word's near
+#   keys name too when it has fewer than $13 rows (one read of them, hashed), at most $7 of
+#   them, the nearest
 #   first, then by id; each one's keys read once and met with the near keys (a word of a common
 #   name has dozens of near keys: probing each entity for each of them was most of a slow
 #   search).
@@ -279,11 +266,9 @@ WITH near AS (
     SELECT w.word, row_number() OVER (ORDER BY c.rows, w.word) AS place, c.rows
     FROM generate_series(1, $5) AS w (word)
     CROSS JOIN LATERAL (
-        SELECT count(*) AS rows FROM (
-            SELECT 1 FROM near
-            JOIN rm_name_keys AS k ON k.generation = $1 AND k.key = near.key
-            WHERE near.word = w.word AND k.roles & $6 <> 0
-            LIMIT $13) AS r
+        SELECT coalesce(sum(v.postings), 0) AS rows FROM near
+        JOIN rm_name_vocab AS v ON v.generation = $1 AND v.word AND v.key = near.key
+        WHERE near.word = w.word
     ) AS c
 ), second AS (
     SELECT placed.word FROM placed WHERE placed.place = 2 AND placed.rows < $13
@@ -411,64 +396,63 @@ _ANY_REST = "\U0010ffff"
 
 async def replace_names(conn: asyncpg.Connection, generation: int, folding: Folding) -> None:
     """Replace the stored names and keys of the entities whose names `folding` recomputed, and
-    keep the vocabulary: keys no name has any longer leave it, new keys join it."""
+    keep the vocabulary's postings: what these entities' keys gained and lost."""
     renamed = sorted(folding.records)
     if not renamed:
         return
     await conn.execute(DELETE_NAMES_OF, generation, renamed)
-    held = _vocabulary(await conn.fetch(DELETE_KEYS_OF, generation, renamed))
+    held = _postings(await conn.fetch(DELETE_KEYS_OF, generation, renamed))
     names = folding.name_rows()
     if names:
         await conn.copy_records_to_table("rm_entity_names", records=names, columns=NAME_COLUMNS)
     rows = folding.name_key_rows()
     if rows:
         await conn.copy_records_to_table("rm_name_keys", records=rows, columns=KEY_COLUMNS)
-    # Every key these entities held is in the vocabulary: only what is new to them is added,
-    # and only what they no longer have may have left it.
-    now = _vocabulary((r[3], r[4]) for r in rows)
-    await _add_to_vocabulary(conn, generation, now - held)
-    gone = sorted(held - now)
-    if gone:
+    # A name kept as it was deletes and writes its keys again: only the difference is stored.
+    now = _postings((r[3], r[4]) for r in rows)
+    await _add_postings(conn, generation, now - held)
+    lost = sorted((held - now).items())
+    if lost:
         await conn.execute(
-            DROP_FROM_VOCABULARY,
+            DROP_POSTINGS,
             generation,
-            [word for word, _ in gone],
-            [key for _, key in gone],
-            ROLE_TOKEN,
-            ROLE_FORMS,
+            [word for (word, _), _ in lost],
+            [key for (_, key), _ in lost],
+            [count for _, count in lost],
         )
 
 
 async def write_keys(conn: asyncpg.Connection, generation: int, rows: Sequence[tuple]) -> None:
-    """Store new rows of rm_name_keys (`KEY_COLUMNS`) of `generation` and their vocabulary."""
+    """Store new rows of rm_name_keys (`KEY_COLUMNS`) of `generation` and their postings."""
     if rows:
         await conn.copy_records_to_table("rm_name_keys", records=rows, columns=KEY_COLUMNS)
-        await _add_to_vocabulary(conn, generation, _vocabulary((r[3], r[4]) for r in rows))
+        await _add_postings(conn, generation, _postings((r[3], r[4]) for r in rows))
 
 
-def _vocabulary(rows: Iterable[Sequence]) -> set[tuple[bool, str]]:
-    """`(word, key)` of the vocabulary from `(roles, key)` of rm_name_keys: a key in a word role
-    is a word; in a whole-name role, a whole-name key; in both, both."""
-    out: set[tuple[bool, str]] = set()
+def _postings(rows: Iterable[Sequence]) -> Counter[tuple[bool, str]]:
+    """Postings by `(word, key)` of the vocabulary, from `(roles, key)` of rows of rm_name_keys:
+    a key in a word role is a word; in a whole-name role, a whole-name key; in both, both."""
+    out: Counter[tuple[bool, str]] = Counter()
     for roles, key in rows:
         if roles & ROLE_TOKEN:
-            out.add((True, key))
+            out[True, key] += 1
         if roles & ROLE_FORMS:
-            out.add((False, key))
+            out[False, key] += 1
     return out
 
 
-async def _add_to_vocabulary(
-    conn: asyncpg.Connection, generation: int, entries: set[tuple[bool, str]]
+async def _add_postings(
+    conn: asyncpg.Connection, generation: int, gained: Counter[tuple[bool, str]]
 ) -> None:
-    if entries:
-        ordered = sorted(entries)
+    if gained:
+        ordered = sorted(gained.items())
         await conn.execute(
-            ADD_TO_VOCABULARY,
+            ADD_POSTINGS,
             generation,
-            [word for word, _ in ordered],
-            [key for _, key in ordered],
-            [key[::-1] for _, key in ordered],
+            [word for (word, _), _ in ordered],
+            [key for (_, key), _ in ordered],
+            [key[::-1] for (_, key), _ in ordered],
+            [count for _, count in ordered],
         )
 
 
@@ -755,7 +739,7 @@ async def _in_names(
         [hi for _, hi in pairs],
         ROLE_TOKEN,
         CANDIDATES,
-        FEW_KEYS,
+        SUMMED_KEYS,
         ROLE_CORE_TOKEN,
         sorted(keys.tokens),
         ROLE_EXACT,
@@ -763,6 +747,7 @@ async def _in_names(
         [lo for lo, _ in starts],
         [hi for _, hi in starts],
         ROLE_FORMS,
+        READ_OVER_PROBES,
     )
 
 

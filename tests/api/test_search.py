@@ -386,9 +386,11 @@ async def test_two_common_words_find_only_the_names_with_both(writer: AsyncTestC
 
 _VOCABULARY_GAPS = """
 WITH held AS (
-    SELECT DISTINCT generation, true AS word, key, rkey FROM rm_name_keys WHERE roles & 8 <> 0
+    SELECT generation, true AS word, key, rkey, count(*)::integer AS postings
+    FROM rm_name_keys WHERE roles & 8 <> 0 GROUP BY generation, key, rkey
     UNION
-    SELECT DISTINCT generation, false, key, rkey FROM rm_name_keys WHERE roles & 7 <> 0
+    SELECT generation, false, key, rkey, count(*)::integer
+    FROM rm_name_keys WHERE roles & 7 <> 0 GROUP BY generation, key, rkey
 )
 SELECT
     (SELECT count(*) FROM (SELECT * FROM held EXCEPT SELECT * FROM rm_name_vocab) AS m) AS missing,
@@ -397,15 +399,17 @@ SELECT
 """
 
 
-async def test_the_vocabulary_holds_every_key_names_have_and_no_other_through_renames_and_rebuild(
+async def test_the_vocabulary_holds_every_key_names_have_with_its_rows_through_renames_and_rebuild(
     writer: AsyncTestClient, pool: asyncpg.Pool
 ) -> None:
     """The fuzzy lookups read the distinct keys from `rm_name_vocab`: a key some name has and
     the vocabulary lacks would never be found by a typo, and one no name has would take the
-    place of a nearer key."""
+    place of a nearer key. The lookups choose their rarest word by its postings there (rows of
+    rm_name_keys): they are kept as names gain, lose and share keys."""
     events = [
         entity("quokka", {"en": "Quokka Lighting Works"}, "Qlw Optics", occurred="2001"),
         entity("wombat", {"en": "Wombatt Lightning"}, occurred="2001"),
+        entity("wallaby", {"en": "Wallaby Lightning"}, occurred="2001"),
     ]
     response = await writer.post("/v1/events", json=events)
     assert response.status_code == 201
@@ -418,12 +422,16 @@ async def test_the_vocabulary_holds_every_key_names_have_and_no_other_through_re
     assert [h["id"] for h in await found(writer, "Numbet Optronics")] == ["quokka"]
     gaps = dict(await pool.fetchrow(_VOCABULARY_GAPS))
     assert gaps == {"missing": 0, "stale": 0, "generations": 1}
-    vocabulary = {(r["word"], r["key"]) for r in await pool.fetch("SELECT * FROM rm_name_vocab")}
+    postings = {
+        (r["word"], r["key"]): r["postings"]
+        for r in await pool.fetch("SELECT word, key, postings FROM rm_name_vocab")
+    }
     # A former name's keys stay (the entity still has it, as a former name); a corrected
-    # name's keys go with it.
-    assert {(True, "quokka"), (True, "lighting"), (False, "numbatoptronics")} <= vocabulary
-    assert (False, "wombatlighting") in vocabulary and (True, "wombatlighting") not in vocabulary
-    assert not {key for _, key in vocabulary} & {"wombatt", "lightning", "wombattlightning"}
+    # name's keys go with it: those no other name has leave, a shared one has one row fewer.
+    assert postings[True, "lighting"] == 2 and postings[True, "lightning"] == 1
+    assert postings[True, "quokka"] == 1 and postings[False, "numbatoptronics"] == 1
+    assert (False, "wombatlighting") in postings and (True, "wombatlighting") not in postings
+    assert not {key for _, key in postings} & {"wombatt", "wombattlightning"}
     await rebuild(pool)
     assert dict(await pool.fetchrow(_VOCABULARY_GAPS)) == gaps
     assert [h["id"] for h in await found(writer, "Numbet Optronics")] == ["quokka"]
