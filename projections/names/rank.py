@@ -52,6 +52,7 @@ __all__ = [
     "Score",
     "allowed_edits",
     "candidate",
+    "kind_order",
     "query",
     "rank",
     "score",
@@ -78,6 +79,13 @@ KIND_ORDER: dict[str, int] = {
     "other": 5,
 }
 _UNKNOWN_KIND = len(KIND_ORDER)
+
+
+def kind_order(kind: str | None) -> int:
+    """Where an entity of this kind comes among equally good matches (`KIND_ORDER`; other
+    kinds last)."""
+    return KIND_ORDER.get(kind, _UNKNOWN_KIND) if kind is not None else _UNKNOWN_KIND
+
 
 # (match rank, quality, -names matching at that rank, entity kind order, entity id)
 Score = tuple[int, int, int, int, str]
@@ -241,11 +249,9 @@ def match_name(
 
 def score(q: Query, c: Candidate) -> Ranked | None:
     """The candidate's score for the query, or None when nothing matches."""
-    kind_order = KIND_ORDER.get(c.kind, _UNKNOWN_KIND)
+    order = kind_order(c.kind)
     if q.id_key and q.id_key == c.entity:
-        return Ranked(
-            entity=c.entity, score=(0, 0, -1, kind_order, c.entity), matched=(c.entity, "id")
-        )
+        return Ranked(entity=c.entity, score=(0, 0, -1, order, c.entity), matched=(c.entity, "id"))
     best: tuple[int, int, int] | None = None  # (rank, quality, position)
     count = 0
     for position, keys in enumerate(c.keys):
@@ -263,7 +269,7 @@ def score(q: Query, c: Candidate) -> Ranked | None:
         return None
     return Ranked(
         entity=c.entity,
-        score=(best[0], best[1], -count, kind_order, c.entity),
+        score=(best[0], best[1], -count, order, c.entity),
         matched=(c.names[best[2]], MATCH_KINDS[best[0]]),
     )
 

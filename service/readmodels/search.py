@@ -50,6 +50,7 @@ from projections.names.rank import (
     Query,
     Ranked,
     allowed_edits,
+    kind_order,
     score,
 )
 from projections.names.rank import query as make_query
@@ -74,6 +75,10 @@ READ_OVER_PROBES = 10
 """The next rarest word's rows are read (and hashed) rather than each candidate probed for it
 when they are at most this many times the candidates: reading an index entry costs a few tenths
 of a microsecond, a probe a few microseconds."""
+KINDS_BEYOND = 64
+"""When a word lookup finds more entities than this, their kinds come with them: many matches
+of one quality (`Cho Chol`: 557) are then ranked only as far as the page needs, ties broken by
+the bound (names, kind, id) rather than by ranking them all."""
 DISTINCT_KEYS = 20
 """At most this many distinct keys read each way from each of a fuzzy lookup's keys."""
 
@@ -126,8 +131,11 @@ LIVE = "SELECT live FROM rm_state"
 #   summed): a lower bound of a prefix match's quality;
 # - `quality`, when each word is a whole word of it (no character beyond a range's start): that
 #   of a whole-word match: twice its core words ($7: role) other than the query's words ($8),
-#   plus one unless one of its exact keys ($9: role) begins with one of the query's ($10). Of
-#   hundreds of names with every word (`Cho Chol`), only the best few are then ranked.
+#   plus one unless one of its exact keys ($9: role) begins with one of the query's ($10);
+#   then `names`, how many of its names have every word whole (at least as many as match at
+#   that quality), and its `kind`: the whole-word match's score but for the names, which makes
+#   a bound with its ties broken. Of hundreds of names with every word (`Cho Chol`), many of
+#   one quality, only the best few are then ranked.
 # With prefix ranges, one lookup gives the candidates of whole-word matches and of prefixes: a
 # name with every word has a key in every word's prefix range, and the rarest word's range is
 # read in key order, the word itself first: when it holds more keys than are read, those left
@@ -196,18 +204,28 @@ WITH w AS (
                   ELSE 1 END AS quality
     FROM per_name JOIN own USING (entity, ordinal)
     GROUP BY per_name.entity, per_name.ordinal, per_name.rest
+), t AS MATERIALIZED (
+    SELECT graded.entity, min(graded.rest)::integer AS rest,
+           (min(graded.quality) FILTER (WHERE graded.rest = 0))::integer AS quality,
+           (count(*) FILTER (WHERE graded.rest = 0))::integer AS names_whole,
+           count(*)::integer AS names
+    FROM graded
+    GROUP BY graded.entity
 )
-SELECT graded.entity, min(graded.rest)::integer AS rest,
-       (min(graded.quality) FILTER (WHERE graded.rest = 0))::integer AS quality
-FROM graded
-GROUP BY graded.entity
+SELECT t.*, CASE WHEN (SELECT count(*) FROM t) > $15 THEN coalesce(
+           (SELECT e.kind FROM rm_entities AS e WHERE e.generation = $1 AND e.entity = t.entity),
+           '') END AS kind,
+       NULL AS capped
+FROM t
 UNION ALL
-SELECT x.entity, min(length(x.key) - length(f.lo))::integer, NULL
+SELECT x.entity, min(length(x.key) - length(f.lo))::integer, NULL, NULL, NULL, NULL,
+       bool_or(x.read = $5)
 FROM unnest($11::text[], $12::text[]) AS f (lo, hi)
 CROSS JOIN LATERAL (
-    SELECT k.entity, k.key FROM rm_name_keys AS k
-    WHERE k.generation = $1 AND k.key >= f.lo AND k.key < f.hi AND k.roles & $13 <> 0
-    LIMIT $5
+    SELECT k.entity, k.key, row_number() OVER () AS read FROM (
+        SELECT k.entity, k.key FROM rm_name_keys AS k
+        WHERE k.generation = $1 AND k.key >= f.lo AND k.key < f.hi AND k.roles & $13 <> 0
+        LIMIT $5) AS k
 ) AS x
 GROUP BY x.entity
 """
@@ -526,10 +544,12 @@ class _Found:
         self.ranked: dict[str, tuple[Ranked, frozenset[str], asyncpg.Record]] = {}
 
 
-# A candidate of a stage: the entity and a lower bound of the quality of its match, as the
-# stage's rows tell it (`rank.match_name` computes the quality itself from all the keys of a
-# name; a lower bound needs only the keys that were looked up).
-Bound = tuple[str, int]
+# A candidate of a stage: the entity and a lower bound of its score after the match's rank
+# (`rank.Score`: quality, -names matching, kind order, id), as the stage's rows tell it: most
+# often only the quality (`(quality,)`, below every score with that quality), where
+# `rank.match_name` computes the quality itself from all the keys of a name; a lower bound
+# needs only the keys that were looked up.
+Bound = tuple[str, tuple]
 
 
 def _ranges(word: str, exactly: bool) -> tuple[str, str]:
@@ -622,10 +642,10 @@ async def _search(
     found = _Found()
     needed = limit + 1
 
-    def settled(upto_rank: int, bound: int | None) -> bool:
+    def settled(upto_rank: int, bound: tuple | None) -> bool:
         """Whether the page is known: `needed` results after the cut that rank at `upto_rank`
         or better, the last of them better than any candidate of that rank not ranked yet
-        (whose quality is `bound` or more; None: there is none)."""
+        (whose score after the rank is `bound` or more; None: there is none)."""
         scores = sorted(
             ranked.score
             for ranked, _, _ in found.ranked.values()
@@ -634,7 +654,7 @@ async def _search(
         if len(scores) < needed:
             return False
         last = scores[needed - 1]
-        return bound is None or last[0] < upto_rank or last[1] < bound
+        return bound is None or last[0] < upto_rank or last[1:] < bound
 
     async def rank_new(entities: Iterable[str]) -> None:
         new = sorted(set(entities) - found.seen)
@@ -681,12 +701,16 @@ async def _search(
     starts = [_ranges(s, False) for s in sorted(keys.exact | keys.core) if len(s) >= _min_prefix(s)]
     hits = await _in_names(conn, generation, required, keys, starts) if starts or required else []
     if required:
-        words = [(r["entity"], r["quality"]) for r in hits if r["quality"] is not None]
+        words = [
+            (r["entity"], _tie_broken(r, r["quality"], r["names_whole"]))
+            for r in hits
+            if r["quality"] is not None
+        ]
         if await rank_in_order(words, MATCH_KINDS.index("tokens")):
             return _page(found, cut, limit)
     elif settled(MATCH_KINDS.index("tokens"), None):
         return _page(found, cut, limit)
-    if await rank_in_order([(r["entity"], r["rest"]) for r in hits], MATCH_KINDS.index("prefix")):
+    if await rank_in_order(_prefix_bounds(hits), MATCH_KINDS.index("prefix")):
         return _page(found, cut, limit)
     # 4. fuzzy
     await rank_in_order(
@@ -694,6 +718,31 @@ async def _search(
         MATCH_KINDS.index("fuzzy"),
     )
     return _page(found, cut, limit)
+
+
+def _prefix_bounds(hits: Sequence[asyncpg.Record]) -> list[Bound]:
+    """Bounds of prefix matches from the rows of `KEYS_IN_NAMES`. An entity with a name that has
+    every word as a prefix, and no whole-name key in a prefix range: its prefix quality is the
+    least `rest` of those names, and as many names match (or fewer, on an earlier day). One
+    with a whole-name key there (or any, when a range held more keys than were read) may have
+    other names that match: only its `rest` bounds it."""
+    whole = {r["entity"] for r in hits if r["capped"] is not None}
+    capped = any(r["capped"] for r in hits)
+    bounds: list[Bound] = []
+    for r in hits:
+        if r["capped"] is not None or capped or r["entity"] in whole:
+            bounds.append((r["entity"], (r["rest"],)))
+        else:
+            bounds.append((r["entity"], _tie_broken(r, r["rest"], r["names"])))
+    return bounds
+
+
+def _tie_broken(row: asyncpg.Record, quality: int, names: int) -> tuple:
+    """A bound of quality `quality` with at most `names` names matching: with the entity's kind
+    and id when the lookup gave its kind (`KINDS_BEYOND`), a bound that breaks ties."""
+    if row["kind"] is None:
+        return (quality, -names)
+    return (quality, -names, kind_order(row["kind"] or None), row["entity"])
 
 
 def _page(found: _Found, cut: tuple | None, limit: int) -> tuple[list[Hit], list | None]:
@@ -748,6 +797,7 @@ async def _in_names(
         [hi for _, hi in starts],
         ROLE_FORMS,
         READ_OVER_PROBES,
+        KINDS_BEYOND,
     )
 
 
@@ -786,7 +836,7 @@ async def _fuzzy(
         required,
         CANDIDATES,
     )
-    return [(r["entity"], r["cost"] + (0 if r["whole"] else FUZZY_WORDWISE)) for r in rows]
+    return [(r["entity"], (r["cost"] + (0 if r["whole"] else FUZZY_WORDWISE),)) for r in rows]
 
 
 async def _near_keys(

@@ -481,3 +481,54 @@ async def test_a_whole_word_match_is_found_when_its_words_prefixes_are_too_many_
     hits = await found(writer, "delta omega", limit=10)
     assert hits[0]["id"] == "delta-omega"
     assert hits[0]["matched"]["kind"] == "tokens"
+
+
+async def test_many_matches_of_one_quality_page_as_if_every_one_were_ranked(
+    writer: AsyncTestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a lookup finds many entities, its bounds carry their names matching, kind and id,
+    and only as many are ranked as the page needs (`Cho Chol`: 557 matches of one quality):
+    each page is still the slice of the whole ranking, ties broken by names, kind, id."""
+    monkeypatch.setattr(search, "KINDS_BEYOND", 4)
+    kinds = ["person", "company", "other"]
+    crowd = [
+        entity(f"whole-{i:02}", {"en": f"Cho Chol Trading {i:02}"}, kind=kinds[i % 3])
+        for i in range(24)
+    ]
+    crowd += [
+        entity(f"twice-{i:02}", {"en": f"Cho Chol Mining {i:02}"}, f"Cho Chol Metals {i:02}")
+        for i in range(3)
+    ]
+    crowd += [
+        entity(f"prefix-{i:02}", {"en": f"Chon Cholla Shipping {i:02}"}, kind=kinds[i % 3])
+        for i in range(24)
+    ]
+    assert (await writer.post("/v1/events", json=crowd)).status_code == 201
+    everything = await found(writer, "cho chol", limit=200)
+    assert len(everything) == len(crowd)
+    ids = [h["id"] for h in everything]
+    # Ties: more names matching first, then companies before persons before others, then id.
+    assert ids[:3] == ["twice-00", "twice-01", "twice-02"]
+    assert ids[3:11] == [f"whole-{i:02}" for i in range(1, 24, 3)]
+    assert ids[27:35] == [f"prefix-{i:02}" for i in range(1, 24, 3)]
+    ranked: list[int] = []
+    rank = search._rank
+
+    async def counting(*args: object, **kwargs: object) -> int:
+        ranked.append(len(args[3]))  # the entities ranked by this call
+        return await rank(*args, **kwargs)
+
+    monkeypatch.setattr(search, "_rank", counting)
+    pages: list[str] = []
+    cursor = None
+    while True:
+        params = {"q": "cho chol", "limit": 5} | ({"cursor": cursor} if cursor else {})
+        body = (await writer.get("/v1/entities", params=params)).json()
+        pages.extend(h["id"] for h in body["entities"])
+        if not pages[5:]:
+            first_page_ranked = sum(ranked)
+        cursor = body["cursor"]
+        if cursor is None:
+            break
+    assert pages == ids
+    assert first_page_ranked < len(crowd) // 2
