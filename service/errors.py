@@ -78,6 +78,16 @@ class DatabaseUnavailable(DomainError):
     title = "The database cannot be reached"
 
 
+class Cancelled(DatabaseUnavailable):
+    """The database cancelled the statement and rolled its transaction back: a hot standby
+    replaying a change that conflicts with the read, a serialization failure or a deadlock
+    (SQLSTATE class 40). Nothing was changed; the same request is likely to succeed when
+    retried (`retry_after` seconds, in `extra`)."""
+
+    slug = "cancelled"
+    title = "The database cancelled the request; nothing was changed, retry"
+
+
 class NotYet(DomainError):
     """The service has not caught up with something the log already has; retry shortly
     (`retry_after` seconds, in `extra`)."""

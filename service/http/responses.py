@@ -7,6 +7,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -16,7 +17,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
 from events import EventInvalid, PartialDate
-from service.errors import DatabaseUnavailable, DomainError
+from service.errors import Cancelled, DatabaseUnavailable, DomainError
 from service.eventlog.store import CONNECTION_ERRORS
 from service.http.problems import status_of
 
@@ -24,6 +25,8 @@ PROBLEM_BASE = "https://sanctions-timeline.invalid/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"
+CANCELLED_RETRY_AFTER = 1
+"""Seconds a client is asked to wait before retrying a request the database cancelled."""
 
 log = logging.getLogger("timeline.http")
 
@@ -123,6 +126,9 @@ def on_connection_error(request: Request, exc: Exception) -> Response[Problem]:
 def on_unexpected(request: Request, exc: Exception) -> Response[Problem]:
     if isinstance(exc, CONNECTION_ERRORS):
         return on_connection_error(request, exc)
+    if isinstance(exc, asyncpg.TransactionRollbackError):
+        cancelled = Cancelled(f"{exc} (SQLSTATE {exc.sqlstate})", retry_after=CANCELLED_RETRY_AFTER)
+        return on_domain_error(request, cancelled)
     log.exception("unexpected error on %s", request.url.path, exc_info=exc)
     return problem(
         request,

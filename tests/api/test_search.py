@@ -468,6 +468,40 @@ async def test_a_search_that_fails_midway_leaves_its_connection_out_of_its_trans
         assert not conn.is_in_transaction()
 
 
+_CANCEL = "DO $$ BEGIN RAISE EXCEPTION 'canceling statement' USING ERRCODE = '{}'; END $$"
+
+
+@pytest.mark.parametrize(
+    "sqlstate",
+    [
+        "40001",  # a hot standby's conflict with recovery, a serialization failure
+        "40P01",  # a deadlock
+    ],
+)
+async def test_a_request_the_database_cancels_is_a_503_to_retry_and_the_next_is_answered(
+    writer: AsyncTestClient, monkeypatch: pytest.MonkeyPatch, sqlstate: str
+) -> None:
+    """PostgreSQL cancels a statement and rolls its transaction back when a standby's replay
+    conflicts with it, on a serialization failure or a deadlock (SQLSTATE class 40): a retry
+    likely succeeds, so the client is told to retry (503, Retry-After), not that the server
+    failed. PostgreSQL itself raises the error here, within a search's stage."""
+    assert (await writer.post("/v1/events", json=REPORTED)).status_code == 201
+    assert (await found(writer, "Huawei"))[0]["id"] == "huawei"  # projected
+    real = search._in_names
+
+    async def cancelled(conn: asyncpg.Connection, *args: object) -> object:
+        await conn.execute(_CANCEL.format(sqlstate))
+        return await real(conn, *args)  # never reached
+
+    monkeypatch.setattr(search, "_in_names", cancelled)
+    response = await writer.get("/v1/entities", params={"q": "Huawei Tech"})
+    body = assert_problem(response, 503)
+    assert body["type"].endswith("/cancelled") and response.headers["retry-after"] == "1"
+    assert sqlstate in body["detail"]
+    monkeypatch.setattr(search, "_in_names", real)
+    assert (await found(writer, "Huawei Tech"))[0]["id"] == "huawei"
+
+
 async def test_a_whole_word_match_is_found_when_its_words_prefixes_are_too_many_to_read(
     writer: AsyncTestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
