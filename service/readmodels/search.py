@@ -702,7 +702,7 @@ async def _search(
     hits = await _in_names(conn, generation, required, keys, starts) if starts or required else []
     if required:
         words = [
-            (r["entity"], _tie_broken(r, r["quality"], r["names_whole"]))
+            (r["entity"], _tie_broken(r, r["quality"], r["names_whole"], known_at))
             for r in hits
             if r["quality"] is not None
         ]
@@ -710,7 +710,7 @@ async def _search(
             return _page(found, cut, limit)
     elif settled(MATCH_KINDS.index("tokens"), None):
         return _page(found, cut, limit)
-    if await rank_in_order(_prefix_bounds(hits), MATCH_KINDS.index("prefix")):
+    if await rank_in_order(_prefix_bounds(hits, known_at), MATCH_KINDS.index("prefix")):
         return _page(found, cut, limit)
     # 4. fuzzy
     await rank_in_order(
@@ -720,7 +720,7 @@ async def _search(
     return _page(found, cut, limit)
 
 
-def _prefix_bounds(hits: Sequence[asyncpg.Record]) -> list[Bound]:
+def _prefix_bounds(hits: Sequence[asyncpg.Record], known_at: _dt.datetime | None) -> list[Bound]:
     """Bounds of prefix matches from the rows of `KEYS_IN_NAMES`. An entity with a name that has
     every word as a prefix, and no whole-name key in a prefix range: its prefix quality is the
     least `rest` of those names, and as many names match (or fewer, on an earlier day). One
@@ -733,13 +733,19 @@ def _prefix_bounds(hits: Sequence[asyncpg.Record]) -> list[Bound]:
         if r["capped"] is not None or capped or r["entity"] in whole:
             bounds.append((r["entity"], (r["rest"],)))
         else:
-            bounds.append((r["entity"], _tie_broken(r, r["rest"], r["names"])))
+            bounds.append((r["entity"], _tie_broken(r, r["rest"], r["names"], known_at)))
     return bounds
 
 
-def _tie_broken(row: asyncpg.Record, quality: int, names: int) -> tuple:
+def _tie_broken(
+    row: asyncpg.Record, quality: int, names: int, known_at: _dt.datetime | None
+) -> tuple:
     """A bound of quality `quality` with at most `names` names matching: with the entity's kind
-    and id when the lookup gave its kind (`KINDS_BEYOND`), a bound that breaks ties."""
+    and id when the lookup gave its kind (`KINDS_BEYOND`), a bound that breaks ties. Not at a
+    `known_at`: the names are then those the log knew, which the index may no longer hold (a
+    name since corrected away), so the index's count bounds nothing."""
+    if known_at is not None:
+        return (quality,)
     if row["kind"] is None:
         return (quality, -names)
     return (quality, -names, kind_order(row["kind"] or None), row["entity"])
