@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import itertools
 from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from events import EntityRegistered, PartialDate, Source
@@ -435,6 +438,54 @@ async def test_the_vocabulary_holds_every_key_names_have_with_its_rows_through_r
     await rebuild(pool)
     assert dict(await pool.fetchrow(_VOCABULARY_GAPS)) == gaps
     assert [h["id"] for h in await found(writer, "Numbet Optronics")] == ["quokka"]
+
+
+_WORDS = ["Alpha", "Beta", "Gamma", "Trading", "Co., Ltd.", "长江", "存储", "O’Bryan"]
+_EXAMPLES = itertools.count()
+
+
+def _names() -> st.SearchStrategy[list[str]]:
+    """One to three names of one to three words from a few, so that names share keys."""
+    name = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3).map(" ".join)
+    return st.lists(name, min_size=1, max_size=3)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_the_vocabulary_counts_every_key_after_any_renames_and_corrections(
+    writer: AsyncTestClient, pool: asyncpg.Pool, data: st.DataObject
+) -> None:
+    """Whatever entities are registered, renamed and corrected (names that share words, gain
+    and lose them, and come back), the vocabulary holds each key names have once, with as many
+    postings as rows of rm_name_keys: its upkeep stores only differences."""
+    prefix = f"v{next(_EXAMPLES)}-"
+    entities = [f"{prefix}{i}" for i in range(data.draw(st.integers(1, 3)))]
+    posted: dict[str, list[str]] = {e: [] for e in entities}
+    for step in range(data.draw(st.integers(1, 4))):
+        batch = []
+        for e in entities:
+            names = data.draw(_names())
+            event = entity(e, {"en": names[0]}, *names[1:], occurred=str(2001 + step))
+            if posted[e] and data.draw(st.booleans()):
+                event["supersedes"] = [data.draw(st.sampled_from(posted[e]))]
+                event["occurred"] = "2001"
+            batch.append(event)
+        response = await writer.post("/v1/events", json=batch)
+        assert response.status_code == 201, response.text
+        for event in response.json()["events"]:
+            posted[event["entity"]].append(event["id"])
+        # A read waits for the projector to reach the log's end: each step is a page of its
+        # own, whose keys replace those the step before left.
+        await found(writer, "alpha")
+    assert dict(await pool.fetchrow(_VOCABULARY_GAPS)) == {
+        "missing": 0,
+        "stale": 0,
+        "generations": 1,
+    }
 
 
 class _FailingStore:
