@@ -59,8 +59,8 @@ from projections.rows import Folding
 from service.eventlog.store import EventStore
 
 CANDIDATES = 2000
-"""At most this many keys read from one range of a lookup (a whole-name key, a word, a prefix),
-and counted for each word of a fuzzy lookup."""
+"""At most this many keys read from one range of a lookup (a whole-name key, a word, a prefix);
+and a fuzzy lookup's next rarest word narrows its candidates only when it has fewer rows."""
 CHUNK = 16
 """Candidates are ranked this many at a time, in the order of their lower bound, beyond those
 the page needs."""
@@ -132,17 +132,19 @@ LIVE = "SELECT live FROM rm_state"
 # - `quality`, when each word is a whole word of it (no character beyond a range's start): that
 #   of a whole-word match: twice its core words ($7: role) other than the query's words ($8),
 #   plus one unless one of its exact keys ($9: role) begins with one of the query's ($10);
-#   then `names`, how many of its names have every word whole (at least as many as match at
-#   that quality), and its `kind`: the whole-word match's score but for the names, which makes
-#   a bound with its ties broken. Of hundreds of names with every word (`Cho Chol`), many of
-#   one quality, only the best few are then ranked.
+# - `names_whole` and `names`: how many of its names have every word whole, and as a prefix (at
+#   least as many as can match as whole words, or as prefixes);
+# - `kind`, when the lookup finds more than $15 entities ('' for none): with the counts, a
+#   bound with its ties broken, so that of hundreds of matches of one quality (`Cho Chol`)
+#   only as many are ranked as the page needs.
 # With prefix ranges, one lookup gives the candidates of whole-word matches and of prefixes: a
 # name with every word has a key in every word's prefix range, and the rarest word's range is
 # read in key order, the word itself first: when it holds more keys than are read, those left
 # are longer words, whose names are no whole-word match.
 # And in the same round trip, the entities with a whole-name key (of one of the roles $13) in
 # one of the ranges [lo, hi) ($11, $12), at most $5 keys from each range, with the fewest
-# characters a key of theirs has beyond its range's start as `rest` (a prefix of the whole name).
+# characters a key of theirs has beyond its range's start as `rest` (a prefix of the whole name)
+# and `capped`: whether a range they were read from held more keys than were read.
 KEYS_IN_NAMES = """
 WITH w AS (
     SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS w (lo, hi, word)
@@ -269,10 +271,9 @@ CROSS JOIN LATERAL (
 #   each word, one of its keys. As in KEYS_IN_NAMES, the rarest word's entities (its rows: the
 #   postings of its near keys in the vocabulary) first, only those the next rarest word's near
 #   keys name too when it has fewer than $13 rows (one read of them, hashed), at most $7 of
-#   them, the nearest
-#   first, then by id; each one's keys read once and met with the near keys (a word of a common
-#   name has dozens of near keys: probing each entity for each of them was most of a slow
-#   search).
+#   them, the nearest first, then by id; each one's keys read once and met with the near keys
+#   (a word of a common name has dozens of near keys: probing each entity for each of them was
+#   most of a slow search).
 # With the `cost` of the best name as `rank` counts a fuzzy match's quality: the edits its keys
 # are away (the least for each word, summed) times $9, and for a match word by word, its core
 # words ($11: role) other than the query's words ($12), at most $10 (a single word a typo away
@@ -730,7 +731,7 @@ def _prefix_bounds(hits: Sequence[asyncpg.Record], known_at: _dt.datetime | None
     capped = any(r["capped"] for r in hits)
     bounds: list[Bound] = []
     for r in hits:
-        if r["capped"] is not None or capped or r["entity"] in whole:
+        if capped or r["entity"] in whole:
             bounds.append((r["entity"], (r["rest"],)))
         else:
             bounds.append((r["entity"], _tie_broken(r, r["rest"], r["names"], known_at)))
@@ -748,7 +749,7 @@ def _tie_broken(
         return (quality,)
     if row["kind"] is None:
         return (quality, -names)
-    return (quality, -names, kind_order(row["kind"] or None), row["entity"])
+    return (quality, -names, kind_order(row["kind"]), row["entity"])
 
 
 def _page(found: _Found, cut: tuple | None, limit: int) -> tuple[list[Hit], list | None]:
@@ -783,9 +784,9 @@ async def _in_names(
     keys: NameKeys,
     starts: Sequence[tuple[str, str]],
 ) -> list[asyncpg.Record]:
-    """`(entity, rest, quality)` of the entities with a name that has a word beginning with
-    each of `words` (`KEYS_IN_NAMES`), and of those with a whole-name key in one of the ranges
-    `starts`."""
+    """The entities with a name that has a word beginning with each of `words`, with `rest`,
+    `quality`, `names_whole`, `names` and `kind`; and those with a whole-name key in one of the
+    ranges `starts`, with `rest` and `capped` (`KEYS_IN_NAMES`)."""
     pairs = [_ranges(w, False) for w in words]
     return await conn.fetch(
         KEYS_IN_NAMES,
